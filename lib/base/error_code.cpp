@@ -1,0 +1,60 @@
+// The one table of error codes: wire name, sysexits code, retriable or not.
+// Append-only: a wire name, once shipped, is never renamed or reused.
+#include <array>
+
+#include "base/status.h"
+
+namespace kreek {
+namespace {
+
+struct CodeInfo {
+  Code code;
+  std::string_view name;
+  int exit_code;
+  bool retriable;
+};
+
+// sysexits.h values, spelled out so the table reads on its own.
+constexpr int kExUsage = 64, kExDataErr = 65, kExNoInput = 66, kExUnavailable = 69,
+              kExSoftware = 70, kExIoErr = 74, kExTempFail = 75, kExProtocol = 76,
+              kExCantCreat = 73;
+
+constexpr std::array<CodeInfo, 16> kCodes{{
+    {Code::kOk, "OK", 0, false},
+    {Code::kInvalidRequest, "INVALID_REQUEST", kExUsage, false},
+    {Code::kUnknownTopic, "UNKNOWN_TOPIC", kExNoInput, false},
+    {Code::kTopicExists, "TOPIC_EXISTS", kExCantCreat, false},
+    {Code::kOffsetOutOfRange, "OFFSET_OUT_OF_RANGE", kExDataErr, false},
+    {Code::kMessageTooLarge, "MESSAGE_TOO_LARGE", kExDataErr, false},
+    {Code::kCorrupt, "CORRUPT_RECORD", kExDataErr, false},
+    {Code::kNotLeader, "NOT_LEADER", kExTempFail, true},
+    {Code::kNotEnoughReplicas, "NOT_ENOUGH_REPLICAS", kExTempFail, true},
+    {Code::kTimeout, "TIMEOUT", kExTempFail, true},
+    {Code::kUnavailable, "UNAVAILABLE", kExUnavailable, true},
+    {Code::kProtocol, "PROTOCOL_ERROR", kExProtocol, false},
+    {Code::kIoError, "IO_ERROR", kExIoErr, false},
+    {Code::kInternal, "INTERNAL", kExSoftware, false},
+    {Code::kUnknownPartition, "UNKNOWN_PARTITION", kExNoInput, false},
+    {Code::kNotFound, "NOT_FOUND", kExNoInput, false},
+}};
+
+const CodeInfo& info(Code code) {
+  for (const auto& c : kCodes)
+    if (c.code == code) return c;
+  return kCodes[static_cast<size_t>(Code::kInternal)];
+}
+
+}  // namespace
+
+std::string_view code_name(Code code) { return info(code).name; }
+
+Code code_from_name(std::string_view name) {
+  for (const auto& c : kCodes)
+    if (c.name == name) return c.code;
+  return Code::kInternal;
+}
+
+int exit_code(Code code) { return info(code).exit_code; }
+bool is_retriable(Code code) { return info(code).retriable; }
+
+}  // namespace kreek

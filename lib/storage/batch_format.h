@@ -1,0 +1,52 @@
+// The on-disk (and on-the-wire) form of a batch: one JSON line per batch.
+//   {"v":1,"base":100,"n":3,"epoch":1,"ts":1700000000000,"crc":3141592653,"records":[...]}\n
+// The broker writes the prefix up to "records": itself, then the records array
+// bytes exactly as the producer sent them, then "}\n". The CRC-32C covers the
+// records array bytes only ('[' through ']'), so the broker can stamp base,
+// epoch and ts without re-serialising or re-checksumming (Kafka RecordBatch v2
+// keeps baseOffset and epoch outside its CRC for the same reason).
+// kreek-format(5) is the reference for this layout.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "base/strong_id.h"
+
+namespace kreek::storage {
+
+inline constexpr int kBatchFormatVersion = 1;
+inline constexpr std::string_view kBatchSuffix = "}\n";
+// Longest possible prefix: the fixed keys plus six 20-digit numbers.
+inline constexpr size_t kMaxBatchPrefixBytes = 160;
+
+struct BatchHeader {
+  Offset base;          // offset of the first record
+  int32_t n = 0;        // record count, >= 1
+  LeaderEpoch epoch;    // leader epoch that appended it
+  TimestampMs ts;       // broker append time (max of wall clock and the previous batch's ts)
+  uint32_t crc = 0;     // CRC-32C of the records array bytes
+  Offset last() const { return base + (n - 1); }
+  Offset next() const { return base + n; }
+};
+
+// `{"v":1,"base":B,"n":N,"epoch":E,"ts":T,"crc":C,"records":`
+std::string encode_batch_prefix(const BatchHeader& h);
+
+struct ParsedBatch {
+  BatchHeader header;
+  std::string_view records;  // the records array bytes, '[' .. ']'
+  size_t line_bytes = 0;     // bytes of the whole line including its '\n'
+};
+
+// Parses one batch line at the start of `bytes` (which may hold more lines after
+// it). Checks framing, the exact key order above, and that records' CRC-32C
+// equals crc. Does not validate the records' JSON (the CRC vouches for bytes the
+// broker validated before writing them). Errors:
+//   kCorrupt  - malformed prefix, missing "}\n", bad CRC, n < 1
+//   kNotFound - `bytes` holds no complete line (a torn tail, or simply the end)
+Result<ParsedBatch> parse_batch(std::string_view bytes);
+
+}  // namespace kreek::storage

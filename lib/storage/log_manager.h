@@ -1,0 +1,79 @@
+// LogManager: the broker's data directory — which topics exist, their configs,
+// and one PartitionLog per partition. Owns the recovery-point checkpoint and the
+// directory lock. Single-threaded like PartitionLog.
+//
+//   <data-dir>/.lock                              flock: one broker per directory
+//   <data-dir>/meta.json                          {"format":1}
+//   <data-dir>/topics/<topic>.json                {"name","partitions","config":{overrides},"created_ms"}
+//   <data-dir>/recovery-point-offset-checkpoint   {"version":1,"offsets":{"<topic>-<p>":N}}
+//   <data-dir>/<topic>-<p>/<20-digit base>.log|.index|.timeindex
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/strong_id.h"
+#include "storage/log_config.h"
+#include "storage/partition_log.h"
+
+namespace kreek::storage {
+
+struct TopicInfo {
+  std::string name;
+  int32_t partitions = 0;
+  std::map<std::string, std::string> overrides;  // as given, Kafka key names
+  LogConfig config;                              // defaults + overrides
+  int64_t created_ms = 0;
+};
+
+class LogManager {
+ public:
+  // Locks and opens `data_dir` (created if missing), loads every topic and opens
+  // its partition logs, recovering each past its checkpointed recovery point.
+  // Partition directories of topics that no longer exist are removed.
+  static Result<std::unique_ptr<LogManager>> open(std::string data_dir, LogConfig defaults,
+                                                   Reporter reporter);
+  ~LogManager();
+
+  // kTopicExists, or kInvalidRequest for a bad name/count/config.
+  Result<const TopicInfo*> create_topic(const std::string& name, int32_t partitions,
+                                        const std::map<std::string, std::string>& overrides);
+  Status delete_topic(const std::string& name);  // kUnknownTopic if missing
+  // Sets (or, with an empty value, removes) override keys; applies to live logs.
+  Result<const TopicInfo*> alter_topic(const std::string& name,
+                                       const std::map<std::string, std::string>& changes);
+
+  const TopicInfo* topic(const std::string& name) const;  // null if missing
+  std::vector<const TopicInfo*> topics() const;          // sorted by name
+  PartitionLog* log(const std::string& topic, PartitionId p);  // null if missing
+  // Every open log with its topic and partition, for flush/retention sweeps.
+  struct Entry {
+    const TopicInfo* topic;
+    PartitionId partition;
+    PartitionLog* log;
+  };
+  std::vector<Entry> logs();
+
+  // Atomically rewrites the recovery-point checkpoint from every log's
+  // recovery_point() (temp file, fsync, rename, fsync dir).
+  Status write_recovery_checkpoint();
+  // Flushes every log and writes the checkpoint: the clean-shutdown path.
+  Status flush_all();
+
+  const LogConfig& defaults() const { return defaults_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+ private:
+  LogManager() = default;
+  std::string data_dir_;
+  LogConfig defaults_;
+  Reporter reporter_;
+  int lock_fd_ = -1;
+  std::map<std::string, std::unique_ptr<TopicInfo>> topics_;
+  std::map<std::pair<std::string, int32_t>, std::unique_ptr<PartitionLog>> logs_;
+};
+
+}  // namespace kreek::storage

@@ -1,0 +1,130 @@
+// PartitionLog: one partition's ordered, append-only log on disk — a directory
+// of segments named by base offset, each with a sparse offset index and a time
+// index. Single-threaded: every method runs on the owner's thread (the broker's
+// loop), except FlushPlan::run, which is made for a worker thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "base/strong_id.h"
+#include "storage/batch_format.h"
+#include "storage/log_config.h"
+
+namespace kreek::storage {
+
+class Segment;
+
+// A byte range of a segment file that holds whole batch lines. `owner` keeps the
+// segment (and so `fd`) alive while a send is in flight, even if retention
+// deletes the segment meanwhile.
+struct FileSlice {
+  std::shared_ptr<Segment> owner;
+  int fd = -1;
+  int64_t pos = 0;
+  int64_t len = 0;
+};
+
+struct ReadResult {
+  std::vector<FileSlice> slices;  // in log order; their bytes are whole batch lines
+  int64_t bytes = 0;              // sum of slice lengths
+  Offset next;                    // offset after the last record returned (== from if none)
+};
+
+struct AppendResult {
+  Offset base;
+  Offset last;
+  TimestampMs ts;  // the append time stamped on the batch
+};
+
+// What a reader or recovery reports when it drops bytes (leveldb's Reporter).
+using Reporter = std::function<void(std::string_view message)>;
+
+// An fsync of everything appended so far, in three steps so the slow middle
+// step can run off the loop: begin_flush (owner thread) -> run (any thread)
+// -> end_flush (owner thread) advances the recovery point.
+struct FlushPlan {
+  std::vector<std::shared_ptr<Segment>> segments;  // those with unsynced bytes
+  Offset up_to;                                    // log end when planned
+  Status run();                                    // fdatasync each segment + its indexes
+};
+
+class PartitionLog {
+ public:
+  // Opens the log in `dir` (created if missing). Segments past `recovery_point`
+  // are validated batch by batch: the log is truncated at the first torn or
+  // corrupt batch (reported through `reporter`), and their indexes rebuilt.
+  // Indexes of earlier segments are loaded lazily and rebuilt if stale.
+  static Result<std::unique_ptr<PartitionLog>> open(std::string dir, LogConfig config,
+                                                     Offset recovery_point, Reporter reporter);
+  ~PartitionLog();
+
+  // Appends one batch: prefix stamped with the next offset, `epoch` and append
+  // time max(now, last ts), then `records` verbatim, then "}\n". `records` must
+  // be a validated records array of `n` records whose CRC-32C is `crc`.
+  // Rolls the active segment first if segment.bytes or segment.ms say so.
+  // Returns after write(2): durable against a process crash, not power loss
+  // (see flush). kMessageTooLarge if records exceeds max.message.bytes.
+  Result<AppendResult> append(std::string_view records, int32_t n, uint32_t crc,
+                              LeaderEpoch epoch, TimestampMs now);
+
+  // Reads whole batches starting with the one that contains `from`, up to
+  // `max_bytes` (but always at least one batch if any exists below `limit`),
+  // never past offset `limit` (exclusive; the high watermark).
+  // kOffsetOutOfRange if from < log_start() or from > log_end().
+  Result<ReadResult> read(Offset from, int64_t max_bytes, Offset limit) const;
+
+  Offset log_start() const;  // first offset still stored
+  Offset log_end() const;    // offset the next record will get
+  Offset recovery_point() const { return recovery_point_; }
+  // Records appended since the last flush, and the monotonic ms it became dirty.
+  int64_t unflushed_messages() const { return unflushed_messages_; }
+  int64_t first_unflushed_ms() const { return first_unflushed_ms_; }
+
+  // First offset whose batch timestamp is >= ts (via the time index), or
+  // log_end() if none.
+  Result<Offset> offset_for_time(TimestampMs ts) const;
+
+  FlushPlan begin_flush();
+  void end_flush(const FlushPlan& plan);
+  Status flush();  // begin + run + end, all on this thread (tests, shutdown)
+
+  // Deletes whole closed segments beyond retention.ms / retention.bytes; the
+  // log start offset moves forward. Returns the number deleted.
+  Result<int> enforce_retention(TimestampMs now);
+  // Closes the active segment and starts a new one if it is older than segment.ms.
+  Status roll_if_due(TimestampMs now);
+
+  // Removes everything at or after `offset` (replication: a follower truncating
+  // to the leader's epoch boundary).
+  Status truncate_to(Offset offset);
+
+  void set_config(const LogConfig& c) { config_ = c; }
+  const LogConfig& config() const { return config_; }
+  const std::string& dir() const { return dir_; }
+  int64_t size_bytes() const;
+  int segment_count() const;
+  LeaderEpoch last_epoch() const;
+
+  // Closes files and removes the directory (topic deletion).
+  Status remove();
+
+ private:
+  PartitionLog(std::string dir, LogConfig config);
+  friend class Compactor;
+  std::string dir_;
+  LogConfig config_;
+  std::vector<std::shared_ptr<Segment>> segments_;  // ascending base offset; last is active
+  Offset recovery_point_;
+  int64_t unflushed_messages_ = 0;
+  int64_t first_unflushed_ms_ = 0;
+  TimestampMs last_ts_;
+  Reporter reporter_;
+};
+
+}  // namespace kreek::storage

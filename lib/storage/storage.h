@@ -1,0 +1,9 @@
+// The storage module's face: the partition log engine. Depends on base only —
+// no libuv, no JSON library — so it builds and tests on its own.
+#pragma once
+
+#include "storage/batch_format.h"
+#include "storage/file.h"
+#include "storage/log_config.h"
+#include "storage/log_manager.h"
+#include "storage/partition_log.h"
