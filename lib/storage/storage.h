@@ -1,5 +1,5 @@
-// The storage module's face: the partition log engine. Depends on base only —
-// no libuv, no JSON library — so it builds and tests on its own.
+// The storage module's face: the partition log engine. Depends on base (and
+// nlohmann/json for its small metadata files) — no libuv — so it tests on its own.
 #pragma once
 
 #include "storage/batch_format.h"

@@ -1,0 +1,124 @@
+// The net module's face: an event loop, a TCP server whose connections frame
+// requests as lines and send responses in request order (buffers or zero-copy
+// file ranges), timers, signals and a worker pool. Built on libuv; no libuv type
+// appears in this header, so nothing above lib/net depends on libuv directly.
+// Everything here runs on the loop's thread unless a comment says otherwise.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace kreek::net {
+
+class EventLoop;
+class Connection;
+
+// A byte range of an open file, sent with sendfile(2) where possible.
+// `keepalive` holds whatever owns `fd` until the bytes are sent.
+struct FileRange {
+  int fd = -1;
+  int64_t pos = 0;
+  int64_t len = 0;
+  std::shared_ptr<const void> keepalive;
+};
+
+// One response: bytes, then file ranges, in order.
+struct Response {
+  std::string head;               // usually one JSON line
+  std::vector<FileRange> ranges;  // sent after head
+};
+
+// A response slot reserved when a request line arrives. Responses leave the
+// connection in slot order, whenever each slot completes, so a slow request
+// (a long-poll fetch, a produce waiting for fsync) holds back only what came
+// after it on the same connection. A slot may be completed after its
+// connection closed: the response is then dropped.
+class ResponseSlot {
+ public:
+  ResponseSlot() = default;
+  bool valid() const { return impl_ != nullptr; }
+  // Completes the slot. Must be called exactly once per reserved slot, unless
+  // the slot is released with complete_empty() (acks=0 produces send nothing).
+  void complete(Response r);
+  void complete(std::string head) { complete(Response{std::move(head), {}}); }
+  void complete_empty();
+  // False once the peer has gone: work on its behalf can stop early.
+  bool connection_open() const;
+
+  struct Impl;
+  explicit ResponseSlot(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+struct ServerOptions {
+  int64_t max_line_bytes = 8 << 20;  // longer lines: on_oversize, then skipped to '\n'
+  int64_t max_pending_output = 64 << 20;  // stop reading a peer whose unsent output exceeds this
+};
+
+// Callbacks for a server's connections. `line` excludes the '\n' (and a '\r'
+// before it) and is valid only during the call.
+struct ConnectionHandler {
+  std::function<void(Connection& c, std::string_view line, ResponseSlot slot)> on_line;
+  // A line crossed max_line_bytes: reply (e.g. MESSAGE_TOO_LARGE) through slot;
+  // the rest of the line is then discarded without buffering.
+  std::function<void(Connection& c, int64_t bytes_seen, ResponseSlot slot)> on_oversize;
+  std::function<void(Connection& c)> on_close;  // optional
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual const std::string& peer() const = 0;  // "127.0.0.1:53412"
+  virtual uint64_t id() const = 0;
+  virtual void close() = 0;  // after pending responses are flushed
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  // The bound address with the real port ("127.0.0.1:40123" after port 0).
+  virtual std::string address() const = 0;
+  virtual void stop_accepting() = 0;
+  // Closes every connection after flushing what they were already sent.
+  virtual void close_all() = 0;
+  virtual size_t connection_count() const = 0;
+};
+
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  virtual void start(int64_t delay_ms, int64_t repeat_ms, std::function<void()> cb) = 0;
+  virtual void stop() = 0;
+};
+
+class EventLoop {
+ public:
+  static std::unique_ptr<EventLoop> create();
+  virtual ~EventLoop() = default;
+
+  // "HOST:PORT" (port 0 picks one). Errors: kUnavailable "bind 127.0.0.1:9092: Address already in use".
+  virtual Result<std::unique_ptr<Server>> listen(const std::string& host_port,
+                                                 const ServerOptions& options,
+                                                 ConnectionHandler handler) = 0;
+  virtual std::unique_ptr<Timer> make_timer() = 0;
+  // Calls `cb` on the loop thread for each delivery of `signum` (SIGINT, SIGTERM...).
+  virtual void on_signal(int signum, std::function<void(int)> cb) = 0;
+  // Runs `work` on a worker thread, then `done` on the loop thread.
+  virtual void queue_work(std::function<void()> work, std::function<void()> done) = 0;
+  // Runs until stop() and every handle is closed. Returns 0 when the loop closed cleanly.
+  virtual int run() = 0;
+  virtual void stop() = 0;
+};
+
+// Splits "host:port" ("[::1]:9092" for IPv6). kInvalidRequest on a bad form.
+Status parse_host_port(std::string_view text, std::string& host, int& port);
+
+}  // namespace kreek::net
