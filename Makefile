@@ -1,0 +1,74 @@
+# kreek's front door: a thin wrapper over CMake.
+#   make run      install missing build dependencies, build (release), start a standalone broker
+#   make test     build and run every test (unit + integration) through ctest
+#   make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench    throughput and latency figures, with Redis Streams beside them
+#   make soak     long load runs (not part of make test)
+#   make install  binaries, man pages and completions under $(DESTDIR)$(PREFIX)
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+LISTEN    ?= 127.0.0.1:9092
+DATA_DIR  ?= ./kreek-data
+
+# Debian packages: to build, to run the tests, and for the benchmark peers.
+BUILD_DEPS := g++ cmake make pkg-config libcli11-dev nlohmann-json3-dev libuv1-dev doctest-dev
+TEST_DEPS  := netcat-openbsd jq socat mandoc man-db bash-completion procps
+BENCH_DEPS := redis-server redis-tools
+ASAN_DEPS  := clang libclang-rt-14-dev
+
+.PHONY: all build run test asan bench soak install deps test-deps bench-deps clean
+
+all: build
+
+# Installs only what is missing, so a ready machine never touches apt.
+define apt_install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 77; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call apt_install_missing,$(BUILD_DEPS))
+
+test-deps: deps
+	$(call apt_install_missing,$(TEST_DEPS))
+
+bench-deps: deps
+	$(call apt_install_missing,$(BENCH_DEPS))
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	exec $(BUILD)/kbroker --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+test: test-deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: test-deps
+	$(call apt_install_missing,$(ASAN_DEPS))
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKREEK_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+bench: bench-deps test-deps build
+	KREEK_BIN=$(CURDIR)/$(BUILD) bash bench/run.sh
+
+soak: test-deps build
+	KREEK_BIN=$(CURDIR)/$(BUILD) bash bench/soak.sh
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) build-asan
