@@ -1,10 +1,12 @@
 // The on-disk (and on-the-wire) form of a batch: one JSON line per batch.
 //   {"v":1,"base":100,"n":3,"epoch":1,"ts":1700000000000,"crc":3141592653,"records":[...]}\n
 // The broker writes the prefix up to "records": itself, then the records array
-// bytes exactly as the producer sent them, then "}\n". The CRC-32C covers the
-// records array bytes only ('[' through ']'), so the broker can stamp base,
-// epoch and ts without re-serialising or re-checksumming (Kafka RecordBatch v2
-// keeps baseOffset and epoch outside its CRC for the same reason).
+// bytes exactly as the producer sent them, then "}\n" — no re-serialising.
+// The producer's checksum is CRC-32C(records); the stored "crc" extends that
+// same running CRC over the line's head up to and including the comma before
+// "crc" (`{"v":1,"base":B,"n":N,"epoch":E,"ts":T,`), so every byte that means
+// something is covered, yet the broker checksums the records only once (the
+// pass that verifies the producer's CRC) plus a few dozen head bytes.
 // kreek-format(5) is the reference for this layout.
 #pragma once
 
@@ -27,12 +29,17 @@ struct BatchHeader {
   int32_t n = 0;        // record count, >= 1
   LeaderEpoch epoch;    // leader epoch that appended it
   TimestampMs ts;       // broker append time (max of wall clock and the previous batch's ts)
-  uint32_t crc = 0;     // CRC-32C of the records array bytes
+  uint32_t crc = 0;     // batch_crc(CRC-32C(records), head): see above
   Offset last() const { return base + (n - 1); }
   Offset next() const { return base + n; }
 };
 
-// `{"v":1,"base":B,"n":N,"epoch":E,"ts":T,"crc":C,"records":`
+// `{"v":1,"base":B,"n":N,"epoch":E,"ts":T,` — the part of the prefix the CRC covers.
+std::string encode_batch_head(const BatchHeader& h);
+// The stored crc: the running CRC-32C of the records (the producer's "crc")
+// extended over `head` (encode_batch_head).
+uint32_t batch_crc(uint32_t records_crc, std::string_view head);
+// The whole prefix: encode_batch_head(h) + `"crc":C,"records":`.
 std::string encode_batch_prefix(const BatchHeader& h);
 
 struct ParsedBatch {
@@ -42,11 +49,21 @@ struct ParsedBatch {
 };
 
 // Parses one batch line at the start of `bytes` (which may hold more lines after
-// it). Checks framing, the exact key order above, and that records' CRC-32C
-// equals crc. Does not validate the records' JSON (the CRC vouches for bytes the
+// it). Checks framing, the exact key order above, and that
+// batch_crc(CRC-32C(records), head) equals crc. Does not validate the records' JSON (the CRC vouches for bytes the
 // broker validated before writing them). Errors:
 //   kCorrupt  - malformed prefix, missing "}\n", bad CRC, n < 1
 //   kNotFound - `bytes` holds no complete line (a torn tail, or simply the end)
 Result<ParsedBatch> parse_batch(std::string_view bytes);
+
+// The prefix alone, for scans that only need batch boundaries (the read path,
+// index rebuilds): checks the key order and numbers, not the records or CRC.
+// `prefix_bytes` is where the records array starts. kNotFound if `bytes` ends
+// inside the prefix, kCorrupt if it is malformed.
+struct BatchPrefix {
+  BatchHeader header;
+  size_t prefix_bytes = 0;
+};
+Result<BatchPrefix> parse_batch_prefix(std::string_view bytes);
 
 }  // namespace kreek::storage

@@ -66,11 +66,12 @@ class PartitionLog {
 
   // Appends one batch: prefix stamped with the next offset, `epoch` and append
   // time max(now, last ts), then `records` verbatim, then "}\n". `records` must
-  // be a validated records array of `n` records whose CRC-32C is `crc`.
+  // be a validated records array of `n` records whose CRC-32C is `records_crc`;
+  // the stored crc is batch_crc(records_crc, head) (batch_format.h).
   // Rolls the active segment first if segment.bytes or segment.ms say so.
   // Returns after write(2): durable against a process crash, not power loss
   // (see flush). kMessageTooLarge if records exceeds max.message.bytes.
-  Result<AppendResult> append(std::string_view records, int32_t n, uint32_t crc,
+  Result<AppendResult> append(std::string_view records, int32_t n, uint32_t records_crc,
                               LeaderEpoch epoch, TimestampMs now);
 
   // Reads whole batches starting with the one that contains `from`, up to
