@@ -1,0 +1,139 @@
+// latency_probe: the two ends of the produce-to-consume latency benchmark.
+//   latency_probe send --rate 10000 --seconds 7 [--size 100]   > pipe into kproduce
+//   latency_probe recv --warmup 10000 --count 50000 [--idle-s 10] < kconsume -f --format '%v\n'
+// Each record is one line of --size bytes: "<19-digit ns> <seq> xxxx...". The stamp is the
+// record's *scheduled* send time on CLOCK_MONOTONIC (shared by every process on the machine),
+// not the time the write happened, so a stalled pipeline cannot hide its own delay
+// (no coordinated omission). recv stamps each read(2) chunk once, when it returns.
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <poll.h>
+#include <string>
+#include <vector>
+
+namespace {
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void sleep_until_ns(int64_t t) {
+  timespec ts{time_t(t / 1000000000), long(t % 1000000000)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= size_t(w);
+  }
+  return true;
+}
+
+const char* arg(int argc, char** argv, const char* name, const char* def) {
+  for (int i = 2; i + 1 < argc; i++)
+    if (strcmp(argv[i], name) == 0) return argv[i + 1];
+  return def;
+}
+
+int run_send(int argc, char** argv) {
+  const double rate = atof(arg(argc, argv, "--rate", "10000"));
+  const double seconds = atof(arg(argc, argv, "--seconds", "7"));
+  const size_t size = size_t(atoi(arg(argc, argv, "--size", "100")));
+  const int64_t total = int64_t(rate * seconds);
+  const int64_t start = now_ns() + 1000000;
+  int64_t max_lag = 0;
+  std::string line;
+  for (int64_t i = 0; i < total; i++) {
+    const int64_t due = start + int64_t(double(i) * 1e9 / rate);
+    sleep_until_ns(due);
+    max_lag = std::max(max_lag, now_ns() - due);
+    char head[64];
+    int n = snprintf(head, sizeof head, "%019" PRId64 " %" PRId64 " ", due, i);
+    line.assign(head, size_t(n));
+    if (line.size() + 1 < size) line.append(size - 1 - line.size(), 'x');
+    line.push_back('\n');
+    if (!write_all(1, line.data(), line.size())) break;  // reader went away
+  }
+  fprintf(stderr, "latency_probe send: %" PRId64 " records, max pacer lag %.3f ms\n", total,
+          double(max_lag) / 1e6);
+  return 0;
+}
+
+int run_recv(int argc, char** argv) {
+  const int64_t warmup = atoll(arg(argc, argv, "--warmup", "10000"));
+  const int64_t count = atoll(arg(argc, argv, "--count", "50000"));
+  const int idle_ms = int(atof(arg(argc, argv, "--idle-s", "10")) * 1000);
+  std::vector<int64_t> lat;
+  lat.reserve(size_t(count));
+  int64_t seen = 0, next_seq = 0, lost = 0, bad = 0;
+  std::string pending;
+  std::vector<char> buf(1 << 20);
+  while (int64_t(lat.size()) < count) {
+    pollfd pfd{0, POLLIN, 0};
+    int pr = poll(&pfd, 1, idle_ms);
+    if (pr == 0) {
+      fprintf(stderr, "latency_probe recv: no input for %d ms\n", idle_ms);
+      break;
+    }
+    ssize_t r = read(0, buf.data(), buf.size());
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    const int64_t t = now_ns();
+    pending.append(buf.data(), size_t(r));
+    size_t pos = 0, nl;
+    while ((nl = pending.find('\n', pos)) != std::string::npos) {
+      const char* p = pending.c_str() + pos;
+      char* end;
+      int64_t sent = strtoll(p, &end, 10);
+      int64_t seq = (end != p && *end == ' ') ? strtoll(end + 1, nullptr, 10) : -1;
+      pos = nl + 1;
+      if (end == p || seq < 0) {
+        bad++;
+        continue;
+      }
+      if (seq > next_seq) lost += seq - next_seq;
+      next_seq = std::max(next_seq, seq + 1);
+      if (++seen > warmup && int64_t(lat.size()) < count) lat.push_back(t - sent);
+    }
+    pending.erase(0, pos);
+  }
+  if (lat.empty()) {
+    printf("n=0 lost=%" PRId64 " bad=%" PRId64 "\n", lost, bad);
+    return 1;
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double q) {
+    size_t i = std::min(lat.size() - 1, size_t(q * double(lat.size())));
+    return double(lat[i]) / 1e6;
+  };
+  // One machine-readable line: the bench script parses key=value pairs.
+  printf("n=%zu p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f lost=%" PRId64
+         " bad=%" PRId64 "\n",
+         lat.size(), pct(0.50), pct(0.90), pct(0.99), pct(0.999), double(lat.back()) / 1e6, lost, bad);
+  return int64_t(lat.size()) == count ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && strcmp(argv[1], "send") == 0) return run_send(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "recv") == 0) return run_recv(argc, argv);
+  fprintf(stderr, "usage: latency_probe send|recv [--rate R --seconds S --size B | --warmup N --count N]\n");
+  return 64;
+}
