@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# bench/run.sh: what `make bench` runs. Measures kreek (produce, consume, latency, durable
+# appends, start-up with many segments) and Redis Streams and the raw disk beside it, all in
+# this one run on this machine, and prints one table. A part that fails prints
+# "FAILED: reason" and the rest goes on; the script exits 0 whenever the measurements ran.
+#
+# Env: KREEK_BIN (build dir), BENCH_RECORDS (default 2000000), BENCH_LAT_SECONDS (5),
+#      BENCH_FSYNC_SECONDS (5), BENCH_SKIP (letters of parts to skip, e.g. "DF").
+set -uo pipefail
+export LC_ALL=C
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../tests/lib/common.sh
+source "$HERE/../tests/lib/common.sh"
+
+N=${BENCH_RECORDS:-2000000}
+REC_BYTES=100
+LAT_RATE=10000
+LAT_SECONDS=${BENCH_LAT_SECONDS:-5}
+FSYNC_SECONDS=${BENCH_FSYNC_SECONDS:-5}
+SKIP=${BENCH_SKIP:-}
+T_START=$EPOCHREALTIME
+
+say() { echo "bench: $*" >&2; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }  # calc EXPR [DECIMALS]
+secs_since() { calc "$EPOCHREALTIME - $1" 3; }
+human() { awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%.2fM", n / 1e6; else if (n >= 1e3) printf "%.1fk", n / 1e3; else printf "%.0f", n }'; }
+
+# The table: rows collected as the parts run, printed at the end.
+ROWS=()
+row() { ROWS+=("$(printf '%-46s %12s  %-9s %-16s %s' "$1" "$2" "$3" "${4:-}" "${5:-}")"); }
+section() { ROWS+=("" "$1"); }
+failed_row() { ROWS+=("  FAILED: $1"); say "FAILED: $1"; }
+# target VALUE OP LIMIT -> "PASS (>= 500k)" / "MISS (>= 500k)"
+target() {
+  local ok
+  ok=$(awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { print ((op == ">=" && v >= l) || (op == "<" && v < l)) ? 1 : 0 }')
+  if [ "$ok" = 1 ]; then echo "PASS ($2 $4)"; else echo "MISS ($2 $4)"; fi
+}
+
+# Helpers: from the build (bench/CMakeLists.txt) or compiled here if the build lacks them.
+helper() {
+  local name=$1
+  if [ -x "$KREEK_BIN/bench/$name" ]; then
+    echo "$KREEK_BIN/bench/$name"
+    return 0
+  fi
+  mkdir -p "$TEST_TMP/helpers"
+  if [ ! -x "$TEST_TMP/helpers/$name" ]; then
+    g++ -O2 -std=c++20 -o "$TEST_TMP/helpers/$name" "$HERE/$name.cpp" >&2 || return 1
+  fi
+  echo "$TEST_TMP/helpers/$name"
+}
+
+describe() { rpc "$1" "{\"op\":\"describe_topic\",\"topic\":\"$2\"}"; }
+# sum of a partition field (log_end, size, segments) over a topic's partitions
+topic_sum() { describe "$1" "$2" | jq -r "[.partitions[].$3] | add // 0" 2>/dev/null; }
+
+# Runs a part function; its failure becomes a FAILED row and the run goes on.
+run_part() {
+  local letter=$1 title=$2 fn=$3
+  section "$letter. $title"
+  if [[ $SKIP == *"$letter"* ]]; then
+    ROWS+=("  (skipped: BENCH_SKIP=$SKIP)")
+    return 0
+  fi
+  say "part $letter: $title"
+  PART_ERR=""
+  local t0=$EPOCHREALTIME
+  if ! "$fn"; then failed_row "${PART_ERR:-part $letter failed}"; fi
+  say "part $letter took $(secs_since "$t0") s"
+}
+
+# --- shared state between parts ---
+DATA=$TEST_TMP/records.txt
+A_OK=0 A_RPS="" A_MBPS="" A_LOG_BYTES=0 A_SECS="" A_LOG_MBPS=""
+B_OK=0 B_RPS="" B_LOG_MBPS=""
+D_PRODUCE="" D_CONSUME=""
+
+gen_data() {
+  # 100-byte records: a 10-digit sequence number, a space, 89 filler bytes (plus '\n').
+  awk -v n="$N" 'BEGIN { pad = sprintf("%89s", ""); gsub(/ /, "x", pad); for (i = 0; i < n; i++) printf "%010d %s\n", i, pad }' >"$DATA"
+}
+
+part_a() {
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  start_broker ka || { PART_ERR="kbroker did not start (see its log below)"; tail -n 5 "$ka_LOG" >&2; return 1; }
+  local t0 rc el
+  t0=$EPOCHREALTIME
+  timeout 300 kproduce -b "$ka_ADDR" -t bench-produce "$DATA" 2>"$TEST_TMP/a.err"
+  rc=$?
+  el=$(secs_since "$t0")
+  if [ "$rc" != 0 ]; then
+    PART_ERR="kproduce exited $rc: $(tail -n 1 "$TEST_TMP/a.err")"
+    return 1
+  fi
+  local n_log flush_m flush_ms flush
+  n_log=$(topic_sum "$ka_ADDR" bench-produce log_end)
+  A_LOG_BYTES=$(find "$ka_DIR" -path '*bench-produce-*' -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+  read -r flush_m flush_ms < <(describe "$ka_ADDR" bench-produce | jq -r '[.config["flush.messages"], .config["flush.ms"]] | map(tostring) | join(" ")' 2>/dev/null)
+  case "${flush_m:-?}" in
+    -1 | 9223372036854775807 | null | "") flush="flush: OS (default)" ;;
+    *) flush="flush.messages=$flush_m" ;;
+  esac
+  A_SECS=$el
+  A_RPS=$(calc "$N / $el" 0)
+  A_MBPS=$(calc "$N * $REC_BYTES / 1e6 / $el" 1)
+  A_LOG_MBPS=$(calc "$A_LOG_BYTES / 1e6 / $el" 1)
+  A_OK=1
+  local parts
+  parts=$(describe "$ka_ADDR" bench-produce | jq '.partitions | length' 2>/dev/null)
+  row "kproduce, 1 process -> 1 broker" "$(human "$A_RPS")" "rec/s" "$(target "$A_RPS" ">=" 500000 500k)" "$flush, acks=1, $parts partition(s), ${el}s"
+  row "  payload" "$A_MBPS" "MB/s" "" "$(human "$N") x ${REC_BYTES} B"
+  row "  log bytes appended (JSON batches)" "$A_LOG_MBPS" "MB/s" "" "$(calc "$A_LOG_BYTES / 1e6" 1) MB on disk"
+  [ "$n_log" = "$N" ] || row "  WARNING: log_end sum" "$n_log" "records" "" "expected $N"
+  row "  broker peak RSS" "$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$ka_PID/status" 2>/dev/null)" "MB" "" "VmHWM after produce"
+}
+
+part_b() {
+  [ "$A_OK" = 1 ] || { PART_ERR="needs part A's log"; return 1; }
+  local t0 rc el count
+  t0=$EPOCHREALTIME
+  timeout 300 kconsume -b "$ka_ADDR" -t bench-produce >/dev/null 2>"$TEST_TMP/b.err"
+  rc=$?
+  el=$(secs_since "$t0")
+  [ "$rc" = 0 ] || { PART_ERR="kconsume exited $rc: $(tail -n 1 "$TEST_TMP/b.err")"; return 1; }
+  B_RPS=$(calc "$N / $el" 0)
+  B_LOG_MBPS=$(calc "$A_LOG_BYTES / 1e6 / $el" 1)
+  B_OK=1
+  row "kconsume > /dev/null, whole topic" "$(human "$B_RPS")" "rec/s" "$(target "$B_RPS" ">=" 1000000 1M)" "${el}s, page cache warm"
+  row "  payload" "$(calc "$N * $REC_BYTES / 1e6 / $el" 1)" "MB/s" ""
+  row "  log bytes read (JSON batches)" "$B_LOG_MBPS" "MB/s" ""
+  # Correctness of what was timed: a second pass counted by wc (not timed into the figure).
+  count=$(timeout 300 kconsume -b "$ka_ADDR" -t bench-produce 2>/dev/null | wc -l)
+  [ "$count" = "$N" ] || row "  WARNING: kconsume | wc -l" "$count" "records" "" "expected $N"
+}
+
+part_c() {
+  local probe
+  probe=$(helper latency_probe) || { PART_ERR="cannot build latency_probe"; return 1; }
+  [ -n "${ka_ADDR:-}" ] || { start_broker ka || { PART_ERR="kbroker did not start"; return 1; }; }
+  ktopic -b "$ka_ADDR" create bench-latency -p 1 >/dev/null 2>"$TEST_TMP/c.err" || {
+    PART_ERR="ktopic create bench-latency: $(tail -n 1 "$TEST_TMP/c.err")"
+    return 1
+  }
+  local warm=$((LAT_RATE)) count=$((LAT_RATE * LAT_SECONDS)) send_s=$((LAT_SECONDS + 2))
+  mkfifo "$TEST_TMP/lat.fifo"
+  kconsume -b "$ka_ADDR" -t bench-latency -f --format '%v\n' >"$TEST_TMP/lat.fifo" 2>"$TEST_TMP/c.cons.err" &
+  local cpid=$!
+  _started_pids+=("$cpid")
+  timeout $((send_s + 20)) "$probe" recv --warmup "$warm" --count "$count" <"$TEST_TMP/lat.fifo" >"$TEST_TMP/lat.out" &
+  local rpid=$!
+  sleep 0.5
+  "$probe" send --rate "$LAT_RATE" --seconds "$send_s" 2>"$TEST_TMP/c.send.err" |
+    timeout $((send_s + 20)) kproduce -b "$ka_ADDR" -t bench-latency --linger-ms 1 2>"$TEST_TMP/c.prod.err"
+  local prc=$?
+  wait "$rpid"
+  local rrc=$?
+  kill -TERM "$cpid" 2>/dev/null
+  wait "$cpid" 2>/dev/null
+  local res
+  res=$(cat "$TEST_TMP/lat.out")
+  say "latency: $res; $(cat "$TEST_TMP/c.send.err")"
+  if [ "$rrc" != 0 ] || [ -z "$res" ]; then
+    PART_ERR="latency probe got too few records (recv exit $rrc, kproduce exit $prc: $(tail -n 1 "$TEST_TMP/c.prod.err") $(tail -n 1 "$TEST_TMP/c.cons.err")) $res"
+    return 1
+  fi
+  local p50 p99 p999 max lost
+  p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$res")
+  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$res")
+  p999=$(sed -E 's/.*p999_ms=([0-9.]+).*/\1/' <<<"$res")
+  max=$(sed -E 's/.*max_ms=([0-9.]+).*/\1/' <<<"$res")
+  lost=$(sed -E 's/.*lost=([0-9]+).*/\1/' <<<"$res")
+  local how="kproduce --linger-ms 1 | kconsume -f (CLI pipes)"
+  row "latency p50 at $(human $LAT_RATE) rec/s" "$p50" "ms" "" "$how"
+  row "latency p99" "$p99" "ms" "$(target "$p99" "<" 5 "5 ms")" "$(human "$count") records after $(human "$warm") warm-up"
+  row "latency p99.9 / max" "$p999 / $max" "ms" "" "send time = scheduled time (no coordinated omission)"
+  [ "$lost" = 0 ] || row "  WARNING: records missing in sequence" "$lost" "records" ""
+  # The probe's own floor: the same pacer and reader joined by a plain pipe.
+  local floor
+  floor=$("$probe" send --rate "$LAT_RATE" --seconds 3 2>/dev/null | "$probe" recv --warmup 5000 --count 20000)
+  row "  probe floor (pacer | reader, no kreek) p50/p99" "$(sed -E 's/.*p50_ms=([0-9.]+).*p99_ms=([0-9.]+).*/\1 \/ \2/' <<<"$floor")" "ms" "" "timer + pipe wake-ups"
+}
+
+free_port() {
+  local p i
+  for ((i = 0; i < 50; i++)); do
+    p=$((20000 + RANDOM % 30000))
+    ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+REDIS_PORT="" REDIS_PID=""
+start_redis() {
+  local try
+  mkdir -p "$TEST_TMP/redis"
+  for try in 1 2 3 4 5; do
+    REDIS_PORT=$(free_port) || return 1
+    : >"$TEST_TMP/redis/log"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$TEST_TMP/redis" --appendonly yes \
+      --appendfsync everysec --save '' --daemonize no --logfile "$TEST_TMP/redis/log" &
+    REDIS_PID=$!
+    _started_pids+=("$REDIS_PID")
+    if wait_for_line "$TEST_TMP/redis/log" 'Ready to accept connections' 10 2>/dev/null &&
+      [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then
+      return 0
+    fi
+    kill -9 "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
+  done
+  return 1
+}
+
+part_d() {
+  command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
+    PART_ERR="redis-server/redis-benchmark not installed (make bench-deps)"
+    return 1
+  }
+  local walk
+  walk=$(helper redis_walk) || { PART_ERR="cannot build redis_walk"; return 1; }
+  start_redis || { PART_ERR="redis-server did not start: $(tail -n 2 "$TEST_TMP/redis/log")"; return 1; }
+  local val out rps xlen t0 el
+  val=$(printf "%0${REC_BYTES}d" 0 | tr 0 x)
+  t0=$EPOCHREALTIME
+  out=$(timeout 300 redis-benchmark -p "$REDIS_PORT" -c 1 -P 64 -n "$N" XADD bench '*' v "$val" 2>&1)
+  el=$(secs_since "$t0")
+  rps=$(grep -Eo 'throughput summary: [0-9.]+' <<<"$out" | awk '{ printf "%.0f", $3 }')
+  [ -z "$rps" ] && rps=$(grep -Eo '[0-9.]+ requests per second' <<<"$out" | tail -n 1 | awk '{ printf "%.0f", $1 }')
+  xlen=$(redis-cli -p "$REDIS_PORT" XLEN bench)
+  if [ -z "$rps" ]; then
+    PART_ERR="cannot parse redis-benchmark output: $(tail -n 2 <<<"$out")"
+    return 1
+  fi
+  D_PRODUCE=$rps
+  row "redis XADD, redis-benchmark -c 1 -P 64" "$(human "$rps")" "rec/s" "" "redis: appendfsync everysec, ${REC_BYTES} B value, XLEN $xlen, ${el}s"
+  local wout
+  wout=$(timeout 120 "$walk" "$REDIS_PORT" bench --count 100)
+  D_CONSUME=$(sed -nE 's/.*records_per_s=([0-9.]+).*/\1/p' <<<"$wout" | awk '{ printf "%.0f", $1 }')
+  if [ -n "$D_CONSUME" ]; then
+    row "redis XRANGE walk, 100 per call" "$(human "$D_CONSUME")" "rec/s" "" "whole stream once, exclusive start ids (bench/redis_walk)"
+  else
+    row "redis XRANGE walk" "FAILED" "" "" "$wout"
+  fi
+  [ "$A_OK" = 1 ] && row "ratio kreek/redis produce" "$(calc "$A_RPS / $D_PRODUCE" 2)" "x" ""
+  [ "$B_OK" = 1 ] && [ -n "$D_CONSUME" ] && row "ratio kreek/redis consume" "$(calc "$B_RPS / $D_CONSUME" 2)" "x" ""
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
+  wait "$REDIS_PID" 2>/dev/null
+  return 0
+}
+
+part_e() {
+  local fsl
+  fsl=$(helper fsync_loop) || { PART_ERR="cannot build fsync_loop"; return 1; }
+  # 1. raw sequential write of the same size as A's log
+  if [ "$A_OK" = 1 ]; then
+    local mb out secs bytes dd_mbps dd_nosync
+    mb=$(((A_LOG_BYTES + 1048575) / 1048576))
+    out=$(dd if=/dev/zero of="$TEST_TMP/dd.bin" bs=1M count="$mb" conv=fdatasync 2>&1 | tail -n 1)
+    bytes=$(awk '{ print $1 }' <<<"$out")
+    secs=$(awk -F', ' '{ split($(NF-1), a, " "); print a[1] }' <<<"$out")
+    dd_mbps=$(calc "$bytes / 1e6 / $secs" 1)
+    rm -f "$TEST_TMP/dd.bin"
+    out=$(dd if=/dev/zero of="$TEST_TMP/dd.bin" bs=1M count="$mb" 2>&1 | tail -n 1)
+    dd_nosync=$(calc "$(awk '{ print $1 }' <<<"$out") / 1e6 / $(awk -F', ' '{ split($(NF-1), a, " "); print a[1] }' <<<"$out")" 1)
+    rm -f "$TEST_TMP/dd.bin"
+    row "dd write ${mb} MiB, conv=fdatasync" "$dd_mbps" "MB/s" "" "same size as A's log"
+    row "dd write ${mb} MiB, no sync (page cache)" "$dd_nosync" "MB/s" ""
+    row "ratio kreek append / dd fdatasync" "$(calc "$A_LOG_MBPS / $dd_mbps" 2)" "x" "" "kreek (OS flush) does not fsync; dd does"
+    row "ratio kreek append / dd page cache" "$(calc "$A_LOG_MBPS / $dd_nosync" 2)" "x" "" "like for like: neither syncs"
+    # 2. raw read of A's segments, page cache warm (nothing dropped) as it was for B
+    local t0 el cat_mbps
+    t0=$EPOCHREALTIME
+    find "$ka_DIR" -path '*bench-produce-*' -name '*.log' -print0 | xargs -0 cat >/dev/null
+    el=$(secs_since "$t0")
+    cat_mbps=$(calc "$A_LOG_BYTES / 1e6 / $el" 1)
+    row "cat segments > /dev/null" "$cat_mbps" "MB/s" "" "page cache warm (nothing dropped), as for B"
+    [ "$B_OK" = 1 ] && row "ratio kconsume / cat (log bytes)" "$(calc "$B_LOG_MBPS / $cat_mbps" 2)" "x" ""
+  else
+    ROWS+=("  (dd and cat comparisons need part A)")
+  fi
+  # 3. durable appends: flush.messages=1 topic vs a write+fdatasync loop
+  [ -n "${ka_ADDR:-}" ] || { start_broker ka || { PART_ERR="kbroker did not start"; return 1; }; }
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  ktopic -b "$ka_ADDR" create bench-fsync -p 1 --config flush.messages=1 >/dev/null 2>"$TEST_TMP/e.err" || {
+    PART_ERR="ktopic create bench-fsync --config flush.messages=1: $(tail -n 1 "$TEST_TMP/e.err")"
+    return 1
+  }
+  local t0 el rc n batches seg_bytes
+  t0=$EPOCHREALTIME
+  # Bounded in time: SIGTERM after FSYNC_SECONDS lets kproduce finish what is in flight.
+  timeout -k 10 "$FSYNC_SECONDS" kproduce -b "$ka_ADDR" -t bench-fsync --acks 1 "$DATA" 2>"$TEST_TMP/e.prod.err"
+  rc=$?
+  el=$(secs_since "$t0")
+  n=$(topic_sum "$ka_ADDR" bench-fsync log_end)
+  batches=$(find "$ka_DIR" -path '*bench-fsync-*' -name '*.log' -print0 | xargs -0 cat | wc -l)
+  seg_bytes=$(find "$ka_DIR" -path '*bench-fsync-*' -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+  if [ -z "$n" ] || [ "$n" = 0 ] || [ "$batches" = 0 ]; then
+    PART_ERR="flush.messages=1 produce wrote nothing (kproduce exit $rc: $(tail -n 1 "$TEST_TMP/e.prod.err"))"
+    return 1
+  fi
+  local k_rps per_batch batch_bytes
+  k_rps=$(calc "$n / $el" 0)
+  per_batch=$(calc "$n / $batches" 0)
+  batch_bytes=$(calc "$seg_bytes / $batches" 0)
+  row "kproduce, flush.messages=1, acks=1" "$(human "$k_rps")" "rec/s" "" "$(human "$n") records, ${el}s, $batches batches (fsyncs), ~$per_batch rec/batch"
+  local loop_batch loop_rec lb lr
+  loop_batch=$("$fsl" "$TEST_TMP/fsync.dat" --write-bytes "$batch_bytes" --record-bytes "$(calc "$batch_bytes / $per_batch" 0)" --seconds "$FSYNC_SECONDS")
+  loop_rec=$("$fsl" "$TEST_TMP/fsync.dat" --write-bytes "$REC_BYTES" --record-bytes "$REC_BYTES" --seconds "$FSYNC_SECONDS")
+  rm -f "$TEST_TMP/fsync.dat"
+  lb=$(sed -nE 's/.*records_per_s=([0-9.]+).*/\1/p' <<<"$loop_batch")
+  lr=$(sed -nE 's/.*writes_per_s=([0-9.]+).*/\1/p' <<<"$loop_rec")
+  row "fsync_loop, write($batch_bytes B)+fdatasync" "$(human "$lb")" "rec/s" "" "same batch size as kreek's ($per_batch rec); $(sed -nE 's/.*writes_per_s=([0-9.]+).*/\1/p' <<<"$loop_batch") fsyncs/s"
+  row "fsync_loop, write(100 B)+fdatasync" "$(human "$lr")" "rec/s" "" "one fsync per record"
+  row "ratio kreek fsync-always / fsync_loop batch" "$(calc "$k_rps / $lb" 2)" "x" ""
+}
+
+# Restarts broker kf by hand (start_broker waits at most 20 s; this may take longer) and
+# sets RESTART_SECS to the time until its 'listening on' line.
+RESTART_SECS=""
+restart_timed() {
+  : >"$kf_LOG"
+  local t0=$EPOCHREALTIME i
+  kbroker --listen "$kf_ADDR" --data-dir "$kf_DIR" 2>>"$kf_LOG" &
+  kf_PID=$!
+  _started_pids+=("$kf_PID")
+  for ((i = 0; i < 12000; i++)); do
+    grep -q 'listening on' "$kf_LOG" 2>/dev/null && break
+    kill -0 "$kf_PID" 2>/dev/null || return 1
+    sleep 0.01
+  done
+  grep -q 'listening on' "$kf_LOG" || return 1
+  RESTART_SECS=$(secs_since "$t0")
+}
+
+part_f() {
+  local topics=10 parts=100 seg=1024 want=10000
+  start_broker kf || { PART_ERR="kbroker did not start"; return 1; }
+  local t
+  for ((t = 0; t < topics; t++)); do
+    ktopic -b "$kf_ADDR" create "scale-$t" -p "$parts" --config "segment.bytes=$seg" >/dev/null 2>"$TEST_TMP/f.err" || {
+      PART_ERR="ktopic create scale-$t -p $parts --config segment.bytes=$seg: $(tail -n 1 "$TEST_TMP/f.err")"
+      return 1
+    }
+  done
+  # Keyed records spread over every partition, small batches so that each roughly fills a
+  # segment: rounds until the broker holds ~10,000 segments (bounded at 8 rounds).
+  local round segs=0 per_topic=2000
+  for ((round = 0; round < 8 && segs < want; round++)); do
+    for ((t = 0; t < topics; t++)); do
+      awk -v n=$per_topic -v r=$round -v t=$t 'BEGIN { pad = sprintf("%80s", ""); gsub(/ /, "y", pad); for (i = 0; i < n; i++) printf "k%d-%d|%08d%s\n", i, t, r * n + i, pad }' |
+        timeout 120 kproduce -b "$kf_ADDR" -t "scale-$t" -K '|' --batch-bytes 1000 --linger-ms 1 2>"$TEST_TMP/f.err" || {
+        PART_ERR="kproduce into scale-$t: $(tail -n 1 "$TEST_TMP/f.err")"
+        return 1
+      }
+    done
+    segs=$(find "$kf_DIR" -name '*.log' | wc -l)
+    say "scale round $round: $segs segments"
+  done
+  local records_before records_after
+  records_before=$(for ((t = 0; t < topics; t++)); do topic_sum "$kf_ADDR" "scale-$t" log_end; done | awk '{ s += $1 } END { print s }')
+  local t0 el_stop
+  t0=$EPOCHREALTIME
+  stop_broker kf
+  local src=$?
+  el_stop=$(secs_since "$t0")
+  [ "$src" = 0 ] || row "  WARNING: kbroker SIGTERM exit status" "$src" "" "" "expected 0"
+  local clean unclean
+  restart_timed || { PART_ERR="restart after SIGTERM failed: $(tail -n 2 "$kf_LOG")"; return 1; }
+  clean=$RESTART_SECS
+  records_after=$(for ((t = 0; t < topics; t++)); do topic_sum "$kf_ADDR" "scale-$t" log_end; done | awk '{ s += $1 } END { print s }')
+  kill9_broker kf
+  restart_timed || { PART_ERR="restart after kill -9 failed: $(tail -n 2 "$kf_LOG")"; return 1; }
+  unclean=$RESTART_SECS
+  row "restart to 'listening on', after SIGTERM" "$clean" "s" "" "$((topics * parts)) partitions, $segs segments, segment.bytes=$seg"
+  row "restart to 'listening on', after kill -9" "$unclean" "s" "" "(recovery of unflushed tails)"
+  row "  shutdown on SIGTERM" "$el_stop" "s" "" "$(human "$records_before") records; open-files limit $(ulimit -n)"
+  [ "$records_before" = "$records_after" ] || row "  WARNING: records after restart" "$records_after" "" "" "before: $records_before"
+  row "  broker RSS after restart" "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$kf_PID/status" 2>/dev/null)" "MB" "" "fds open: $(ls "/proc/$kf_PID/fd" 2>/dev/null | wc -l)"
+  stop_broker kf
+  return 0
+}
+
+# --- run ---
+for tool in kbroker kproduce kconsume ktopic; do
+  command -v "$tool" >/dev/null || say "warning: $tool not found in $KREEK_BIN"
+done
+say "generating $(human "$N") records of $REC_BYTES bytes"
+gen_data
+
+run_part A "produce throughput (${REC_BYTES}-byte records, one standalone broker, default settings)" part_a
+run_part B "consume throughput (same records)" part_b
+run_part C "produce-to-consume latency at $(human $LAT_RATE) rec/s" part_c
+run_part D "Redis Streams beside them (redis-server $(redis-server --version 2>/dev/null | grep -Eo 'v=[0-9.]+' | cut -c3-))" part_d
+run_part E "storage: raw disk vs kreek" part_e
+[ -n "${ka_PID:-}" ] && stop_broker ka
+run_part F "start-up with many partitions and segments" part_f
+
+echo
+echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(uname -r), data on $(findmnt -n -o SOURCE,FSTYPE --target "$TEST_TMP" | tr -s ' ')"
+echo "units: MB = 10^6 bytes; rec = one ${REC_BYTES}-byte record; every figure below was measured in this run"
+printf '%-46s %12s  %-9s %-16s %s\n' "measure" "value" "unit" "target" "notes"
+printf '%s\n' "${ROWS[@]}"
+echo
+echo "bench: total $(secs_since "$T_START") s"
+exit 0
