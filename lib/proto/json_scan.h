@@ -38,7 +38,9 @@ class JsonScan {
   // Scans `text` (which must outlive the scan). Strict RFC 8259: one value,
   // optional surrounding whitespace, valid UTF-8 everywhere (no overlongs, no
   // surrogates), no control characters inside strings. On failure returns
-  // kInvalidRequest with a message naming the byte offset ("invalid JSON at byte 17: ...").
+  // kInvalidRequest with a message naming the 0-based byte offset
+  // ("invalid JSON at byte 17: unterminated string"); tokens() is then unspecified.
+  // Numbers are checked against the grammar only (any magnitude is accepted).
   Status scan(std::string_view text, const ScanLimits& limits = {});
 
   const std::vector<Token>& tokens() const { return tokens_; }
@@ -49,7 +51,8 @@ class JsonScan {
     return text_.substr(tokens_[i].start, tokens_[i].end - tokens_[i].start);
   }
 
-  // Object lookup: index of the value for `key` in object token `obj`, or -1.
+  // Object lookup: index of the value for `key` (compared after unescaping) in
+  // object token `obj`, or -1. With duplicate keys the first one wins.
   int64_t find(uint32_t obj, std::string_view key) const;
   // Appends the unescaped contents of string token i to `out`.
   void append_string(uint32_t i, std::string& out) const;
@@ -63,12 +66,16 @@ class JsonScan {
 
  private:
   std::string_view text_;
-  std::vector<Token> tokens_;  // reused across scans: no allocation in steady state
+  std::vector<Token> tokens_;    // reused across scans: no allocation in steady state
+  std::vector<uint32_t> stack_;  // open containers during a scan, reused likewise
 };
 
 // True if `s` is valid UTF-8 (the same rules the scanner applies).
 bool is_valid_utf8(std::string_view s);
-// Appends `s` as a JSON string literal (quotes included). `s` must be valid UTF-8.
+// Appends `s` as a JSON string literal (quotes included): escapes `"`, `\\` and
+// control characters, copies everything else, so equal input gives equal bytes.
+// `s` should be valid UTF-8; each byte of an invalid sequence becomes U+FFFD so
+// the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace kreek::proto
