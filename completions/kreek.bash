@@ -1,0 +1,141 @@
+# bash completion for kreek's tools: kbroker, ktopic, kproduce and kconsume.
+# One file serves all four; bash-completion loads completions by command name,
+# so install it under each tool's name (or source it from ~/.bashrc).
+# Topic names come from `ktopic list` when a broker answers within a second.
+
+_kreek_common_flags='-b --brokers -v --verbose -q --quiet --help --version'
+_kreek_config_keys='cleanup.policy= delete.retention.ms= flush.messages= flush.ms=
+  index.interval.bytes= max.message.bytes= min.cleanable.dirty.ratio=
+  min.compaction.lag.ms= min.insync.replicas= retention.bytes= retention.ms=
+  segment.bytes= segment.ms='
+
+# _kreek_topics BROKERS: topic names, or nothing if no broker answers quickly.
+_kreek_topics() {
+  local -a args=()
+  [[ -n $1 ]] && args=(-b "$1")
+  timeout 1 ktopic "${args[@]}" list 2>/dev/null
+}
+
+# _kreek_reply WORDS...: completes the current word from WORDS.
+_kreek_reply() {
+  local IFS=$'\n'
+  # shellcheck disable=SC2207
+  COMPREPLY=($(IFS=$' \t\n' compgen -W "$*" -- "$cur"))
+}
+
+_kreek_files() {
+  local IFS=$'\n'
+  compopt -o filenames 2>/dev/null
+  # shellcheck disable=SC2207
+  COMPREPLY=($(compgen -f -- "$cur"))
+}
+
+_kreek_dirs() {
+  local IFS=$'\n'
+  compopt -o filenames 2>/dev/null
+  # shellcheck disable=SC2207
+  COMPREPLY=($(compgen -d -- "$cur"))
+}
+
+_kreek() {
+  local cur prev cmd brokers="" i sub="" nargs=0
+  COMPREPLY=()
+  cur=${COMP_WORDS[COMP_CWORD]}
+  prev=${COMP_WORDS[COMP_CWORD - 1]}
+  cmd=${COMP_WORDS[0]##*/}
+
+  # KEY=VALUE words are split at '=' by readline (COMP_WORDBREAKS): put them
+  # back together so `-c retention.ms=` completes as one word.
+  if [[ $cur == = || $prev == = ]]; then
+    return 0
+  fi
+
+  # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|-n|--from|--format|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms)$'
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case ${COMP_WORDS[i]} in
+      -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
+    esac
+    if [[ ${COMP_WORDS[i]} =~ $takes_value ]]; then
+      ((i++))
+      continue
+    fi
+    if [[ ${COMP_WORDS[i]} != -* ]]; then
+      if [[ -z $sub ]]; then sub=${COMP_WORDS[i]}; else ((nargs++)); fi
+    fi
+  done
+
+  case $cmd in
+    kbroker)
+      case $prev in
+        --data-dir) _kreek_dirs; return 0 ;;
+        --listen) _kreek_reply 127.0.0.1:9092 127.0.0.1:0 0.0.0.0:9092; return 0 ;;
+        --node-id | --default-partitions | --max-request-bytes | --flush-messages | --flush-ms | \
+          --retention-ms | --retention-bytes | --segment-bytes | --segment-ms | \
+          --retention-check-interval-ms) return 0 ;;
+      esac
+      _kreek_reply --listen --data-dir --node-id --no-auto-create --default-partitions \
+        --max-request-bytes --flush-messages --flush-ms --retention-ms --retention-bytes \
+        --segment-bytes --segment-ms --retention-check-interval-ms \
+        -v --verbose -q --quiet --help --version
+      ;;
+    ktopic)
+      case $prev in
+        -b | --brokers | -p | --partitions) return 0 ;;
+        -c | --config)
+          compopt -o nospace 2>/dev/null
+          # shellcheck disable=SC2086
+          _kreek_reply $_kreek_config_keys
+          return 0
+          ;;
+      esac
+      if [[ $cur == -* ]]; then
+        # shellcheck disable=SC2086
+        _kreek_reply -p --partitions -c --config --json $_kreek_common_flags
+      elif [[ -z $sub ]]; then
+        _kreek_reply create list describe alter delete
+      elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete)$ ]]; then
+        # shellcheck disable=SC2046
+        _kreek_reply $(_kreek_topics "$brokers")
+      fi
+      ;;
+    kproduce)
+      case $prev in
+        -t | --topic)
+          # shellcheck disable=SC2046
+          _kreek_reply $(_kreek_topics "$brokers")
+          return 0
+          ;;
+        --acks) _kreek_reply 0 1 all; return 0 ;;
+        -b | --brokers | -k | --key | -K | --key-separator | -H | --header | -p | --partition | \
+          --linger-ms | --batch-bytes | --max-in-flight) return 0 ;;
+      esac
+      if [[ $cur == -* ]]; then
+        # shellcheck disable=SC2086
+        _kreek_reply -t --topic -k --key -K --key-separator --json -H --header -p --partition \
+          --acks --linger-ms --batch-bytes --max-in-flight $_kreek_common_flags
+      else
+        _kreek_files
+      fi
+      ;;
+    kconsume)
+      case $prev in
+        -t | --topic)
+          # shellcheck disable=SC2046
+          _kreek_reply $(_kreek_topics "$brokers")
+          return 0
+          ;;
+        --from) _kreek_reply beginning end; return 0 ;;
+        --reset) _kreek_reply earliest latest; return 0 ;;
+        --checkpoint) _kreek_files; return 0 ;;
+        -b | --brokers | -n | -p | --partition | -c | --count | --format) return 0 ;;
+      esac
+      # shellcheck disable=SC2086
+      _kreek_reply -t --topic -f --follow -n --from -p --partition -c --count --json --format \
+        --checkpoint --reset $_kreek_common_flags
+      ;;
+  esac
+  return 0
+}
+
+complete -F _kreek kbroker ktopic kproduce kconsume

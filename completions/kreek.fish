@@ -1,0 +1,94 @@
+# fish completion for kreek's tools: kbroker, ktopic, kproduce and kconsume.
+# Install as kreek.fish in ~/.config/fish/conf.d/ (one file, all four tools).
+# Topic names come from `ktopic list` when a broker answers within a second.
+
+function __kreek_topics
+    set -l args
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case -b --brokers
+                set -l j (math $i + 1)
+                if test $j -le (count $tokens)
+                    set args -b $tokens[$j]
+                end
+            case '--brokers=*'
+                set args -b (string replace -- '--brokers=' '' $tokens[$i])
+        end
+    end
+    timeout 1 ktopic $args list 2>/dev/null
+end
+
+function __kreek_config_keys
+    printf '%s=\n' cleanup.policy delete.retention.ms flush.messages flush.ms \
+        index.interval.bytes max.message.bytes min.cleanable.dirty.ratio \
+        min.compaction.lag.ms min.insync.replicas retention.bytes retention.ms \
+        segment.bytes segment.ms
+end
+
+# Options every client tool shares.
+for tool in ktopic kproduce kconsume
+    complete -c $tool -s b -l brokers -x -d 'Brokers to contact (host:port,...)'
+    complete -c $tool -s v -l verbose -d 'Print informational messages'
+    complete -c $tool -s q -l quiet -d 'Print only errors'
+    complete -c $tool -l help -d 'Print usage and exit'
+    complete -c $tool -l version -d 'Print version and exit'
+end
+
+# kbroker
+complete -c kbroker -f
+complete -c kbroker -l listen -x -a '127.0.0.1:9092 127.0.0.1:0 0.0.0.0:9092' -d 'Address to accept clients on'
+complete -c kbroker -l data-dir -x -a '(__fish_complete_directories)' -d 'Data directory'
+complete -c kbroker -l node-id -x -d 'Node id'
+complete -c kbroker -l no-auto-create -d 'Do not create topics on first use'
+complete -c kbroker -l default-partitions -x -d 'Partitions of auto-created topics'
+complete -c kbroker -l max-request-bytes -x -d 'Longest request line'
+complete -c kbroker -l flush-messages -x -d 'Default flush.messages'
+complete -c kbroker -l flush-ms -x -d 'Default flush.ms'
+complete -c kbroker -l retention-ms -x -d 'Default retention.ms'
+complete -c kbroker -l retention-bytes -x -d 'Default retention.bytes'
+complete -c kbroker -l segment-bytes -x -d 'Default segment.bytes'
+complete -c kbroker -l segment-ms -x -d 'Default segment.ms'
+complete -c kbroker -l retention-check-interval-ms -x -d 'How often retention runs'
+complete -c kbroker -s v -l verbose -d 'Also log debug lines'
+complete -c kbroker -s q -l quiet -d 'Log only warnings and errors'
+complete -c kbroker -l help -d 'Print usage and exit'
+complete -c kbroker -l version -d 'Print version and exit'
+
+# ktopic
+set -l __kreek_ktopic_cmds create list describe alter delete
+complete -c ktopic -f
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a create -d 'Create a topic'
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a list -d 'List topics'
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a describe -d 'Describe a topic'
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a alter -d 'Change topic configuration'
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a delete -d 'Delete a topic'
+complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete' -a '(__kreek_topics)' -d topic
+complete -c ktopic -s p -l partitions -x -d 'Number of partitions (create)'
+complete -c ktopic -s c -l config -x -a '(__kreek_config_keys)' -d 'KEY=VALUE override (create, alter)'
+complete -c ktopic -l json -d 'Print raw JSON (describe)'
+
+# kproduce (positional arguments are input files)
+complete -c kproduce -s t -l topic -x -a '(__kreek_topics)' -d 'Topic to append to'
+complete -c kproduce -s k -l key -x -d 'Key of every record'
+complete -c kproduce -s K -l key-separator -x -d 'Split lines into key and value at SEP'
+complete -c kproduce -l json -d 'Read JSON record objects'
+complete -c kproduce -s H -l header -x -d 'NAME=VALUE header on every record'
+complete -c kproduce -s p -l partition -x -d 'Partition to append to'
+complete -c kproduce -l acks -x -a '0 1 all' -d 'When the broker acknowledges'
+complete -c kproduce -l linger-ms -x -d 'Longest wait for a batch to fill'
+complete -c kproduce -l batch-bytes -x -d 'Send a batch at this size'
+complete -c kproduce -l max-in-flight -x -d 'Unacknowledged batches per connection'
+
+# kconsume
+complete -c kconsume -f
+complete -c kconsume -s t -l topic -x -a '(__kreek_topics)' -d 'Topic to read'
+complete -c kconsume -s f -l follow -d 'Wait for new records'
+complete -c kconsume -s n -x -d 'Start N records before the end'
+complete -c kconsume -l from -x -a 'beginning end' -d 'Where to start (or OFFSET, TIME)'
+complete -c kconsume -s p -l partition -x -d 'Read one partition'
+complete -c kconsume -s c -l count -x -d 'Exit after N records'
+complete -c kconsume -l json -d 'One JSON envelope per record'
+complete -c kconsume -l format -x -d 'Output format (%t %p %o %k %v %T %h)'
+complete -c kconsume -l checkpoint -r -F -d 'Start from and save offsets in FILE'
+complete -c kconsume -l reset -x -a 'earliest latest' -d 'Where to go when an offset is out of range'
