@@ -38,11 +38,19 @@ std::string encode_records(const std::vector<Record>& records);
 // object of strings; ts: non-negative integer). Returns the record count.
 Result<int32_t> validate_records(const JsonScan& scan, uint32_t arr, int32_t max_records);
 
-// Decodes record object token `obj` (already validated) into `out` (reused).
+// Decodes record object token `obj` into `out`, reusing its strings' capacity
+// (no allocation per record in steady state). Checks the shape again, cheaply,
+// because clients decode bytes the broker validated long ago: anything off is
+// kCorrupt ("record: ..."), never a crash. Unknown fields are skipped.
 Status decode_record(const JsonScan& scan, uint32_t obj, Record& out);
 
-// Base64 (RFC 4648, standard alphabet, with padding).
+// Base64 (RFC 4648, standard alphabet, with padding). Decoding is strict: the
+// length must be a multiple of 4, '=' only as 1-2 final characters, no other
+// characters (no whitespace), and unused trailing bits must be zero, so every
+// byte string has exactly one accepted encoding.
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
+// Appends the decoded bytes to `out`; false (with `out` unspecified) if invalid.
+bool base64_decode_append(std::string_view text, std::string& out);
 
 }  // namespace kreek::proto

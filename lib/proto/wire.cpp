@@ -1,0 +1,19 @@
+// Wire-level checks that every module meets at the protocol boundary.
+// Topic names follow Kafka's Topic.validate so names port both ways.
+#include "proto/wire.h"
+
+namespace kreek::proto {
+
+bool is_valid_topic_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxTopicNameLength) return false;
+  // "." and ".." would be the partition directory's parent or itself.
+  if (name == "." || name == "..") return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace kreek::proto
