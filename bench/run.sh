@@ -12,6 +12,27 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/lib/common.sh
 source "$HERE/../tests/lib/common.sh"
 
+# Broker stop/kill/restart by name. (common.sh's stop_broker/kill9_broker/restart_broker
+# expand ${name} in the same `local` statement that assigns it, so they read an unset or a
+# caller's variable; these do the same job without that.)
+b_stop() {
+  local pid_var="${1}_PID"
+  local pid=${!pid_var}
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid"
+}
+b_kill9() {
+  local pid_var="${1}_PID"
+  kill -9 "${!pid_var}" 2>/dev/null
+  wait "${!pid_var}" 2>/dev/null
+  return 0
+}
+b_restart() {
+  local flags_var="${1}_FLAGS"
+  # shellcheck disable=SC2086
+  start_broker "$1" ${!flags_var}
+}
+
 N=${BENCH_RECORDS:-2000000}
 REC_BYTES=100
 LAT_RATE=10000
@@ -55,6 +76,20 @@ describe() { rpc "$1" "{\"op\":\"describe_topic\",\"topic\":\"$2\"}"; }
 # sum of a partition field (log_end, size, segments) over a topic's partitions
 topic_sum() { describe "$1" "$2" | jq -r "[.partitions[].$3] | add // 0" 2>/dev/null; }
 
+# The broker for parts A, B, C and E: started once; a failed start is not retried.
+KA_STATE=""
+ka_up() {
+  [ "$KA_STATE" = up ] && return 0
+  [ "$KA_STATE" = failed ] && { PART_ERR="kbroker did not start (earlier part)"; return 1; }
+  KA_STATE=failed
+  command -v kbroker >/dev/null || { PART_ERR="kbroker not built in $KREEK_BIN"; return 1; }
+  if ! start_broker ka; then
+    PART_ERR="kbroker did not start: $(tail -n 1 "$ka_LOG")"
+    return 1
+  fi
+  KA_STATE=up
+}
+
 # Runs a part function; its failure becomes a FAILED row and the run goes on.
 run_part() {
   local letter=$1 title=$2 fn=$3
@@ -83,7 +118,7 @@ gen_data() {
 
 part_a() {
   [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
-  start_broker ka || { PART_ERR="kbroker did not start (see its log below)"; tail -n 5 "$ka_LOG" >&2; return 1; }
+  ka_up || return 1
   local t0 rc el
   t0=$EPOCHREALTIME
   timeout 300 kproduce -b "$ka_ADDR" -t bench-produce "$DATA" 2>"$TEST_TMP/a.err"
@@ -137,7 +172,7 @@ part_b() {
 part_c() {
   local probe
   probe=$(helper latency_probe) || { PART_ERR="cannot build latency_probe"; return 1; }
-  [ -n "${ka_ADDR:-}" ] || { start_broker ka || { PART_ERR="kbroker did not start"; return 1; }; }
+  ka_up || return 1
   ktopic -b "$ka_ADDR" create bench-latency -p 1 >/dev/null 2>"$TEST_TMP/c.err" || {
     PART_ERR="ktopic create bench-latency: $(tail -n 1 "$TEST_TMP/c.err")"
     return 1
@@ -279,7 +314,7 @@ part_e() {
     ROWS+=("  (dd and cat comparisons need part A)")
   fi
   # 3. durable appends: flush.messages=1 topic vs a write+fdatasync loop
-  [ -n "${ka_ADDR:-}" ] || { start_broker ka || { PART_ERR="kbroker did not start"; return 1; }; }
+  ka_up || return 1
   [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
   ktopic -b "$ka_ADDR" create bench-fsync -p 1 --config flush.messages=1 >/dev/null 2>"$TEST_TMP/e.err" || {
     PART_ERR="ktopic create bench-fsync --config flush.messages=1: $(tail -n 1 "$TEST_TMP/e.err")"
@@ -334,7 +369,8 @@ restart_timed() {
 
 part_f() {
   local topics=10 parts=100 seg=1024 want=10000
-  start_broker kf || { PART_ERR="kbroker did not start"; return 1; }
+  command -v kbroker >/dev/null || { PART_ERR="kbroker not built in $KREEK_BIN"; return 1; }
+  start_broker kf || { PART_ERR="kbroker did not start: $(tail -n 1 "$kf_LOG")"; return 1; }
   local t
   for ((t = 0; t < topics; t++)); do
     ktopic -b "$kf_ADDR" create "scale-$t" -p "$parts" --config "segment.bytes=$seg" >/dev/null 2>"$TEST_TMP/f.err" || {
@@ -360,7 +396,7 @@ part_f() {
   records_before=$(for ((t = 0; t < topics; t++)); do topic_sum "$kf_ADDR" "scale-$t" log_end; done | awk '{ s += $1 } END { print s }')
   local t0 el_stop
   t0=$EPOCHREALTIME
-  stop_broker kf
+  b_stop kf
   local src=$?
   el_stop=$(secs_since "$t0")
   [ "$src" = 0 ] || row "  WARNING: kbroker SIGTERM exit status" "$src" "" "" "expected 0"
@@ -368,7 +404,7 @@ part_f() {
   restart_timed || { PART_ERR="restart after SIGTERM failed: $(tail -n 2 "$kf_LOG")"; return 1; }
   clean=$RESTART_SECS
   records_after=$(for ((t = 0; t < topics; t++)); do topic_sum "$kf_ADDR" "scale-$t" log_end; done | awk '{ s += $1 } END { print s }')
-  kill9_broker kf
+  b_kill9 kf
   restart_timed || { PART_ERR="restart after kill -9 failed: $(tail -n 2 "$kf_LOG")"; return 1; }
   unclean=$RESTART_SECS
   row "restart to 'listening on', after SIGTERM" "$clean" "s" "" "$((topics * parts)) partitions, $segs segments, segment.bytes=$seg"
@@ -376,7 +412,7 @@ part_f() {
   row "  shutdown on SIGTERM" "$el_stop" "s" "" "$(human "$records_before") records; open-files limit $(ulimit -n)"
   [ "$records_before" = "$records_after" ] || row "  WARNING: records after restart" "$records_after" "" "" "before: $records_before"
   row "  broker RSS after restart" "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$kf_PID/status" 2>/dev/null)" "MB" "" "fds open: $(ls "/proc/$kf_PID/fd" 2>/dev/null | wc -l)"
-  stop_broker kf
+  b_stop kf
   return 0
 }
 
@@ -392,7 +428,7 @@ run_part B "consume throughput (same records)" part_b
 run_part C "produce-to-consume latency at $(human $LAT_RATE) rec/s" part_c
 run_part D "Redis Streams beside them (redis-server $(redis-server --version 2>/dev/null | grep -Eo 'v=[0-9.]+' | cut -c3-))" part_d
 run_part E "storage: raw disk vs kreek" part_e
-[ -n "${ka_PID:-}" ] && stop_broker ka
+[ "$KA_STATE" = up ] && { b_stop ka || say "warning: kbroker exited $? on SIGTERM"; }
 run_part F "start-up with many partitions and segments" part_f
 
 echo
