@@ -1,0 +1,162 @@
+// hello, metadata and the topic admin ops; list_offsets lives in list_offsets.cpp.
+#include "broker/admin_ops.h"
+
+#include "base/log.h"
+#include "broker/broker_context.h"
+#include "broker/request_fields.h"
+#include "proto/wire.h"
+#include "storage/log_manager.h"
+
+namespace kreek::broker {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+json node_list(const std::vector<NodeId>& nodes) {
+  json out = json::array();
+  for (NodeId n : nodes) out.push_back(n.value());
+  return out;
+}
+
+json partition_json(BrokerContext& ctx, const std::string& topic, int32_t p) {
+  const PartitionState& ps = ctx.partitions.get(topic, PartitionId(p));
+  json j = {{"partition", p},
+            {"leader", ps.leader.value()},
+            {"epoch", ps.epoch.value()},
+            {"replicas", node_list(ps.replicas)},
+            {"isr", node_list(ps.isr)}};
+  if (ps.offline) j["offline"] = true;
+  return j;
+}
+
+json overrides_json(const storage::TopicInfo& t) {
+  json out = json::object();
+  for (const auto& [k, v] : t.overrides) out[k] = v;
+  return out;
+}
+
+json effective_config_json(const storage::TopicInfo& t) {
+  json out = json::object();
+  for (const auto& [k, v] : storage::describe(t.config)) out[k] = v;
+  return out;
+}
+
+json topic_metadata(BrokerContext& ctx, const storage::TopicInfo& t) {
+  json parts = json::array();
+  for (int32_t p = 0; p < t.partitions; ++p) parts.push_back(partition_json(ctx, t.name, p));
+  return {{"topic", t.name}, {"partitions", std::move(parts)}, {"config", overrides_json(t)}};
+}
+
+json error_json(const Status& s) {
+  return {{"code", std::string(code_name(s.code()))}, {"message", s.message()}};
+}
+
+}  // namespace
+
+Result<json> handle_hello(BrokerContext& ctx, const json& req) {
+  return json{{"protocol", proto::kProtocolVersion},
+              {"server", std::string("kreek ") + KREEK_VERSION},
+              {"node", ctx.config.node_id}};
+}
+
+Result<json> handle_metadata(BrokerContext& ctx, const json& req) {
+  std::optional<bool> auto_create;
+  KREEK_RETURN_IF_ERROR(read_bool(req, "auto_create", auto_create));
+  json topics = json::array();
+  auto names = req.find("topics");
+  if (names == req.end() || names->is_null()) {
+    for (const storage::TopicInfo* t : ctx.logs.topics()) topics.push_back(topic_metadata(ctx, *t));
+  } else {
+    if (!names->is_array()) return invalid_request("\"topics\" must be an array of topic names");
+    for (const json& n : *names) {
+      if (!n.is_string()) return invalid_request("\"topics\" must be an array of topic names");
+      json wrapper = {{"topic", n}};
+      std::string name;
+      KREEK_RETURN_IF_ERROR(require_topic(wrapper, name));
+    }
+    for (const json& n : *names) {
+      std::string name = n.get<std::string>();
+      auto t = ctx.find_topic(name, auto_create.value_or(false));
+      if (t.is_ok()) {
+        topics.push_back(topic_metadata(ctx, **t));
+      } else {
+        topics.push_back({{"topic", name}, {"error", error_json(t.status())}});
+      }
+    }
+  }
+  json brokers = json::array({{{"node", ctx.config.node_id}, {"addr", ctx.address}}});
+  return json{{"brokers", std::move(brokers)}, {"topics", std::move(topics)}};
+}
+
+Result<json> handle_create_topic(BrokerContext& ctx, const json& req) {
+  std::string name;
+  KREEK_RETURN_IF_ERROR(require_topic(req, name));
+  std::optional<int64_t> partitions;
+  KREEK_RETURN_IF_ERROR(read_int(req, "partitions", 1, proto::kMaxPartitions, partitions));
+  std::map<std::string, std::string> config;
+  KREEK_RETURN_IF_ERROR(read_config(req, /*allow_null=*/false, config));
+  int32_t count = static_cast<int32_t>(partitions.value_or(ctx.config.default_partitions));
+  if (ctx.logs.topic(name) != nullptr)
+    return Status(Code::kTopicExists, "topic \"" + name + "\" already exists");
+  auto t = ctx.logs.create_topic(name, count, config);
+  if (!t.is_ok()) return t.status();
+  log::info("created topic \"" + name + "\" with " + std::to_string(count) + " partitions");
+  return json{{"topic", name}, {"partitions", (*t)->partitions}};
+}
+
+Result<json> handle_delete_topic(BrokerContext& ctx, const json& req) {
+  std::string name;
+  KREEK_RETURN_IF_ERROR(require_topic(req, name));
+  if (ctx.logs.topic(name) == nullptr)
+    return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
+  Status s = ctx.logs.delete_topic(name);
+  // Whatever happened to the files, the topic is gone from the manager: waiters
+  // on it must not touch its logs again (single-threaded, so no flush completes
+  // in between).
+  ctx.on_topic_deleted(name);
+  KREEK_RETURN_IF_ERROR(s);
+  log::info("deleted topic \"" + name + "\"");
+  return json::object();
+}
+
+Result<json> handle_alter_topic(BrokerContext& ctx, const json& req) {
+  std::string name;
+  KREEK_RETURN_IF_ERROR(require_topic(req, name));
+  if (!req.contains("config") || !req["config"].is_object())
+    return invalid_request("\"config\" must be an object of key: value (null removes a key)");
+  std::map<std::string, std::string> changes;
+  KREEK_RETURN_IF_ERROR(read_config(req, /*allow_null=*/true, changes));
+  if (ctx.logs.topic(name) == nullptr)
+    return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
+  auto t = ctx.logs.alter_topic(name, changes);
+  if (!t.is_ok()) return t.status();
+  log::info("altered topic \"" + name + "\" config");
+  return json{{"topic", name}, {"config", effective_config_json(**t)},
+              {"overrides", overrides_json(**t)}};
+}
+
+Result<json> handle_describe_topic(BrokerContext& ctx, const json& req) {
+  std::string name;
+  KREEK_RETURN_IF_ERROR(require_topic(req, name));
+  const storage::TopicInfo* t = ctx.logs.topic(name);
+  if (t == nullptr) return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
+  json parts = json::array();
+  for (int32_t p = 0; p < t->partitions; ++p) {
+    json pj = partition_json(ctx, name, p);
+    if (storage::PartitionLog* log = ctx.logs.log(name, PartitionId(p))) {
+      pj["log_start"] = log->log_start().value();
+      pj["log_end"] = log->log_end().value();
+      pj["hw"] = log->log_end().value();  // standalone: the high watermark is the log end
+      pj["size"] = log->size_bytes();
+      pj["segments"] = log->segment_count();
+    }
+    parts.push_back(std::move(pj));
+  }
+  return json{{"topic", name},
+              {"config", effective_config_json(*t)},
+              {"overrides", overrides_json(*t)},
+              {"partitions", std::move(parts)}};
+}
+
+}  // namespace kreek::broker

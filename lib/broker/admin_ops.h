@@ -1,0 +1,24 @@
+// The small ops — hello, metadata, topic create/delete/alter/describe and
+// list_offsets. Each validates its request object and returns the response's
+// fields (the router wraps them with id and ok) or a failed Status.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace kreek::broker {
+
+struct BrokerContext;
+
+using OpHandler = Result<nlohmann::ordered_json> (*)(BrokerContext& ctx, const nlohmann::ordered_json& req);
+
+Result<nlohmann::ordered_json> handle_hello(BrokerContext& ctx, const nlohmann::ordered_json& req);
+Result<nlohmann::ordered_json> handle_metadata(BrokerContext& ctx, const nlohmann::ordered_json& req);
+Result<nlohmann::ordered_json> handle_create_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
+Result<nlohmann::ordered_json> handle_delete_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
+Result<nlohmann::ordered_json> handle_alter_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
+Result<nlohmann::ordered_json> handle_describe_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
+Result<nlohmann::ordered_json> handle_list_offsets(BrokerContext& ctx, const nlohmann::ordered_json& req);
+
+}  // namespace kreek::broker

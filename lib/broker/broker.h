@@ -1,0 +1,45 @@
+// The broker module's face: a standalone kreek broker's configuration and its
+// entry point. run() opens the data directory, listens, serves the JSON-line
+// protocol (SPEC section 1) until SIGINT/SIGTERM and returns a process exit code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/log.h"
+#include "proto/wire.h"
+#include "storage/log_config.h"
+
+namespace kreek::broker {
+
+struct BrokerConfig {
+  std::string listen = "127.0.0.1:9092";  // HOST:PORT; port 0 picks a free one
+  std::string data_dir = "kreek-data";
+  int32_t node_id = 0;
+  bool auto_create = true;       // produce (and metadata with auto_create) create missing topics
+  int32_t default_partitions = 1;
+  int64_t max_request_bytes = proto::kDefaultMaxRequestBytes;
+  storage::LogConfig log_defaults;  // topic defaults (--flush-messages, --retention-ms, ...)
+  int64_t retention_check_interval_ms = 5000;  // capped at kMaxRetentionCheckIntervalMs
+  int64_t flush_check_interval_ms = 100;
+  int64_t checkpoint_interval_ms = 1000;  // recovery-point checkpoint at most this often
+  int64_t shutdown_timeout_ms = 10'000;   // how long shutdown waits for clients to take their responses
+  log::Level log_level = log::Level::kInfo;  // -v debug, -q warn
+};
+
+inline constexpr int64_t kMaxRetentionCheckIntervalMs = 30'000;
+
+// Process exit codes run() returns (sysexits(3)).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 64;        // bad --listen address
+inline constexpr int kExitUnavailable = 69;  // cannot bind
+inline constexpr int kExitSoftware = 70;     // internal error
+inline constexpr int kExitCantCreate = 73;   // cannot create the data directory
+inline constexpr int kExitIoError = 74;      // cannot lock/open/recover/flush the data directory
+
+// Runs a broker until SIGINT/SIGTERM. Logs its own diagnostics (base/log.h):
+// "kreek 0.1.0 node 0 data dir ...", "listening on HOST:PORT" once bound,
+// "shutting down", "stopped". A second SIGINT exits 130 at once.
+int run(const BrokerConfig& config);
+
+}  // namespace kreek::broker

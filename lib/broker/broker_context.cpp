@@ -1,0 +1,83 @@
+// Shared handler state: topic lookup with auto-creation, topic deletion fan-out
+// and the bad-request warning limiter.
+#include "broker/broker_context.h"
+
+#include "base/clock.h"
+#include "broker/fetch_purgatory.h"
+#include "broker/flush_scheduler.h"
+#include "proto/message.h"
+
+namespace kreek::broker {
+
+void WarnLimiter::warn(std::string_view message) {
+  int64_t now = clock::monotonic_ms();
+  if (now - window_start_ms_ >= 1000) {
+    if (suppressed_ > 0)
+      log::warn(std::to_string(suppressed_) + " more bad requests not logged (rate limit)");
+    window_start_ms_ = now;
+    in_window_ = 0;
+    suppressed_ = 0;
+  }
+  if (in_window_ < kPerSecond) {
+    ++in_window_;
+    log::warn(message);
+  } else {
+    ++suppressed_;
+  }
+}
+
+BrokerContext::BrokerContext(const BrokerConfig& config, storage::LogManager& logs,
+                             net::EventLoop* loop)
+    : config(config),
+      logs(logs),
+      loop(loop),
+      address(config.listen),
+      partitions(NodeId(config.node_id)),
+      flusher(std::make_unique<FlushScheduler>(*this)),
+      purgatory(std::make_unique<FetchPurgatory>(*this)) {}
+
+BrokerContext::~BrokerContext() = default;
+
+Result<const storage::TopicInfo*> BrokerContext::find_topic(const std::string& name, bool create) {
+  if (const storage::TopicInfo* t = logs.topic(name)) return t;
+  if (!create || !config.auto_create)
+    return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
+  auto created = logs.create_topic(name, config.default_partitions, {});
+  if (!created.is_ok()) return created.status().with_context("auto-create topic \"" + name + "\"");
+  log::info("created topic \"" + name + "\" with " + std::to_string(config.default_partitions) +
+            " partitions (auto-create)");
+  return *created;
+}
+
+void BrokerContext::on_topic_deleted(const std::string& name) {
+  flusher->forget_topic(name);
+  purgatory->on_topic_changed(name);
+  partitions.forget_topic(name);
+  auto it = round_robin.find(name);
+  if (it != round_robin.end()) round_robin.erase(it);
+}
+
+}  // namespace kreek::broker
+
+namespace kreek::broker {
+
+void BrokerContext::reject(const Request& req, Reply& reply, const Status& status, bool silent,
+                           const nlohmann::ordered_json* extra) {
+  Code c = status.code();
+  std::string what = "request";
+  if (!req.op.empty()) what = std::string(req.op);
+  if (c == Code::kInvalidRequest || c == Code::kCorrupt || c == Code::kMessageTooLarge ||
+      c == Code::kProtocol) {
+    std::string from = req.peer.empty() ? std::string() : " from " + std::string(req.peer);
+    warnings.warn("bad " + what + from + ": " + status.to_string() + ": " + log::sample(req.line));
+  } else if (log::enabled(log::Level::kDebug)) {
+    log::debug(what + " failed: " + status.to_string());
+  }
+  if (silent) {
+    reply.send_nothing();
+  } else {
+    reply.send(proto::error_line(req.id_raw, status, extra));
+  }
+}
+
+}  // namespace kreek::broker

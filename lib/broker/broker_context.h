@@ -1,0 +1,74 @@
+// BrokerContext: the state every request handler shares — config, the log
+// manager, partition leadership, the flush scheduler and the fetch purgatory.
+// One per broker; lives on the loop thread (nothing here is thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "broker/reply.h"
+#include "broker/broker.h"
+#include "broker/partition_state.h"
+#include "net/net.h"
+#include "storage/log_manager.h"
+
+namespace kreek::broker {
+
+class FlushScheduler;
+class FetchPurgatory;
+
+// Bad-request warnings: at most kPerSecond lines a second, then one summary of
+// how many were dropped, so a misbehaving client cannot flood the log.
+class WarnLimiter {
+ public:
+  static constexpr int kPerSecond = 10;
+  void warn(std::string_view message);
+
+ private:
+  int64_t window_start_ms_ = 0;
+  int in_window_ = 0;
+  int64_t suppressed_ = 0;
+};
+
+// One request as the handlers see it; views valid only during the call.
+struct Request {
+  std::string_view line;
+  std::string_view op;
+  std::string_view id_raw = "null";  // the "id" value's exact text, "null" if absent
+  std::string_view peer;             // "127.0.0.1:53412" ("" in unit tests)
+};
+
+struct BrokerContext {
+  // `logs` must outlive the context. `loop` may be null (unit tests): flushes
+  // then run inline and fetches never park.
+  BrokerContext(const BrokerConfig& config, storage::LogManager& logs, net::EventLoop* loop);
+  ~BrokerContext();
+
+  const BrokerConfig& config;
+  storage::LogManager& logs;
+  net::EventLoop* loop;
+  std::string address;  // advertised in metadata: the bound listen address
+  PartitionTable partitions;
+  std::unique_ptr<FlushScheduler> flusher;
+  std::unique_ptr<FetchPurgatory> purgatory;
+  WarnLimiter warnings;
+  std::map<std::string, uint32_t, std::less<>> round_robin;  // keyless produce, per topic
+  bool stopping = false;  // shutdown began: no new long polls park
+
+  // The topic, created with the broker's defaults if missing and `create` is
+  // set (and the broker allows auto-creation). kUnknownTopic otherwise.
+  Result<const storage::TopicInfo*> find_topic(const std::string& name, bool create);
+  // Everything that must forget a topic when it is deleted.
+  void on_topic_deleted(const std::string& name);
+  // Answers `req` with an error line (or nothing if `silent`: acks=0) and logs
+  // bad input (INVALID_REQUEST, CORRUPT_RECORD, MESSAGE_TOO_LARGE) at warn, rate-limited.
+  void reject(const Request& req, Reply& reply, const Status& status, bool silent = false,
+              const nlohmann::ordered_json* extra = nullptr);
+};
+
+}  // namespace kreek::broker

@@ -1,0 +1,86 @@
+// kbroker flag definitions; see broker_flags.h.
+#include "broker/broker_flags.h"
+
+#include <limits>
+
+#include "proto/wire.h"
+#include "storage/log_config.h"
+
+namespace kreek::broker {
+
+namespace {
+
+constexpr int64_t kMaxI64 = std::numeric_limits<int64_t>::max();
+
+// A limit where Kafka's -1 means "never": stored as storage::kNever.
+void add_limit(CLI::App& app, const std::string& name, int64_t& field, int64_t min,
+               const std::string& help) {
+  app.add_option_function<int64_t>(
+         name,
+         [&field, name, min](int64_t v) {
+           if (v < -1 || (v != -1 && v < min))
+             throw CLI::ValidationError(name, "must be -1 (never) or at least " + std::to_string(min));
+           field = v < 0 ? storage::kNever : v;
+         },
+         help)
+      ->type_name("N");
+}
+
+}  // namespace
+
+void add_broker_flags(CLI::App& app, BrokerConfig& c) {
+  app.set_version_flag("--version", std::string("kbroker (kreek) ") + KREEK_VERSION,
+                       "print the version and exit");
+  app.add_option("--listen", c.listen, "address to listen on (port 0 picks a free port)")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "directory holding topics and partition logs")
+      ->type_name("DIR")
+      ->capture_default_str();
+  app.add_option("--node-id", c.node_id, "this broker's node id")
+      ->type_name("N")
+      ->check(CLI::Range(0, std::numeric_limits<int32_t>::max()))
+      ->capture_default_str();
+  app.add_flag_function(
+      "--no-auto-create", [&c](int64_t) { c.auto_create = false; },
+      "do not create missing topics on produce or metadata requests");
+  app.add_option("--default-partitions", c.default_partitions,
+                 "partitions of topics created without a count")
+      ->type_name("N")
+      ->check(CLI::Range(1, proto::kMaxPartitions))
+      ->capture_default_str();
+  app.add_option("--max-request-bytes", c.max_request_bytes,
+                 "longest request line accepted (longer: MESSAGE_TOO_LARGE)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 30))
+      ->capture_default_str();
+  add_limit(app, "--flush-messages", c.log_defaults.flush_messages, 1,
+            "fsync after this many records (1 = every append; default -1 = leave it to the OS)");
+  add_limit(app, "--flush-ms", c.log_defaults.flush_ms, 0,
+            "fsync data at most this old, in ms (default -1 = leave it to the OS)");
+  add_limit(app, "--retention-ms", c.log_defaults.retention_ms, 0,
+            "delete closed segments older than this, in ms (-1 = keep; default 7 days)");
+  add_limit(app, "--retention-bytes", c.log_defaults.retention_bytes, 0,
+            "cap each partition at about this many bytes (-1 = no cap, the default)");
+  app.add_option("--segment-bytes", c.log_defaults.segment_bytes, "roll a segment at this size")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, kMaxI64))
+      ->capture_default_str();
+  app.add_option("--segment-ms", c.log_defaults.segment_ms, "roll a segment this old, in ms")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, kMaxI64))
+      ->capture_default_str();
+  app.add_option("--retention-check-interval-ms", c.retention_check_interval_ms,
+                 "how often retention and segment.ms are enforced, in ms (at most 30000)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, kMaxI64))
+      ->capture_default_str();
+  auto* verbose = app.add_flag_function(
+      "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
+  auto* quiet = app.add_flag_function(
+      "-q,--quiet", [&c](int64_t) { c.log_level = log::Level::kWarn; },
+      "log only warnings and errors");
+  verbose->excludes(quiet);
+}
+
+}  // namespace kreek::broker

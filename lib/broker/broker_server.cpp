@@ -1,0 +1,182 @@
+// run(): the broker process's life — open the data directory, listen, serve
+// until a signal, then shut down in order: stop accepting, answer parked
+// fetches, let in-flight fsyncs finish, flush everything, drain connections,
+// close the loop.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
+#include "broker/broker_context.h"
+#include "broker/fetch_purgatory.h"
+#include "broker/flush_scheduler.h"
+#include "broker/request_router.h"
+#include "net/net.h"
+#include "storage/log_manager.h"
+
+namespace kreek::broker {
+
+namespace {
+
+constexpr int64_t kDrainPollMs = 10;
+
+std::string where(const storage::LogManager::Entry& e) {
+  return e.topic->name + "/" + std::to_string(e.partition.value());
+}
+
+// Deletes segments past retention and rolls segments past segment.ms.
+void sweep_retention(BrokerContext& ctx) {
+  TimestampMs now(clock::now_ms());
+  for (const auto& e : ctx.logs.logs()) {
+    Offset before = e.log->log_start();
+    auto deleted = e.log->enforce_retention(now);
+    if (!deleted.is_ok()) {
+      log::error("retention " + where(e) + ": " + deleted.status().message());
+    } else if (*deleted > 0) {
+      log::info("retention deleted " + std::to_string(*deleted) + " segment(s) of " + where(e) +
+                ", log start " + std::to_string(before.value()) + " -> " +
+                std::to_string(e.log->log_start().value()));
+    }
+    Status s = e.log->roll_if_due(now);
+    if (!s.is_ok()) log::error("roll segment " + where(e) + ": " + s.message());
+  }
+}
+
+class BrokerProcess {
+ public:
+  BrokerProcess(const BrokerConfig& config, storage::LogManager& logs, net::EventLoop& loop)
+      : config_(config), loop_(loop), ctx_(config, logs, &loop), router_(ctx_) {}
+
+  // Binds and arms timers and signals; returns an exit code on failure.
+  int start() {
+    net::ServerOptions options;
+    options.max_line_bytes = config_.max_request_bytes;
+    net::ConnectionHandler handler;
+    handler.on_line = [this](net::Connection& c, std::string_view line, net::ResponseSlot slot) {
+      router_.on_line(line, Reply(std::move(slot)), c.peer());
+    };
+    handler.on_oversize = [this](net::Connection& c, int64_t seen, net::ResponseSlot slot) {
+      router_.on_oversize(seen, Reply(std::move(slot)), c.peer());
+    };
+    auto server = loop_.listen(config_.listen, options, std::move(handler));
+    if (!server.is_ok()) {
+      log::error(server.status().message());
+      return server.status().code() == Code::kInvalidRequest ? kExitUsage : kExitUnavailable;
+    }
+    server_ = std::move(*server);
+    ctx_.address = server_->address();
+    log::info("listening on " + ctx_.address);
+
+    flush_timer_ = loop_.make_timer();
+    flush_timer_->start(config_.flush_check_interval_ms, config_.flush_check_interval_ms,
+                        [this] { ctx_.flusher->tick(); });
+    retention_timer_ = loop_.make_timer();
+    retention_timer_->start(config_.retention_check_interval_ms,
+                            config_.retention_check_interval_ms, [this] { sweep_retention(ctx_); });
+    loop_.on_signal(SIGINT, [this](int sig) { on_signal(sig); });
+    loop_.on_signal(SIGTERM, [this](int sig) { on_signal(sig); });
+    return kExitOk;
+  }
+
+  int exit_code() const { return exit_code_; }
+
+ private:
+  void on_signal(int sig) {
+    if (shutting_down_) {
+      // The user insists (redis): no more waiting on disks or clients.
+      log::warn("second signal: exiting now without a clean shutdown");
+      _exit(130);
+    }
+    shutting_down_ = true;
+    log::info(std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    ctx_.stopping = true;
+    server_->stop_accepting();
+    flush_timer_->stop();
+    retention_timer_->stop();
+    ctx_.purgatory->complete_all();
+    ctx_.flusher->when_idle([this] { flush_and_drain(); });
+  }
+
+  void flush_and_drain() {
+    Status s = ctx_.logs.flush_all();
+    if (!s.is_ok()) {
+      log::error("flush on shutdown: " + s.message());
+      exit_code_ = kExitIoError;
+    }
+    server_->close_all();
+    drain_deadline_ = clock::monotonic_ms() + config_.shutdown_timeout_ms;
+    drain_timer_ = loop_.make_timer();
+    drain_timer_->start(0, kDrainPollMs, [this] {
+      size_t open = server_->connection_count();
+      if (open > 0 && clock::monotonic_ms() < drain_deadline_) return;
+      if (open > 0)
+        log::warn("closing " + std::to_string(open) + " connection(s) that did not drain in time");
+      drain_timer_->stop();
+      loop_.stop();
+    });
+  }
+
+  const BrokerConfig& config_;
+  net::EventLoop& loop_;
+  BrokerContext ctx_;
+  RequestRouter router_;
+  std::unique_ptr<net::Server> server_;
+  std::unique_ptr<net::Timer> flush_timer_, retention_timer_, drain_timer_;
+  bool shutting_down_ = false;
+  int64_t drain_deadline_ = 0;
+  int exit_code_ = kExitOk;
+};
+
+}  // namespace
+
+int run(const BrokerConfig& given) {
+  BrokerConfig config = given;
+  config.retention_check_interval_ms =
+      std::clamp<int64_t>(config.retention_check_interval_ms, 1, kMaxRetentionCheckIntervalMs);
+  config.flush_check_interval_ms = std::max<int64_t>(config.flush_check_interval_ms, 1);
+  log::set_level(config.log_level);
+  log::info(std::string("kreek ") + KREEK_VERSION + " node " + std::to_string(config.node_id) +
+            " data dir " + config.data_dir);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    log::error("create data dir " + config.data_dir + ": " + ec.message());
+    return kExitCantCreate;
+  }
+  auto logs = storage::LogManager::open(config.data_dir, config.log_defaults,
+                                        [](std::string_view m) { log::info(m); });
+  if (!logs.is_ok()) {
+    log::error(logs.status().message());
+    return logs.status().code() == Code::kInternal ? kExitSoftware : kExitIoError;
+  }
+
+  int code = kExitOk;
+  {
+    std::unique_ptr<net::EventLoop> loop = net::EventLoop::create();
+    {
+      BrokerProcess broker(config, **logs, *loop);
+      code = broker.start();
+      if (code == kExitOk) {
+        int rc = loop->run();
+        if (rc != 0) log::warn("event loop closed with handles still open");
+        code = broker.exit_code();
+      } else {
+        loop->stop();
+        (void)loop->run();
+      }
+    }
+  }
+  logs->reset();  // closes every log and releases the directory lock
+  log::info("stopped");
+  return code;
+}
+
+}  // namespace kreek::broker

@@ -1,0 +1,52 @@
+// The fetch op: parse a request (single or multi-part form), read each part's
+// batches as file ranges, and build the response — one JSON header line, then
+// for each part exactly "bytes" bytes of whole batch lines from the segment
+// files (sent with sendfile). Empty answers with max_wait_ms > 0 park in the
+// FetchPurgatory until data arrives or the deadline passes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "broker/reply.h"
+#include "net/net.h"
+
+namespace kreek::broker {
+
+struct BrokerContext;
+struct Request;
+
+struct FetchPart {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+struct FetchRequest {
+  std::string id_raw;  // echoed verbatim
+  std::vector<FetchPart> parts;
+  int64_t max_bytes = 0;    // total across parts (each part still gets one batch)
+  int64_t min_bytes = 1;    // answer at once when at least this much is ready
+  int64_t max_wait_ms = 0;  // long poll: 0 answers at once
+};
+
+// Validates the request fields into `out` (kInvalidRequest with a clear message).
+Status parse_fetch(const nlohmann::ordered_json& req, std::string id_raw, FetchRequest& out);
+
+struct FetchOutcome {
+  net::Response response;
+  int64_t bytes = 0;       // data bytes across parts
+  bool has_error = false;  // some part failed: answer at once, never park
+};
+
+// Reads every part now (up to each partition's high watermark).
+FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req);
+
+// The fetch op: answers now, or parks a long poll.
+void handle_fetch(BrokerContext& ctx, const Request& req, const nlohmann::ordered_json& body, Reply reply);
+
+}  // namespace kreek::broker

@@ -1,0 +1,149 @@
+// Group commit and the periodic flush policy; see flush_scheduler.h.
+#include "broker/flush_scheduler.h"
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker_context.h"
+#include "proto/message.h"
+#include "storage/partition_log.h"
+
+namespace kreek::broker {
+
+FlushScheduler::FlushScheduler(BrokerContext& ctx) : ctx_(ctx) {}
+FlushScheduler::~FlushScheduler() = default;
+
+std::shared_ptr<FlushScheduler::State> FlushScheduler::state(const std::string& topic,
+                                                             PartitionId p) {
+  auto& slot = states_[{topic, p.value()}];
+  if (!slot) {
+    slot = std::make_shared<State>();
+    slot->topic = topic;
+    slot->partition = p;
+  }
+  return slot;
+}
+
+void FlushScheduler::reply_after_flush(const std::string& topic, PartitionId p, Reply reply,
+                                       std::string id_raw, std::string line) {
+  auto st = state(topic, p);
+  st->waiting.push_back(Waiter{std::move(reply), std::move(id_raw), std::move(line)});
+  if (!st->in_flight) start(st);
+}
+
+void FlushScheduler::flush_partition(const std::string& topic, PartitionId p) {
+  auto st = state(topic, p);
+  if (!st->in_flight) start(st);
+}
+
+void FlushScheduler::fail(std::vector<Waiter>& waiters, const Status& status) {
+  for (auto& w : waiters) w.reply.send(proto::error_line(w.id_raw, status));
+  waiters.clear();
+}
+
+void FlushScheduler::start(const std::shared_ptr<State>& st) {
+  storage::PartitionLog* log = ctx_.logs.log(st->topic, st->partition);
+  if (st->orphaned || log == nullptr) {
+    fail(st->waiting, Status(Code::kUnknownTopic, "topic \"" + st->topic +
+                                                      "\" was deleted before the append was flushed"));
+    return;
+  }
+  const PartitionState& ps = ctx_.partitions.get(st->topic, st->partition);
+  if (ps.offline) {
+    fail(st->waiting, io_error(ps.offline_reason));
+    return;
+  }
+  st->in_flight = true;
+  ++in_flight_;
+  auto plan = std::make_shared<storage::FlushPlan>(log->begin_flush());
+  auto covered = std::make_shared<std::vector<Waiter>>(std::move(st->waiting));
+  st->waiting.clear();
+  auto result = std::make_shared<Status>();
+
+  auto finish = [this, st, plan, covered, result] {
+    --in_flight_;
+    st->in_flight = false;
+    std::string where = st->topic + "/" + std::to_string(st->partition.value());
+    if (result->is_ok()) {
+      if (!st->orphaned) {
+        if (storage::PartitionLog* l = ctx_.logs.log(st->topic, st->partition)) l->end_flush(*plan);
+        checkpoint_dirty_ = true;
+      }
+      for (auto& w : *covered) w.reply.send(std::move(w.line));
+      covered->clear();
+    } else {
+      // Never retry-and-ack after a failed fsync: the kernel may already have
+      // dropped the dirty pages, so the data is not known to be on disk.
+      Status s = result->with_context("fsync " + where);
+      log::error(s.message() + "; partition taken offline for produce");
+      if (!st->orphaned) {
+        PartitionState& ps = ctx_.partitions.mutable_state(st->topic, st->partition);
+        ps.offline = true;
+        ps.offline_reason = "partition " + where + " is offline after a failed fsync";
+      }
+      fail(*covered, s);
+    }
+    if (!st->waiting.empty()) start(st);
+    maybe_checkpoint(false);
+    if (in_flight_ == 0 && !idle_callbacks_.empty()) {
+      auto cbs = std::move(idle_callbacks_);
+      idle_callbacks_.clear();
+      for (auto& cb : cbs) cb();
+    }
+  };
+
+  if (ctx_.loop == nullptr || plan->segments.empty()) {
+    *result = plan->run();  // nothing to sync, or no loop (unit tests): inline
+    finish();
+    return;
+  }
+  ctx_.loop->queue_work([plan, result] { *result = plan->run(); }, std::move(finish));
+}
+
+void FlushScheduler::tick() {
+  int64_t now = clock::monotonic_ms();
+  for (const auto& e : ctx_.logs.logs()) {
+    int64_t n = e.log->unflushed_messages();
+    if (n == 0) continue;
+    const storage::LogConfig& c = e.log->config();
+    if (n >= c.flush_messages || now - e.log->first_unflushed_ms() >= c.flush_ms)
+      flush_partition(e.topic->name, e.partition);
+  }
+  maybe_checkpoint(false);
+}
+
+void FlushScheduler::forget_topic(const std::string& topic) {
+  for (auto it = states_.lower_bound({topic, INT32_MIN});
+       it != states_.end() && it->first.first == topic;) {
+    auto st = it->second;
+    st->orphaned = true;
+    if (!st->in_flight)
+      fail(st->waiting, Status(Code::kUnknownTopic, "topic \"" + topic +
+                                                        "\" was deleted before the append was flushed"));
+    it = states_.erase(it);
+  }
+}
+
+void FlushScheduler::when_idle(std::function<void()> cb) {
+  if (in_flight_ == 0) {
+    cb();
+    return;
+  }
+  idle_callbacks_.push_back(std::move(cb));
+}
+
+void FlushScheduler::maybe_checkpoint(bool force) {
+  if (!checkpoint_dirty_) return;
+  int64_t now = clock::monotonic_ms();
+  if (!force && now - last_checkpoint_ms_ < ctx_.config.checkpoint_interval_ms) return;
+  // Limitation: the checkpoint (a small file, fsynced) is written on the loop
+  // thread; at most once per checkpoint_interval_ms, so the stall is bounded.
+  Status s = ctx_.logs.write_recovery_checkpoint();
+  last_checkpoint_ms_ = now;
+  if (!s.is_ok()) {
+    log::error("write recovery checkpoint: " + s.message());
+    return;
+  }
+  checkpoint_dirty_ = false;
+}
+
+}  // namespace kreek::broker

@@ -1,0 +1,76 @@
+// FlushScheduler: fsyncs partition logs off the loop thread and answers the
+// produce requests waiting on them (group commit). At most one FlushPlan is in
+// flight per partition; appends that arrive meanwhile wait for the next one,
+// so one fsync acknowledges every batch it covers. Also drives the periodic
+// flush.messages / flush.ms policy and the recovery-point checkpoint.
+// Loop thread only; FlushPlan::run goes to EventLoop::queue_work.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "base/strong_id.h"
+#include "broker/reply.h"
+
+namespace kreek::broker {
+
+struct BrokerContext;
+
+class FlushScheduler {
+ public:
+  explicit FlushScheduler(BrokerContext& ctx);  // `ctx` must outlive this
+  ~FlushScheduler();
+
+  // Sends `line` through `reply` once an fsync covers everything appended to
+  // topic/p so far. If the fsync fails the request gets IO_ERROR (with `id_raw`)
+  // instead — never the acknowledgement — and the partition goes offline.
+  void reply_after_flush(const std::string& topic, PartitionId p, Reply reply, std::string id_raw,
+                         std::string line);
+  // Starts a flush of topic/p unless one is already in flight.
+  void flush_partition(const std::string& topic, PartitionId p);
+  // Periodic: flushes logs due by flush.messages / flush.ms and writes the
+  // recovery-point checkpoint if flushes advanced it (at most once per interval).
+  void tick();
+  // Writes the checkpoint now if any flush advanced a recovery point.
+  void checkpoint_now() { maybe_checkpoint(true); }
+  // The topic was deleted: its waiters get UNKNOWN_TOPIC, in-flight flushes
+  // finish without touching the (gone) log.
+  void forget_topic(const std::string& topic);
+
+  size_t in_flight() const { return in_flight_; }
+  // Calls `cb` once no flush is in flight (now, if none is).
+  void when_idle(std::function<void()> cb);
+
+ private:
+  struct Waiter {
+    Reply reply;
+    std::string id_raw;
+    std::string line;
+  };
+  struct State {
+    std::string topic;
+    PartitionId partition;
+    bool in_flight = false;
+    bool orphaned = false;        // topic deleted
+    std::vector<Waiter> waiting;  // not covered by the flush in flight
+  };
+  std::shared_ptr<State> state(const std::string& topic, PartitionId p);
+  void start(const std::shared_ptr<State>& st);
+  void fail(std::vector<Waiter>& waiters, const Status& status);
+  void maybe_checkpoint(bool force);
+
+  BrokerContext& ctx_;
+  std::map<std::pair<std::string, int32_t>, std::shared_ptr<State>> states_;
+  size_t in_flight_ = 0;
+  bool checkpoint_dirty_ = false;
+  int64_t last_checkpoint_ms_ = 0;
+  std::vector<std::function<void()>> idle_callbacks_;
+};
+
+}  // namespace kreek::broker

@@ -1,0 +1,58 @@
+// PartitionState: who leads a partition, at which leader epoch, and its replica
+// and in-sync sets, as the request handlers see it. A standalone broker leads
+// every partition at epoch 0; the cluster work replaces the defaults with what
+// the coordinator says, and the NOT_LEADER paths in the handlers start to fire.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "base/strong_id.h"
+
+namespace kreek::broker {
+
+struct PartitionState {
+  NodeId leader;
+  LeaderEpoch epoch;
+  std::vector<NodeId> replicas;
+  std::vector<NodeId> isr;
+  // Set after an fsync failed: the page cache may have dropped the dirty pages,
+  // so acknowledging anything more from this log would be a lie (fsyncgate).
+  bool offline = false;
+  std::string offline_reason;
+};
+
+class PartitionTable {
+ public:
+  explicit PartitionTable(NodeId self) : self_(self) {}
+
+  NodeId self() const { return self_; }
+  // The state of topic/p; a standalone default (self leads, epoch 0) if none was set.
+  const PartitionState& get(const std::string& topic, PartitionId p) {
+    auto it = states_.find({topic, p.value()});
+    if (it != states_.end()) return it->second;
+    return states_.emplace(std::make_pair(topic, p.value()), standalone()).first->second;
+  }
+  PartitionState& mutable_state(const std::string& topic, PartitionId p) {
+    get(topic, p);
+    return states_.find({topic, p.value()})->second;
+  }
+  bool is_leader(const std::string& topic, PartitionId p) { return get(topic, p).leader == self_; }
+  void forget_topic(const std::string& topic) {
+    for (auto it = states_.lower_bound({topic, INT32_MIN});
+         it != states_.end() && it->first.first == topic;)
+      it = states_.erase(it);
+  }
+
+ private:
+  PartitionState standalone() const {
+    return PartitionState{self_, LeaderEpoch(0), {self_}, {self_}, false, {}};
+  }
+  NodeId self_;
+  std::map<std::pair<std::string, int32_t>, PartitionState> states_;
+};
+
+}  // namespace kreek::broker

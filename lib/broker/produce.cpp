@@ -1,0 +1,157 @@
+// produce: validate the records array in place, check the producer's CRC,
+// pick the partition, append the bytes verbatim, and acknowledge per acks
+// (after write(2), or after the covering fsync when flush.messages=1).
+#include "broker/produce.h"
+
+#include <limits>
+#include <optional>
+
+#include "base/clock.h"
+#include "base/crc32c.h"
+#include "broker/broker_context.h"
+#include "broker/fetch_purgatory.h"
+#include "broker/flush_scheduler.h"
+#include "broker/partition_choice.h"
+#include "broker/request_fields.h"
+#include "proto/record.h"
+#include "proto/wire.h"
+#include "storage/partition_log.h"
+
+namespace kreek::broker {
+
+namespace {
+
+enum class Acks { kNone, kLeader, kAll };
+
+Status parse_acks(const proto::JsonScan& scan, Acks& out) {
+  out = Acks::kLeader;
+  int64_t i = scan.find(0, "acks");
+  if (i < 0) return Status::ok();
+  auto t = static_cast<uint32_t>(i);
+  const proto::Token& tok = scan.at(t);
+  int64_t v = 0;
+  if (tok.type == proto::TokType::kNull) return Status::ok();
+  if (tok.type == proto::TokType::kNumber && scan.get_int(t, v) && (v == 0 || v == 1 || v == -1)) {
+    out = v == 0 ? Acks::kNone : v == 1 ? Acks::kLeader : Acks::kAll;
+    return Status::ok();
+  }
+  if (tok.type == proto::TokType::kString && scan.raw(t) == "\"all\"") {
+    out = Acks::kAll;
+    return Status::ok();
+  }
+  return invalid_request("\"acks\" must be 0, 1, -1 or \"all\"");
+}
+
+std::string where(const std::string& topic, PartitionId p) {
+  return topic + "/" + std::to_string(p.value());
+}
+
+}  // namespace
+
+void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonScan& scan,
+                    Reply reply) {
+  Acks acks = Acks::kLeader;
+  Status s = parse_acks(scan, acks);
+  if (!s.is_ok()) return ctx.reject(req, reply, s);
+  // Kafka's acks=0 contract: the producer hears nothing back, not even errors.
+  const bool silent = acks == Acks::kNone;
+  auto fail = [&](const Status& st) { ctx.reject(req, reply, st, silent); };
+
+  std::string topic;
+  if (s = scan_topic(scan, 0, topic); !s.is_ok()) return fail(s);
+  std::optional<int64_t> partition, crc;
+  if (s = scan_int(scan, 0, "partition", 0, std::numeric_limits<int32_t>::max(), partition);
+      !s.is_ok())
+    return fail(s);
+  if (s = scan_int(scan, 0, "crc", 0, std::numeric_limits<uint32_t>::max(), crc); !s.is_ok())
+    return fail(s);
+  int64_t ri = scan.find(0, "records");
+  if (ri < 0) return fail(invalid_request("missing \"records\""));
+  auto records_tok = static_cast<uint32_t>(ri);
+  if (scan.at(records_tok).type != proto::TokType::kArray || scan.at(records_tok).size == 0)
+    return fail(invalid_request("\"records\" must be a non-empty array of records"));
+  if (scan.at(records_tok).size > static_cast<uint32_t>(proto::kMaxRecordsPerBatch))
+    return fail(Status(Code::kMessageTooLarge,
+                       "records array holds " + std::to_string(scan.at(records_tok).size) +
+                           " records, more than " + std::to_string(proto::kMaxRecordsPerBatch)));
+  auto n = proto::validate_records(scan, records_tok, proto::kMaxRecordsPerBatch);
+  if (!n.is_ok()) return fail(n.status());
+  std::string_view records = scan.raw(records_tok);
+  uint32_t actual_crc = crc32c::value(records);
+  if (crc && static_cast<uint32_t>(*crc) != actual_crc)
+    return fail(corrupt("records crc " + std::to_string(*crc) +
+                        " does not match the records bytes (crc32c " + std::to_string(actual_crc) +
+                        ")"));
+
+  auto info = ctx.find_topic(topic, /*create=*/true);
+  if (!info.is_ok()) return fail(info.status());
+  const storage::TopicInfo& t = **info;
+  if (static_cast<int64_t>(records.size()) > t.config.max_message_bytes)
+    return fail(Status(Code::kMessageTooLarge,
+                       "records array is " + std::to_string(records.size()) +
+                           " bytes, over max.message.bytes " +
+                           std::to_string(t.config.max_message_bytes) + " of topic \"" + topic +
+                           "\""));
+
+  PartitionId pid;
+  if (partition) {
+    if (*partition >= t.partitions)
+      return fail(Status(Code::kUnknownPartition, "topic \"" + topic + "\" has no partition " +
+                                                      std::to_string(*partition) + " (it has " +
+                                                      std::to_string(t.partitions) + ")"));
+    pid = PartitionId(static_cast<int32_t>(*partition));
+  } else {
+    auto key = batch_key(scan, records_tok);
+    if (!key.is_ok()) return fail(key.status());
+    pid = PartitionId(choose_partition(*key, t.partitions, ctx.round_robin[topic]));
+  }
+
+  const PartitionState& ps = ctx.partitions.get(topic, pid);
+  if (ps.leader != ctx.partitions.self())
+    return fail(Status(Code::kNotLeader, where(topic, pid) + " is led by node " +
+                                             std::to_string(ps.leader.value())));
+  if (ps.offline) return fail(io_error(ps.offline_reason));
+  if (acks == Acks::kAll && static_cast<int64_t>(ps.isr.size()) < t.config.min_insync_replicas)
+    return fail(Status(Code::kNotEnoughReplicas,
+                       where(topic, pid) + " has " + std::to_string(ps.isr.size()) +
+                           " in-sync replicas, min.insync.replicas is " +
+                           std::to_string(t.config.min_insync_replicas)));
+  storage::PartitionLog* log = ctx.logs.log(topic, pid);
+  if (log == nullptr) return fail(internal_error("no log for " + where(topic, pid)));
+
+  auto appended = log->append(records, *n, actual_crc, ps.epoch, TimestampMs(clock::now_ms()));
+  if (!appended.is_ok()) {
+    if (appended.status().code() == Code::kIoError)
+      log::error("append " + where(topic, pid) + ": " + appended.status().message());
+    return fail(appended.status());
+  }
+  ctx.purgatory->on_append(topic, pid);
+
+  const bool needs_fsync = log->config().flush_always();
+  if (silent) {
+    if (needs_fsync) ctx.flusher->flush_partition(topic, pid);
+    reply.send_nothing();
+    return;
+  }
+  std::string line;
+  line.reserve(96 + req.id_raw.size());
+  line += "{\"id\":";
+  line += req.id_raw;
+  line += ",\"ok\":true,\"partition\":";
+  line += std::to_string(pid.value());
+  line += ",\"base\":";
+  line += std::to_string(appended->base.value());
+  line += ",\"last\":";
+  line += std::to_string(appended->last.value());
+  line += ",\"ts\":";
+  line += std::to_string(appended->ts.value());
+  line += "}\n";
+  if (needs_fsync) {
+    ctx.flusher->reply_after_flush(topic, pid, std::move(reply), std::string(req.id_raw),
+                                   std::move(line));
+  } else {
+    reply.send(std::move(line));
+  }
+}
+
+}  // namespace kreek::broker
