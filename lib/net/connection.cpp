@@ -1,0 +1,281 @@
+// ConnectionImpl: reading, line dispatch, in-order responses and the close
+// rules (half-close friendly on EOF, immediate on error).
+#include "net/connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "base/log.h"
+#include "net/response_slot.h"
+
+namespace kreek::net {
+namespace {
+// Reads per readiness event before yielding, so one fast sender cannot starve
+// the other connections on the loop.
+constexpr int kReadsPerWakeup = 16;
+
+std::atomic<uint64_t> g_next_id{1};
+
+int64_t response_bytes(const Response& r) {
+  int64_t n = static_cast<int64_t>(r.head.size());
+  for (const auto& range : r.ranges) n += range.len > 0 ? range.len : 0;
+  return n;
+}
+}  // namespace
+
+struct ConnectionImpl::PollBox : TypedBox<uv_poll_t> {
+  std::shared_ptr<ConnectionImpl> conn;  // the connection lives as long as its handle
+  ~PollBox() override {
+    if (conn) conn->handle_closed();
+  }
+};
+
+ConnectionImpl::ConnectionImpl(std::shared_ptr<ServerCore> core, int fd, std::string peer)
+    : core_(std::move(core)),
+      fd_(fd),
+      id_(g_next_id.fetch_add(1)),
+      peer_(std::move(peer)),
+      framer_(core_->options.max_line_bytes) {}
+
+ConnectionImpl::~ConnectionImpl() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool ConnectionImpl::start() {
+  auto* box = new PollBox;
+  int rc = uv_poll_init_socket(core_->loop->uv(), &box->h, fd_);
+  if (rc != 0) {
+    delete box;  // never initialised, so libuv holds no reference to it
+    log::warn("watch connection " + peer_ + ": " + uv_strerror(rc));
+    return false;
+  }
+  box->h.data = static_cast<HandleBox*>(box);
+  box->conn = shared_from_this();
+  box_ = box;
+  core_->connections[id_] = this;
+  log::debug("connection " + std::to_string(id_) + " from " + peer_);
+  update_poll();
+  return true;
+}
+
+bool ConnectionImpl::is_open() const { return !closing_ && box_ != nullptr && !box_->closing(); }
+
+void ConnectionImpl::close() {
+  if (closing_ || close_requested_) return;
+  close_requested_ = true;
+  update_poll();
+  maybe_finish();
+}
+
+void ConnectionImpl::abort() {
+  if (closing_) return;
+  closing_ = true;
+  out_.clear();
+  slots_.clear();
+  held_bytes_ = 0;
+  if (box_ != nullptr) box_->close();  // the fd is closed once libuv has let go of it
+}
+
+// Called from the poll handle's close callback, however the close began.
+void ConnectionImpl::handle_closed() {
+  closing_ = true;
+  out_.clear();
+  slots_.clear();
+  box_ = nullptr;
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  core_->connections.erase(id_);
+  log::debug("connection " + std::to_string(id_) + " from " + peer_ + " closed");
+  if (!core_->detached && core_->handler.on_close) core_->handler.on_close(*this);
+}
+
+void ConnectionImpl::on_poll(int status, int events) {
+  if (status < 0) {
+    abort();
+    return;
+  }
+  if (events & UV_WRITABLE) {
+    flush();
+    if (closing_) return;
+  }
+  if (events & UV_READABLE) on_readable();
+}
+
+void ConnectionImpl::on_readable() {
+  auto self = shared_from_this();
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    if (closing_ || eof_ || close_requested_ || lines_pending_ || over_limits()) break;
+    char* p = framer_.prepare(kReadChunk);
+    ssize_t n = ::read(fd_, p, kReadChunk);
+    if (n > 0) {
+      framer_.commit(static_cast<size_t>(n));
+      process_lines();
+      if (static_cast<size_t>(n) < kReadChunk) break;  // drained; poll says when more comes
+      continue;
+    }
+    if (n == 0) {
+      eof_ = true;
+      process_lines();
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    // ECONNRESET and friends: the peer is gone, and so is anything we owed it.
+    log::debug("read connection " + peer_ + ": " + std::strerror(errno));
+    abort();
+    return;
+  }
+  after_progress();
+}
+
+// Hands out buffered lines until the buffer runs dry or the connection has
+// too much outstanding; then, after EOF, the unterminated last line.
+void ConnectionImpl::process_lines() {
+  if (in_process_) return;  // the outer call picks up where this one would
+  in_process_ = true;
+  auto self = shared_from_this();
+  auto& handler = core_->handler;
+  while (!closing_ && !close_requested_) {
+    if (over_limits()) {
+      lines_pending_ = true;
+      break;
+    }
+    LineFramer::Event e = framer_.next();
+    if (e.kind == LineFramer::Kind::kNone) {
+      lines_pending_ = false;
+      if (!eof_ || tail_done_) break;
+      tail_done_ = true;
+      auto tail = framer_.take_tail();
+      if (!tail) break;
+      e.kind = LineFramer::Kind::kLine;
+      e.line = *tail;
+    }
+    ResponseSlot slot = reserve();
+    if (core_->detached) {
+      slot.complete_empty();
+    } else if (e.kind == LineFramer::Kind::kLine) {
+      if (handler.on_line) handler.on_line(*this, e.line, std::move(slot));
+      else slot.complete_empty();
+    } else {
+      if (handler.on_oversize) handler.on_oversize(*this, e.bytes_seen, std::move(slot));
+      else slot.complete_empty();
+    }
+  }
+  in_process_ = false;
+  after_progress();
+}
+
+ResponseSlot ConnectionImpl::reserve() {
+  slots_.emplace_back();
+  auto impl = std::make_shared<ResponseSlot::Impl>();
+  impl->conn = weak_from_this();
+  impl->seq = next_seq_++;
+  return ResponseSlot(std::move(impl));
+}
+
+void ConnectionImpl::complete(uint64_t seq, Response r) {
+  if (closing_) return;
+  if (seq < first_seq_ || seq - first_seq_ >= slots_.size()) return;  // from before a reset
+  Pending& p = slots_[seq - first_seq_];
+  if (p.done) return;
+  p.done = true;
+  held_bytes_ += response_bytes(r);
+  p.response = std::move(r);
+  if (seq != first_seq_) {
+    update_poll();  // it may now hold enough to pause reading
+    return;
+  }
+  while (!slots_.empty() && slots_.front().done) {
+    held_bytes_ -= response_bytes(slots_.front().response);
+    out_.push(std::move(slots_.front().response));
+    slots_.pop_front();
+    ++first_seq_;
+  }
+  // Write at once: most responses leave without waiting for a poll round trip.
+  flush();
+}
+
+void ConnectionImpl::flush() {
+  if (closing_) return;
+  if (!out_.empty()) {
+    std::string error;
+    OutputQueue::Flush f = out_.flush(fd_, error);
+    if (f == OutputQueue::Flush::kError) {
+      log::debug("connection " + peer_ + ": " + error);
+      abort();
+      return;
+    }
+    write_blocked_ = f == OutputQueue::Flush::kBlocked;
+  } else {
+    write_blocked_ = false;
+  }
+  after_progress();
+}
+
+void ConnectionImpl::after_progress() {
+  if (closing_) return;
+  update_poll();
+  maybe_resume();
+  maybe_finish();
+}
+
+bool ConnectionImpl::over_limits() const {
+  return held_bytes_ + out_.bytes() > core_->options.max_pending_output ||
+         slots_.size() >= kMaxUncompletedSlots;
+}
+
+void ConnectionImpl::update_poll() {
+  if (closing_ || box_ == nullptr || box_->closing()) return;
+  int want = 0;
+  if (!eof_ && !close_requested_ && !lines_pending_ && !over_limits()) want |= UV_READABLE;
+  if (write_blocked_ && !out_.empty()) want |= UV_WRITABLE;
+  if (want == events_) return;
+  events_ = want;
+  if (want == 0) {
+    uv_poll_stop(&box_->h);
+    return;
+  }
+  uv_poll_start(&box_->h, want, [](uv_poll_t* h, int status, int events) {
+    auto* box = static_cast<PollBox*>(static_cast<HandleBox*>(h->data));
+    box->conn->on_poll(status, events);
+  });
+}
+
+// Buffered lines wait while the connection is over its limits. Once under,
+// they are handed out from the loop rather than from inside complete(), whose
+// caller does not expect on_line to run under it.
+void ConnectionImpl::maybe_resume() {
+  if (!lines_pending_ || in_process_ || resume_queued_ || over_limits()) return;
+  resume_queued_ = true;
+  core_->loop->defer([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->resume_queued_ = false;
+    self->process_lines();
+  });
+}
+
+void ConnectionImpl::maybe_finish() {
+  if (closing_ || in_process_) return;
+  bool input_done = close_requested_ || (eof_ && tail_done_);
+  if (!input_done || !slots_.empty() || !out_.empty()) return;
+  if (!eof_) {
+    // Lingering close: send our FIN after the last response, and read what the
+    // peer already sent, since closing with unread input makes the kernel send
+    // a RST that can destroy those responses in flight.
+    ::shutdown(fd_, SHUT_WR);
+    char buf[4096];
+    for (int i = 0; i < 16 && ::read(fd_, buf, sizeof buf) > 0; ++i) {
+    }
+  }
+  abort();
+}
+
+}  // namespace kreek::net

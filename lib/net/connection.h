@@ -1,0 +1,83 @@
+// Internal to lib/net: one accepted TCP connection on a raw nonblocking socket
+// watched by a uv_poll_t. Reads frame lines (LineFramer), each line reserves a
+// ResponseSlot, and completed slots leave in order through an OutputQueue.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "net/line_framer.h"
+#include "net/net.h"
+#include "net/output_queue.h"
+#include "net/tcp_server.h"
+
+namespace kreek::net {
+
+// A connection stops reading while this many requests await a response
+// (pipelining beyond it gains nothing and costs memory).
+inline constexpr size_t kMaxUncompletedSlots = 1024;
+inline constexpr size_t kReadChunk = 64 << 10;
+
+class ConnectionImpl final : public Connection, public std::enable_shared_from_this<ConnectionImpl> {
+ public:
+  ConnectionImpl(std::shared_ptr<ServerCore> core, int fd, std::string peer);
+  ~ConnectionImpl() override;
+
+  // Opens the poll handle, registers with the server and starts reading.
+  // False if libuv refused the socket (the fd is then closed with this object).
+  bool start();
+
+  const std::string& peer() const override { return peer_; }
+  uint64_t id() const override { return id_; }
+  void close() override;
+
+  // Closes at once, dropping unsent output (errors, resets, loop stop).
+  void abort();
+  bool is_open() const;
+  // From ResponseSlot: `seq` was reserved by this connection.
+  void complete(uint64_t seq, Response r);
+
+ private:
+  struct PollBox;
+  struct Pending {
+    bool done = false;
+    Response response;
+  };
+
+  void on_poll(int status, int events);
+  void on_readable();
+  void process_lines();
+  ResponseSlot reserve();
+  void flush();
+  void after_progress();
+  void update_poll();
+  void maybe_resume();
+  void maybe_finish();
+  bool over_limits() const;
+  void handle_closed();
+
+  std::shared_ptr<ServerCore> core_;
+  int fd_;
+  uint64_t id_;
+  std::string peer_;
+  PollBox* box_ = nullptr;  // null before start() and once the handle closed
+  LineFramer framer_;
+  OutputQueue out_;
+  std::deque<Pending> slots_;  // reserved, not yet sent; front has seq first_seq_
+  uint64_t first_seq_ = 0;
+  uint64_t next_seq_ = 0;
+  int64_t held_bytes_ = 0;     // completed responses waiting behind an earlier slot
+  int events_ = 0;             // what the poll handle watches now
+  bool eof_ = false;           // the peer shut down its sending side
+  bool tail_done_ = false;     // after eof_: every buffered line was handed out
+  bool close_requested_ = false;
+  bool closing_ = false;       // abort() ran: output dropped, handle closing
+  bool write_blocked_ = false; // the socket took less than we had
+  bool lines_pending_ = false; // reading paused with complete lines still buffered
+  bool in_process_ = false;
+  bool resume_queued_ = false;
+};
+
+}  // namespace kreek::net

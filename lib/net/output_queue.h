@@ -1,0 +1,41 @@
+// OutputQueue: the responses a connection has yet to send, in order. Runs of
+// buffers go out in one sendmsg (writev); file ranges go out with sendfile(2),
+// falling back to pread + send where the file cannot be sendfile'd.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "net/net.h"
+
+namespace kreek::net {
+
+class OutputQueue {
+ public:
+  void push(Response r);
+  bool empty() const { return q_.empty(); }
+  int64_t bytes() const { return bytes_; }  // unsent bytes, buffers and file ranges
+  void clear();
+
+  enum class Flush { kDone, kBlocked, kError };
+  // Writes to nonblocking socket `fd` until the queue empties or the socket is
+  // full. On kError `error` says what failed and the queue is left as it was.
+  Flush flush(int fd, std::string& error);
+
+ private:
+  struct Piece {
+    std::string data;  // a buffer, when !is_file
+    size_t off = 0;
+    FileRange range;   // when is_file: pos/len advance as bytes go out
+    bool is_file = false;
+    bool no_sendfile = false;  // sendfile refused this fd: use pread + send
+  };
+  Flush flush_buffers(int fd, std::string& error);
+  Flush flush_file(int fd, Piece& p, std::string& error);
+
+  std::deque<Piece> q_;
+  int64_t bytes_ = 0;
+};
+
+}  // namespace kreek::net
