@@ -107,8 +107,9 @@ Status parse_envelope(const JsonScan& scan, RequestEnvelope& out) {
   const int64_t id = scan.find(0, "id");
   if (id >= 0) {
     const TokType t = scan.at(static_cast<uint32_t>(id)).type;
-    if (t != TokType::kString && t != TokType::kNumber && t != TokType::kNull)
-      return invalid_request("\"id\" must be a string, number or null");
+    // Any scalar, per kreek-protocol(7); containers would make echoing costly.
+    if (t == TokType::kObject || t == TokType::kArray)
+      return invalid_request("\"id\" must be a string, number, boolean or null");
     out.id_raw = scan.raw(static_cast<uint32_t>(id));
   }
   const int64_t op = scan.find(0, "op");

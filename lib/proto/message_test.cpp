@@ -59,6 +59,7 @@ TEST_SUITE("proto") {
     CHECK(envelope(R"({"id":"a\"b","op":"metadata"})") == R"(metadata "a\"b")");
     CHECK(envelope(R"({"id":1.50,"op":"h\u0065llo"})") == "hello 1.50");
     CHECK(envelope(R"({"id":null,"op":"x"})") == "x null");
+    CHECK(envelope(R"({"id":true,"op":"x"})") == "x true");
   }
 
   TEST_CASE("a bad request envelope is INVALID_REQUEST and still echoes a valid id") {
@@ -69,9 +70,9 @@ TEST_SUITE("proto") {
     CHECK(id == "5");
     CHECK(envelope(R"({"op":1,"id":"q"})", &id) == "INVALID_REQUEST: \"op\" must be a string");
     CHECK(id == "\"q\"");
-    CHECK(envelope(R"({"op":"x","id":[1]})", &id) == "INVALID_REQUEST: \"id\" must be a string, number or null");
+    CHECK(envelope(R"({"op":"x","id":[1]})", &id) == "INVALID_REQUEST: \"id\" must be a string, number, boolean or null");
     CHECK(id == "null");
-    CHECK(envelope(R"({"op":"x","id":true})") == "INVALID_REQUEST: \"id\" must be a string, number or null");
+    CHECK(envelope(R"({"op":"x","id":{}})") == "INVALID_REQUEST: \"id\" must be a string, number, boolean or null");
   }
 
   TEST_CASE("request lines start with op and id") {
