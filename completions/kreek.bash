@@ -3,7 +3,7 @@
 # so install it under each tool's name (or source it from ~/.bashrc).
 # Topic names come from `ktopic list` when a broker answers within a second.
 
-_kreek_common_flags='-b --brokers -v --verbose -q --quiet --help --version'
+_kreek_common_flags='-b --brokers -v --verbose -q --quiet -h --help --version'
 _kreek_config_keys='cleanup.policy= delete.retention.ms= flush.messages= flush.ms=
   index.interval.bytes= max.message.bytes= min.cleanable.dirty.ratio=
   min.compaction.lag.ms= min.insync.replicas= retention.bytes= retention.ms=
@@ -51,7 +51,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|-n|--from|--format|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|-n|--last|--from|--format|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -77,7 +77,7 @@ _kreek() {
       _kreek_reply --listen --data-dir --node-id --no-auto-create --default-partitions \
         --max-request-bytes --flush-messages --flush-ms --retention-ms --retention-bytes \
         --segment-bytes --segment-ms --retention-check-interval-ms \
-        -v --verbose -q --quiet --help --version
+        -v --verbose -q --quiet -h --help --version
       ;;
     ktopic)
       case $prev in
@@ -128,10 +128,10 @@ _kreek() {
         --from) _kreek_reply beginning end; return 0 ;;
         --reset) _kreek_reply earliest latest; return 0 ;;
         --checkpoint) _kreek_files; return 0 ;;
-        -b | --brokers | -n | -p | --partition | -c | --count | --format) return 0 ;;
+        -b | --brokers | -n | --last | -p | --partition | -c | --count | --format) return 0 ;;
       esac
       # shellcheck disable=SC2086
-      _kreek_reply -t --topic -f --follow -n --from -p --partition -c --count --json --format \
+      _kreek_reply -t --topic -f --follow -n --last --from -p --partition -c --count --json --format \
         --checkpoint --reset $_kreek_common_flags
       ;;
   esac

@@ -31,7 +31,7 @@ for tool in ktopic kproduce kconsume
     complete -c $tool -s b -l brokers -x -d 'Brokers to contact (host:port,...)'
     complete -c $tool -s v -l verbose -d 'Print informational messages'
     complete -c $tool -s q -l quiet -d 'Print only errors'
-    complete -c $tool -l help -d 'Print usage and exit'
+    complete -c $tool -s h -l help -d 'Print usage and exit'
     complete -c $tool -l version -d 'Print version and exit'
 end
 
@@ -52,7 +52,7 @@ complete -c kbroker -l segment-ms -x -d 'Default segment.ms'
 complete -c kbroker -l retention-check-interval-ms -x -d 'How often retention runs'
 complete -c kbroker -s v -l verbose -d 'Also log debug lines'
 complete -c kbroker -s q -l quiet -d 'Log only warnings and errors'
-complete -c kbroker -l help -d 'Print usage and exit'
+complete -c kbroker -s h -l help -d 'Print usage and exit'
 complete -c kbroker -l version -d 'Print version and exit'
 
 # ktopic
@@ -66,7 +66,7 @@ complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a 
 complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete' -a '(__kreek_topics)' -d topic
 complete -c ktopic -s p -l partitions -x -d 'Number of partitions (create)'
 complete -c ktopic -s c -l config -x -a '(__kreek_config_keys)' -d 'KEY=VALUE override (create, alter)'
-complete -c ktopic -l json -d 'Print raw JSON (describe)'
+complete -c ktopic -l json -d 'Print the JSON response'
 
 # kproduce (positional arguments are input files)
 complete -c kproduce -s t -l topic -x -a '(__kreek_topics)' -d 'Topic to append to'
@@ -84,7 +84,7 @@ complete -c kproduce -l max-in-flight -x -d 'Unacknowledged batches per connecti
 complete -c kconsume -f
 complete -c kconsume -s t -l topic -x -a '(__kreek_topics)' -d 'Topic to read'
 complete -c kconsume -s f -l follow -d 'Wait for new records'
-complete -c kconsume -s n -x -d 'Start N records before the end'
+complete -c kconsume -s n -l last -x -d 'Start N records before the end'
 complete -c kconsume -l from -x -a 'beginning end' -d 'Where to start (or OFFSET, TIME)'
 complete -c kconsume -s p -l partition -x -d 'Read one partition'
 complete -c kconsume -s c -l count -x -d 'Exit after N records'
