@@ -66,7 +66,8 @@ wait_for_line() {
 start_broker() {
   local name=$1
   shift
-  local dir log port_var="${name}_PORT"
+  local dir log
+  local port_var="${name}_PORT"
   dir="$TEST_TMP/$name"
   log="$TEST_TMP/$name.log"
   mkdir -p "$dir"
@@ -88,20 +89,23 @@ start_broker() {
 
 # restart_broker NAME: starts it again on the same port and data dir.
 restart_broker() {
-  local name=$1 flags_var="${name}_FLAGS"
+  local name=$1
+  local flags_var="${name}_FLAGS"
   # shellcheck disable=SC2086
   start_broker "$name" ${!flags_var}
 }
 
 stop_broker() {
-  local name=$1 pid_var="${name}_PID"
+  local name=$1
+  local pid_var="${name}_PID"
   local pid=${!pid_var}
   kill -TERM "$pid" 2>/dev/null
   wait "$pid"
 }
 
 kill9_broker() {
-  local name=$1 pid_var="${name}_PID"
+  local name=$1
+  local pid_var="${name}_PID"
   kill -9 "${!pid_var}" 2>/dev/null
   wait "${!pid_var}" 2>/dev/null
   return 0
