@@ -103,7 +103,7 @@ void ConnectionImpl::on_poll(int status, int events) {
   }
   if (events & UV_WRITABLE) {
     flush();
-    if (closing_) return;
+    if (!is_open()) return;
   }
   if (events & UV_READABLE) on_readable();
 }
@@ -111,7 +111,7 @@ void ConnectionImpl::on_poll(int status, int events) {
 void ConnectionImpl::on_readable() {
   auto self = shared_from_this();
   for (int i = 0; i < kReadsPerWakeup; ++i) {
-    if (closing_ || eof_ || close_requested_ || lines_pending_ || over_limits()) break;
+    if (!is_open() || eof_ || close_requested_ || lines_pending_ || over_limits()) break;
     char* p = framer_.prepare(kReadChunk);
     ssize_t n = ::read(fd_, p, kReadChunk);
     if (n > 0) {
@@ -142,7 +142,7 @@ void ConnectionImpl::process_lines() {
   in_process_ = true;
   auto self = shared_from_this();
   auto& handler = core_->handler;
-  while (!closing_ && !close_requested_) {
+  while (is_open() && !close_requested_) {
     if (over_limits()) {
       lines_pending_ = true;
       break;
@@ -169,7 +169,7 @@ void ConnectionImpl::process_lines() {
     }
   }
   in_process_ = false;
-  after_progress();
+  flush();  // one write for every response the batch of lines completed
 }
 
 ResponseSlot ConnectionImpl::reserve() {
@@ -181,7 +181,7 @@ ResponseSlot ConnectionImpl::reserve() {
 }
 
 void ConnectionImpl::complete(uint64_t seq, Response r) {
-  if (closing_) return;
+  if (!is_open()) return;
   if (seq < first_seq_ || seq - first_seq_ >= slots_.size()) return;  // from before a reset
   Pending& p = slots_[seq - first_seq_];
   if (p.done) return;
@@ -199,11 +199,12 @@ void ConnectionImpl::complete(uint64_t seq, Response r) {
     ++first_seq_;
   }
   // Write at once: most responses leave without waiting for a poll round trip.
-  flush();
+  // Inside process_lines() the write waits for the end of the batch instead.
+  if (!in_process_) flush();
 }
 
 void ConnectionImpl::flush() {
-  if (closing_) return;
+  if (!is_open()) return;
   if (!out_.empty()) {
     std::string error;
     OutputQueue::Flush f = out_.flush(fd_, error);
@@ -220,7 +221,7 @@ void ConnectionImpl::flush() {
 }
 
 void ConnectionImpl::after_progress() {
-  if (closing_) return;
+  if (!is_open()) return;
   update_poll();
   maybe_resume();
   maybe_finish();
@@ -263,7 +264,7 @@ void ConnectionImpl::maybe_resume() {
 }
 
 void ConnectionImpl::maybe_finish() {
-  if (closing_ || in_process_) return;
+  if (!is_open() || in_process_) return;
   bool input_done = close_requested_ || (eof_ && tail_done_);
   if (!input_done || !slots_.empty() || !out_.empty()) return;
   if (!eof_) {

@@ -16,11 +16,10 @@ TEST_SUITE("net") {
     auto repeat = loop->make_timer();
     auto once = loop->make_timer();
     int ticks = 0, once_fired = 0;
-    repeat->start(1, 1, [&] {
-      if (++ticks == 3) repeat->stop();
-    });
-    once->start(20, 0, [&] {
-      ++once_fired;
+    once->start(1, 0, [&] { ++once_fired; });
+    repeat->start(1, 2, [&] {
+      if (++ticks < 3) return;
+      repeat->stop();
       loop->stop();
     });
     CHECK(loop->run() == 0);

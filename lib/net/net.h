@@ -38,7 +38,9 @@ struct Response {
 // connection in slot order, whenever each slot completes, so a slow request
 // (a long-poll fetch, a produce waiting for fsync) holds back only what came
 // after it on the same connection. A slot may be completed after its
-// connection closed: the response is then dropped.
+// connection closed: the response is then dropped. A slot dropped without being
+// completed is completed empty (and logged), so it cannot stall the connection.
+// Copies share one slot; complete it on the loop thread.
 class ResponseSlot {
  public:
   ResponseSlot() = default;
@@ -64,13 +66,18 @@ struct ServerOptions {
 };
 
 // Callbacks for a server's connections. `line` excludes the '\n' (and a '\r'
-// before it) and is valid only during the call.
+// before it) and is valid only during the call. At end of stream an unterminated
+// last line is handed to on_line as well (`printf '{...}' | nc -N` works).
+// After EOF (the peer shut down its sending side) the connection closes once
+// every reserved slot is completed and sent; on a read/write error it closes at once.
 struct ConnectionHandler {
   std::function<void(Connection& c, std::string_view line, ResponseSlot slot)> on_line;
   // A line crossed max_line_bytes: reply (e.g. MESSAGE_TOO_LARGE) through slot;
   // the rest of the line is then discarded without buffering.
   std::function<void(Connection& c, int64_t bytes_seen, ResponseSlot slot)> on_oversize;
-  std::function<void(Connection& c)> on_close;  // optional
+  // Optional. Runs once per connection, from the loop after its socket closed
+  // (never from inside complete() or close()).
+  std::function<void(Connection& c)> on_close;
 };
 
 class Connection {
@@ -78,9 +85,12 @@ class Connection {
   virtual ~Connection() = default;
   virtual const std::string& peer() const = 0;  // "127.0.0.1:53412"
   virtual uint64_t id() const = 0;
-  virtual void close() = 0;  // after pending responses are flushed
+  // Stops reading; closes once every reserved slot is completed and flushed.
+  virtual void close() = 0;
 };
 
+// Destroying a Server stops accepting and stops handler callbacks; connections
+// it accepted still send responses as their slots complete, then close.
 class Server {
  public:
   virtual ~Server() = default;
@@ -89,9 +99,11 @@ class Server {
   virtual void stop_accepting() = 0;
   // Closes every connection after flushing what they were already sent.
   virtual void close_all() = 0;
-  virtual size_t connection_count() const = 0;
+  virtual size_t connection_count() const = 0;  // counts ones still closing
 };
 
+// A timer may be restarted, stopped or destroyed from its own callback. After
+// EventLoop::stop() (or once the loop is destroyed) it is inert.
 class Timer {
  public:
   virtual ~Timer() = default;
@@ -101,6 +113,8 @@ class Timer {
 
 class EventLoop {
  public:
+  // Also sets SIGPIPE to ignored if it is at its default: sendfile(2) has no
+  // MSG_NOSIGNAL, and a server must not die of a peer that went away.
   static std::unique_ptr<EventLoop> create();
   virtual ~EventLoop() = default;
 
@@ -115,6 +129,10 @@ class EventLoop {
   virtual void queue_work(std::function<void()> work, std::function<void()> done) = 0;
   // Runs until stop() and every handle is closed. Returns 0 when the loop closed cleanly.
   virtual int run() = 0;
+  // Closes every handle: listeners, connections (unsent output is dropped),
+  // timers, signal watchers. Queued work still finishes and its `done` runs.
+  // Final: nothing new opens afterwards (listen fails, new timers are inert).
+  // Objects created from the loop may outlive it; they become inert.
   virtual void stop() = 0;
 };
 
