@@ -51,8 +51,15 @@ using Reporter = std::function<void(std::string_view message)>;
 struct FlushPlan {
   std::vector<std::shared_ptr<Segment>> segments;  // those with unsynced bytes
   Offset up_to;                                    // log end when planned
-  Status run();                                    // fdatasync each segment + its indexes
+  bool synced = false;                             // set by a successful run()
+  // fdatasync each segment + its indexes. Touches only the plan's segments,
+  // which stay alive (and keep their descriptors) while the plan exists.
+  Status run();
 };
+
+// The bytes of a slice, for callers that cannot send from the descriptor
+// (in-memory files, tests, copying into a buffer).
+Result<std::string> read_slice(const FileSlice& slice);
 
 class PartitionLog {
  public:
@@ -91,6 +98,9 @@ class PartitionLog {
   // log_end() if none.
   Result<Offset> offset_for_time(TimestampMs ts) const;
 
+  // begin_flush takes the dirty segments and zeroes the unflushed counters;
+  // end_flush advances the recovery point to plan.up_to if the run succeeded,
+  // and otherwise marks the segments dirty again.
   FlushPlan begin_flush();
   void end_flush(const FlushPlan& plan);
   Status flush();  // begin + run + end, all on this thread (tests, shutdown)
@@ -110,13 +120,21 @@ class PartitionLog {
   const std::string& dir() const { return dir_; }
   int64_t size_bytes() const;
   int segment_count() const;
-  LeaderEpoch last_epoch() const;
+  LeaderEpoch last_epoch() const;  // of the last batch; -1 if the log holds none
 
-  // Closes files and removes the directory (topic deletion).
+  // Closes files and removes the directory (topic deletion). The log must not
+  // be used afterwards (in-flight FileSlices stay readable).
   Status remove();
 
  private:
   PartitionLog(std::string dir, LogConfig config);
+  Status recover_segments(Offset recovery_point);
+  Status roll();
+  Status delete_front_segment();
+  // Sets last_ts_/last_epoch_ from the newest batch still in the log.
+  Status refresh_tail();
+  void report(const std::string& message) const;
+  LeaderEpoch last_epoch_{-1};
   friend class Compactor;
   std::string dir_;
   LogConfig config_;

@@ -7,3 +7,4 @@
 #include "storage/log_config.h"
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
+#include "storage/topic_name.h"

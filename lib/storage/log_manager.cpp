@@ -1,0 +1,326 @@
+// LogManager: the data directory's lock, topic metadata files, the
+// recovery-point checkpoint and the partition logs of every topic.
+#include "storage/log_manager.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "storage/atomic_file.h"
+#include "storage/topic_name.h"
+
+namespace kreek::storage {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kCheckpointName = "recovery-point-offset-checkpoint";
+
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string partition_key(const std::string& topic, int32_t p) { return topic + "-" + std::to_string(p); }
+
+Status unknown_topic(const std::string& name) {
+  return Status(Code::kUnknownTopic, "topic " + in_quotes(name) + " does not exist");
+}
+
+// Names of the entries in `dir` (no "." or "..").
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return errno_status("open", dir, errno);
+  std::vector<std::string> out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n(e->d_name);
+    if (n != "." && n != "..") out.emplace_back(n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool is_dir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string topic_json(const TopicInfo& t) {
+  json j = {{"name", t.name}, {"partitions", t.partitions}, {"config", t.overrides},
+            {"created_ms", t.created_ms}};
+  return j.dump() + "\n";
+}
+
+// "<topic>-<p>" -> (topic, p). Topic names may hold '-': the last one splits.
+bool parse_partition_dir(const std::string& name, std::string* topic, int32_t* p) {
+  size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) return false;
+  int64_t v = 0;
+  for (size_t i = dash + 1; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || v > kMaxPartitions) return false;
+    v = v * 10 + (name[i] - '0');
+  }
+  *topic = name.substr(0, dash);
+  *p = static_cast<int32_t>(v);
+  return is_valid_topic_name(*topic);
+}
+
+}  // namespace
+
+LogManager::~LogManager() {
+  logs_.clear();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogConfig defaults,
+                                                     Reporter reporter) {
+  std::unique_ptr<LogManager> m(new LogManager());
+  m->data_dir_ = data_dir;
+  m->defaults_ = defaults;
+  m->reporter_ = reporter;
+  auto report = [&](const std::string& msg) {
+    if (reporter) reporter(msg);
+  };
+
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir + "/topics", ec);
+  if (ec) return io_error("create " + data_dir + ": " + ec.message());
+  std::string lock_path = data_dir + "/.lock";
+  m->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (m->lock_fd_ < 0) return errno_status("open", lock_path, errno);
+  if (::flock(m->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return io_error("lock " + data_dir + ": held by another kbroker");
+    return errno_status("lock", data_dir, errno);
+  }
+
+  std::string meta_path = data_dir + "/meta.json";
+  auto meta = read_small_file(meta_path);
+  if (!meta) {
+    if (meta.status().code() != Code::kNotFound) return meta.status();
+    KREEK_RETURN_IF_ERROR(write_file_atomically(meta_path, "{\"format\":1}\n"));
+  } else {
+    json j = json::parse(*meta, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != 1)
+      return corrupt(meta_path + ": not a kreek data directory of format 1");
+  }
+
+  // Leftover temp files of interrupted atomic writes.
+  for (const std::string& d : {data_dir, data_dir + "/topics"}) {
+    KREEK_ASSIGN_OR_RETURN(auto names, list_dir(d));
+    for (const auto& n : names)
+      if (ends_with(n, ".tmp")) ::unlink((d + "/" + n).c_str());
+  }
+
+  std::map<std::string, int64_t> points;
+  auto cp = read_small_file(data_dir + "/" + std::string(kCheckpointName));
+  if (cp) {
+    json j = json::parse(*cp, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.value("version", 0) == 1 && j.contains("offsets") &&
+        j["offsets"].is_object()) {
+      for (const auto& [k, v] : j["offsets"].items())
+        if (v.is_number_integer()) points[k] = v.get<int64_t>();
+    } else {
+      report(data_dir + ": recovery-point checkpoint is unreadable; recovering every partition in full");
+    }
+  } else if (cp.status().code() != Code::kNotFound) {
+    return cp.status();
+  }
+
+  KREEK_ASSIGN_OR_RETURN(auto topic_files, list_dir(data_dir + "/topics"));
+  for (const auto& file : topic_files) {
+    if (!ends_with(file, ".json")) continue;
+    std::string path = data_dir + "/topics/" + file;
+    KREEK_ASSIGN_OR_RETURN(std::string text, read_small_file(path));
+    auto t = std::make_unique<TopicInfo>();
+    try {
+      json j = json::parse(text);
+      t->name = j.at("name").get<std::string>();
+      t->partitions = j.at("partitions").get<int32_t>();
+      t->created_ms = j.value("created_ms", int64_t{0});
+      json config = j.value("config", json::object());  // named: items() of a temporary dangles
+      for (const auto& [k, v] : config.items()) t->overrides[k] = v.get<std::string>();
+    } catch (const json::exception& e) {
+      return corrupt(path + ": " + e.what());
+    }
+    if (!is_valid_topic_name(t->name) || t->name + ".json" != file || t->partitions < 1 ||
+        t->partitions > kMaxPartitions)
+      return corrupt(path + ": bad topic name or partition count");
+    // A key that no longer validates is dropped rather than keeping the broker down.
+    t->config = defaults;
+    for (auto it = t->overrides.begin(); it != t->overrides.end();) {
+      auto c = apply_overrides(t->config, {{it->first, it->second}});
+      if (c) {
+        t->config = *c;
+        ++it;
+      } else {
+        report(path + ": ignoring " + c.status().message());
+        it = t->overrides.erase(it);
+      }
+    }
+    m->topics_.emplace(t->name, std::move(t));
+  }
+
+  // Partition directories whose topic is gone (a delete interrupted after its
+  // json was removed) are finished off here.
+  KREEK_ASSIGN_OR_RETURN(auto entries, list_dir(data_dir));
+  for (const auto& name : entries) {
+    std::string topic;
+    int32_t p;
+    if (!is_dir(data_dir + "/" + name) || !parse_partition_dir(name, &topic, &p)) continue;
+    auto it = m->topics_.find(topic);
+    if (it != m->topics_.end() && p < it->second->partitions) continue;
+    std::filesystem::remove_all(data_dir + "/" + name, ec);
+    if (ec) return io_error("remove " + data_dir + "/" + name + ": " + ec.message());
+    report(data_dir + ": removed " + name + ": topic " + in_quotes(topic) +
+           (it == m->topics_.end() ? " does not exist" : " has fewer partitions"));
+  }
+
+  for (const auto& [name, t] : m->topics_) {
+    for (int32_t p = 0; p < t->partitions; ++p) {
+      std::string key = partition_key(name, p);
+      auto rp = points.find(key);
+      Offset point(rp == points.end() ? 0 : rp->second);
+      auto log = PartitionLog::open(data_dir + "/" + key, t->config, point, reporter);
+      if (!log) return log.status().with_context("open " + key);
+      m->logs_.emplace(std::make_pair(name, p), std::move(*log));
+    }
+  }
+  return m;
+}
+
+Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32_t partitions,
+                                                  const std::map<std::string, std::string>& overrides) {
+  if (!is_valid_topic_name(name))
+    return invalid_request("topic name " + in_quotes(name) + " is not 1-249 of [A-Za-z0-9._-] (nor . or ..)");
+  if (topics_.count(name)) return Status(Code::kTopicExists, "topic " + in_quotes(name) + " already exists");
+  if (partitions < 1 || partitions > kMaxPartitions)
+    return invalid_request("partitions: " + std::to_string(partitions) + " is not in [1, " +
+                           std::to_string(kMaxPartitions) + "]");
+  KREEK_ASSIGN_OR_RETURN(LogConfig config, apply_overrides(defaults_, overrides));
+
+  auto t = std::make_unique<TopicInfo>();
+  t->name = name;
+  t->partitions = partitions;
+  t->overrides = overrides;
+  t->config = config;
+  t->created_ms = clock::now_ms();
+  // Logs first, the topic file last: the file is the commit point, and open()
+  // removes partition directories that have none.
+  std::vector<std::unique_ptr<PartitionLog>> logs;
+  Status s;
+  for (int32_t p = 0; p < partitions && s; ++p) {
+    std::string dir = data_dir_ + "/" + partition_key(name, p);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);  // a stale leftover holds no committed data
+    auto log = PartitionLog::open(dir, config, Offset(0), reporter_);
+    if (log) {
+      logs.push_back(std::move(*log));
+    } else {
+      s = log.status();
+    }
+  }
+  if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(*t));
+  if (!s) {
+    for (auto& l : logs) (void)l->remove();
+    return s.with_context("create topic " + in_quotes(name));
+  }
+  for (int32_t p = 0; p < partitions; ++p) logs_.emplace(std::make_pair(name, p), std::move(logs[p]));
+  const TopicInfo* out = t.get();
+  topics_.emplace(name, std::move(t));
+  return out;
+}
+
+Status LogManager::delete_topic(const std::string& name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return unknown_topic(name);
+  // The topic file goes first and durably: after a crash, open() finishes the job.
+  std::string path = data_dir_ + "/topics/" + name + ".json";
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_status("unlink", path, errno);
+  KREEK_RETURN_IF_ERROR(sync_dir(data_dir_ + "/topics"));
+  Status first;
+  for (int32_t p = 0; p < it->second->partitions; ++p) {
+    auto l = logs_.find({name, p});
+    if (l == logs_.end()) continue;
+    Status s = l->second->remove();
+    if (!s && first) first = s;
+    logs_.erase(l);
+  }
+  topics_.erase(it);
+  return first;
+}
+
+Result<const TopicInfo*> LogManager::alter_topic(const std::string& name,
+                                                 const std::map<std::string, std::string>& changes) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return unknown_topic(name);
+  TopicInfo& t = *it->second;
+  std::map<std::string, std::string> next = t.overrides;
+  for (const auto& [k, v] : changes) {
+    if (v.empty()) {
+      if (!config_key_docs().count(k)) return invalid_request("unknown config key " + in_quotes(k));
+      next.erase(k);
+    } else {
+      next[k] = v;
+    }
+  }
+  KREEK_ASSIGN_OR_RETURN(LogConfig config, apply_overrides(defaults_, next));
+  TopicInfo updated = t;
+  updated.overrides = next;
+  updated.config = config;
+  KREEK_RETURN_IF_ERROR(write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(updated)));
+  t = std::move(updated);
+  for (int32_t p = 0; p < t.partitions; ++p) {
+    auto l = logs_.find({name, p});
+    if (l != logs_.end()) l->second->set_config(t.config);
+  }
+  return &t;
+}
+
+const TopicInfo* LogManager::topic(const std::string& name) const {
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const TopicInfo*> LogManager::topics() const {
+  std::vector<const TopicInfo*> out;
+  for (const auto& [n, t] : topics_) out.push_back(t.get());
+  return out;
+}
+
+PartitionLog* LogManager::log(const std::string& topic, PartitionId p) {
+  auto it = logs_.find({topic, p.value()});
+  return it == logs_.end() ? nullptr : it->second.get();
+}
+
+std::vector<LogManager::Entry> LogManager::logs() {
+  std::vector<Entry> out;
+  for (auto& [key, l] : logs_) out.push_back(Entry{topics_.at(key.first).get(), PartitionId(key.second), l.get()});
+  return out;
+}
+
+Status LogManager::write_recovery_checkpoint() {
+  json offsets = json::object();
+  for (const auto& [key, l] : logs_)
+    offsets[partition_key(key.first, key.second)] = l->recovery_point().value();
+  json j = {{"version", 1}, {"offsets", offsets}};
+  return write_file_atomically(data_dir_ + "/" + std::string(kCheckpointName), j.dump() + "\n");
+}
+
+Status LogManager::flush_all() {
+  Status first;
+  for (auto& [key, l] : logs_) {
+    Status s = l->flush();
+    if (!s && first) first = s.with_context("flush " + partition_key(key.first, key.second));
+  }
+  Status cp = write_recovery_checkpoint();
+  return first ? cp : first;
+}
+
+}  // namespace kreek::storage

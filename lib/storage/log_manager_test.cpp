@@ -1,0 +1,185 @@
+// LogManager: topics persist across restarts, deletes are final, the data
+// directory is locked, configs are validated, recovery points checkpointed.
+#include "storage/log_manager.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "storage/storage_test_util.h"
+
+using namespace kreek;
+using namespace kreek::storage;
+using namespace kreek::storage::testing;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<LogManager> open_manager(const std::string& dir, std::vector<std::string>* reports = nullptr) {
+  auto m = LogManager::open(dir, LogConfig(), [reports](std::string_view r) {
+    if (reports) reports->emplace_back(r);
+  });
+  REQUIRE(m);
+  return std::move(*m);
+}
+
+}  // namespace
+
+TEST_SUITE("storage") {
+  TEST_CASE("topics, configs and data survive a restart") {
+    TempDir t;
+    {
+      auto m = open_manager(t.path());
+      auto info = m->create_topic("orders", 3, {{"retention.ms", "60000"}});
+      REQUIRE(info);
+      CHECK((*info)->partitions == 3);
+      CHECK((*info)->config.retention_ms == 60000);
+      REQUIRE(m->create_topic("a-1", 1, {}));
+      PartitionLog* log = m->log("orders", PartitionId(2));
+      REQUIRE(log != nullptr);
+      REQUIRE(append_records(*log, records_of(4), 4));
+      CHECK(m->log("orders", PartitionId(3)) == nullptr);
+      CHECK(m->logs().size() == 4);
+      REQUIRE(m->flush_all());
+    }
+    CHECK(fs::exists(t.sub("topics/orders.json")));
+    CHECK(fs::exists(t.sub("meta.json")));
+    CHECK(fs::exists(t.sub("recovery-point-offset-checkpoint")));
+    auto m = open_manager(t.path());
+    auto names = m->topics();
+    REQUIRE(names.size() == 2);
+    CHECK(names[0]->name == "a-1");
+    CHECK(names[1]->name == "orders");
+    const TopicInfo* orders = m->topic("orders");
+    REQUIRE(orders);
+    CHECK(orders->overrides.at("retention.ms") == "60000");
+    CHECK(orders->config.retention_ms == 60000);
+    CHECK(orders->created_ms > 0);
+    PartitionLog* log = m->log("orders", PartitionId(2));
+    REQUIRE(log);
+    CHECK(log->log_end() == Offset(4));
+    CHECK(log->recovery_point() == Offset(4));
+  }
+
+  TEST_CASE("a deleted topic stays deleted, and orphan partition directories are removed") {
+    TempDir t;
+    {
+      auto m = open_manager(t.path());
+      REQUIRE(m->create_topic("gone", 2, {}));
+      REQUIRE(m->delete_topic("gone"));
+      CHECK(m->topic("gone") == nullptr);
+      CHECK(m->log("gone", PartitionId(0)) == nullptr);
+      CHECK_FALSE(fs::exists(t.sub("gone-0")));
+      CHECK(m->delete_topic("gone").code() == Code::kUnknownTopic);
+      // A delete interrupted after its json went: the directory lingers.
+      fs::create_directories(t.sub("half-0"));
+      fs::create_directories(t.sub("lost+found"));
+    }
+    std::vector<std::string> reports;
+    auto m = open_manager(t.path(), &reports);
+    CHECK(m->topics().empty());
+    CHECK_FALSE(fs::exists(t.sub("half-0")));
+    CHECK(fs::exists(t.sub("lost+found")));  // not ours: left alone
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].find("removed half-0") != std::string::npos);
+    // The name can be used again, starting from an empty log.
+    REQUIRE(m->create_topic("gone", 1, {}));
+    CHECK(m->log("gone", PartitionId(0))->log_end() == Offset(0));
+  }
+
+  TEST_CASE("a data directory cannot be opened twice") {
+    TempDir t;
+    auto first = open_manager(t.path());
+    auto second = LogManager::open(t.path(), LogConfig(), nullptr);
+    REQUIRE_FALSE(second);
+    CHECK(second.status().code() == Code::kIoError);
+    CHECK(second.status().message() == "lock " + t.path() + ": held by another kbroker");
+    first.reset();
+    CHECK(LogManager::open(t.path(), LogConfig(), nullptr));
+  }
+
+  TEST_CASE("bad topic names, counts and configs are rejected") {
+    TempDir t;
+    auto m = open_manager(t.path());
+    CHECK(m->create_topic("bad/name", 1, {}).status().code() == Code::kInvalidRequest);
+    CHECK(m->create_topic("..", 1, {}).status().code() == Code::kInvalidRequest);
+    CHECK(m->create_topic("t", 0, {}).status().code() == Code::kInvalidRequest);
+    CHECK(m->create_topic("t", 10001, {}).status().code() == Code::kInvalidRequest);
+    auto bad = m->create_topic("t", 1, {{"retention.ms", "abc"}});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.status().code() == Code::kInvalidRequest);
+    CHECK(bad.status().message() == "retention.ms: \"abc\" is not an integer");
+    CHECK(m->topic("t") == nullptr);
+    CHECK_FALSE(fs::exists(t.sub("t-0")));
+    REQUIRE(m->create_topic("t", 1, {}));
+    CHECK(m->create_topic("t", 1, {}).status().code() == Code::kTopicExists);
+    // The longest legal name still fits the file system's name limit.
+    REQUIRE(m->create_topic(std::string(249, 'n'), 1, {}));
+  }
+
+  TEST_CASE("alter_topic sets and removes overrides on live logs and on disk") {
+    TempDir t;
+    {
+      auto m = open_manager(t.path());
+      REQUIRE(m->create_topic("t", 2, {{"segment.ms", "5000"}}));
+      auto a = m->alter_topic("t", {{"retention.ms", "1000"}, {"segment.ms", ""}});
+      REQUIRE(a);
+      CHECK((*a)->overrides.count("segment.ms") == 0);
+      CHECK((*a)->config.segment_ms == LogConfig().segment_ms);
+      CHECK(m->log("t", PartitionId(1))->config().retention_ms == 1000);
+      CHECK(m->alter_topic("t", {{"flush.messages", "0"}}).status().code() == Code::kInvalidRequest);
+      CHECK(m->alter_topic("nope", {}).status().code() == Code::kUnknownTopic);
+    }
+    auto m = open_manager(t.path());
+    CHECK(m->topic("t")->overrides == std::map<std::string, std::string>{{"retention.ms", "1000"}});
+    CHECK(m->log("t", PartitionId(0))->config().retention_ms == 1000);
+  }
+
+  TEST_CASE("a checkpointed recovery point skips verifying flushed data at open") {
+    TempDir t;
+    {
+      auto m = open_manager(t.path());
+      REQUIRE(m->create_topic("t", 1, {}));
+      PartitionLog* log = m->log("t", PartitionId(0));
+      for (int i = 0; i < 10; ++i) REQUIRE(append_records(*log, records_of(2), 2));
+      REQUIRE(m->flush_all());
+      for (int i = 0; i < 5; ++i) REQUIRE(append_records(*log, records_of(2), 2));
+      // No flush: the last 10 records are past the recovery point.
+    }
+    auto m = open_manager(t.path());
+    PartitionLog* log = m->log("t", PartitionId(0));
+    CHECK(log->recovery_point() == Offset(20));
+    CHECK(log->log_end() == Offset(30));
+    CHECK(log->unflushed_messages() == 10);
+  }
+
+  TEST_CASE("opening 1000 partitions of 10 segments each is fast" * doctest::skip()) {
+    TempDir t;
+    LogConfig c;
+    c.segment_bytes = 1024;
+    {
+      auto m = LogManager::open(t.path(), c, nullptr);
+      REQUIRE(m);
+      for (int topic = 0; topic < 10; ++topic) {
+        std::string name = "t" + std::to_string(topic);
+        REQUIRE((*m)->create_topic(name, 100, {{"segment.bytes", "1024"}}));
+        for (int p = 0; p < 100; ++p) {
+          PartitionLog* log = (*m)->log(name, PartitionId(p));
+          for (int i = 0; i < 10; ++i) REQUIRE(append_records(*log, records_of(10, 60), 10));
+          REQUIRE(log->segment_count() == 10);
+        }
+      }
+      REQUIRE((*m)->flush_all());
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto m = LogManager::open(t.path(), c, nullptr);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE(m);
+    MESSAGE("opened 1000 partitions x 10 segments in " << ms << " ms");
+    CHECK((*m)->logs().size() == 1000);
+    CHECK(ms < 1000);
+  }
+}

@@ -1,0 +1,232 @@
+// PartitionLog: appends, reads, time lookups, flushing and truncation over the
+// partition's segments. Opening and recovery are in partition_log_open.cpp,
+// retention and rolling by time in retention.cpp.
+#include "storage/partition_log.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "base/base.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "storage/segment.h"
+
+namespace kreek::storage {
+
+PartitionLog::PartitionLog(std::string dir, LogConfig config)
+    : dir_(std::move(dir)), config_(config), last_ts_(-1) {}
+
+PartitionLog::~PartitionLog() = default;
+
+Offset PartitionLog::log_start() const { return segments_.front()->base(); }
+Offset PartitionLog::log_end() const { return segments_.back()->end(); }
+
+int64_t PartitionLog::size_bytes() const {
+  int64_t total = 0;
+  for (const auto& s : segments_) total += s->size();
+  return total;
+}
+
+int PartitionLog::segment_count() const { return static_cast<int>(segments_.size()); }
+LeaderEpoch PartitionLog::last_epoch() const { return last_epoch_; }
+
+void PartitionLog::report(const std::string& message) const {
+  if (reporter_) {
+    reporter_(message);
+  } else {
+    log::warn(message);
+  }
+}
+
+Status PartitionLog::roll() {
+  KREEK_RETURN_IF_ERROR(segments_.back()->seal());
+  KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, log_end(), config_.index_interval_bytes));
+  segments_.push_back(std::move(seg));
+  return Status::ok();
+}
+
+Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, uint32_t crc,
+                                          LeaderEpoch epoch, TimestampMs now) {
+  if (n < 1) return invalid_request("append: record count " + std::to_string(n) + " is below 1");
+  if (static_cast<int64_t>(records.size()) > config_.max_message_bytes)
+    return Status(Code::kMessageTooLarge, "records of " + std::to_string(records.size()) +
+                                              " bytes exceed max.message.bytes " +
+                                              std::to_string(config_.max_message_bytes));
+  // A newline inside would split the batch line and corrupt the framing.
+  if (records.size() < 2 || records.front() != '[' || records.back() != ']' ||
+      std::memchr(records.data(), '\n', records.size()) != nullptr)
+    return invalid_request("append: records must be a JSON array on one line");
+
+  BatchHeader h;
+  h.base = log_end();
+  h.n = n;
+  h.epoch = epoch;
+  h.ts = std::max(now, last_ts_);
+  h.crc = crc;
+  std::string prefix = encode_batch_prefix(h);
+  int64_t line = static_cast<int64_t>(prefix.size() + records.size() + kBatchSuffix.size());
+
+  Segment* seg = segments_.back().get();
+  if (!seg->is_empty()) {
+    bool roll_now = seg->size() + line > config_.segment_bytes ||
+                    // relative offsets and positions are u32 in the indexes
+                    h.last() - seg->base() > static_cast<int64_t>(UINT32_MAX) ||
+                    seg->size() > static_cast<int64_t>(UINT32_MAX);
+    if (!roll_now && config_.segment_ms != kNever) {
+      KREEK_ASSIGN_OR_RETURN(TimestampMs first, seg->first_timestamp());
+      roll_now = now.value() - first.value() > config_.segment_ms;
+    }
+    if (roll_now) {
+      KREEK_RETURN_IF_ERROR(roll());
+      seg = segments_.back().get();
+    }
+  }
+  seg->set_index_interval(config_.index_interval_bytes);
+  KREEK_RETURN_IF_ERROR(seg->append(h, prefix, records));
+  last_ts_ = h.ts;
+  last_epoch_ = epoch;
+  if (unflushed_messages_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
+  unflushed_messages_ += n;
+  return AppendResult{h.base, h.last(), h.ts};
+}
+
+Result<ReadResult> PartitionLog::read(Offset from, int64_t max_bytes, Offset limit) const {
+  Offset start = log_start(), end = log_end();
+  if (from < start || from > end)
+    return Status(Code::kOffsetOutOfRange, "offset " + std::to_string(from.value()) +
+                                               " is out of range [" + std::to_string(start.value()) +
+                                               ", " + std::to_string(end.value()) + ")");
+  ReadResult r;
+  r.next = from;
+  if (from == end || from >= limit) return r;
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), from,
+                             [](Offset o, const std::shared_ptr<Segment>& s) { return o < s->base(); });
+  bool first = true;
+  int64_t budget = max_bytes;
+  for (--it; it != segments_.end(); ++it) {
+    const std::shared_ptr<Segment>& seg = *it;
+    if (seg->is_empty()) continue;
+    if (seg->base() >= limit) break;
+    KREEK_ASSIGN_OR_RETURN(ScannedBatch b, seg->locate(first ? from : seg->base()));
+    KREEK_ASSIGN_OR_RETURN(Segment::Extent ext, seg->extent(b, budget, limit, first));
+    first = false;
+    if (ext.end_pos > b.pos) {
+      KREEK_ASSIGN_OR_RETURN(int fd, seg->fd());
+      int64_t len = ext.end_pos - b.pos;
+      r.slices.push_back(FileSlice{seg, fd, b.pos, len});
+      r.bytes += len;
+      budget -= len;
+      r.next = ext.next;
+    }
+    if (!ext.reached_end || budget <= 0) break;
+  }
+  return r;
+}
+
+Result<Offset> PartitionLog::offset_for_time(TimestampMs ts) const {
+  // Timestamps never decrease along the log (append stamps max(now, last)),
+  // so segments sort by their newest timestamp. Only the last may be empty.
+  size_t n = segments_.size();
+  if (segments_.back()->is_empty()) --n;
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    KREEK_ASSIGN_OR_RETURN(TimestampMs max_ts, segments_[mid]->max_timestamp());
+    if (max_ts < ts) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  for (size_t i = lo; i < n; ++i) {
+    KREEK_ASSIGN_OR_RETURN(std::optional<Offset> found, segments_[i]->offset_for_time(ts));
+    if (found) return *found;
+  }
+  return log_end();
+}
+
+FlushPlan PartitionLog::begin_flush() {
+  FlushPlan plan;
+  plan.up_to = log_end();
+  for (const auto& s : segments_)
+    if (s->take_dirty()) plan.segments.push_back(s);
+  unflushed_messages_ = 0;
+  first_unflushed_ms_ = 0;
+  return plan;
+}
+
+Status FlushPlan::run() {
+  for (const auto& s : segments) KREEK_RETURN_IF_ERROR(s->sync());
+  synced = true;
+  return Status::ok();
+}
+
+void PartitionLog::end_flush(const FlushPlan& plan) {
+  if (plan.synced) {
+    recovery_point_ = std::max(recovery_point_, std::min(plan.up_to, log_end()));
+    return;
+  }
+  for (const auto& s : plan.segments) s->mark_dirty();
+  int64_t pending = std::min(plan.up_to, log_end()) - recovery_point_;
+  if (pending > 0) {
+    if (unflushed_messages_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
+    unflushed_messages_ += pending;
+  }
+}
+
+Status PartitionLog::flush() {
+  FlushPlan plan = begin_flush();
+  Status s = plan.run();
+  end_flush(plan);
+  return s;
+}
+
+Status PartitionLog::refresh_tail() {
+  last_ts_ = TimestampMs(-1);
+  last_epoch_ = LeaderEpoch(-1);
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    if ((*it)->is_empty()) continue;
+    KREEK_ASSIGN_OR_RETURN(last_ts_, (*it)->last_timestamp());
+    KREEK_ASSIGN_OR_RETURN(last_epoch_, (*it)->last_epoch());
+    break;
+  }
+  return Status::ok();
+}
+
+Status PartitionLog::truncate_to(Offset offset) {
+  if (offset >= log_end()) return Status::ok();
+  if (offset <= log_start()) {
+    // Nothing below `offset` survives: start over there (Kafka's truncateFullyAndStartAt).
+    for (const auto& s : segments_) KREEK_RETURN_IF_ERROR(s->remove_files());
+    segments_.clear();
+    KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, offset, config_.index_interval_bytes));
+    segments_.push_back(std::move(seg));
+  } else {
+    while (segments_.back()->base() >= offset) {
+      KREEK_RETURN_IF_ERROR(segments_.back()->remove_files());
+      segments_.pop_back();
+    }
+    KREEK_RETURN_IF_ERROR(segments_.back()->truncate_to(offset));
+  }
+  recovery_point_ = std::min(recovery_point_, log_end());
+  // The cut itself must reach the disk before the recovery point moves again.
+  unflushed_messages_ = std::max<int64_t>(0, log_end() - recovery_point_);
+  if (unflushed_messages_ > 0 && first_unflushed_ms_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
+  return refresh_tail();
+}
+
+Status PartitionLog::remove() {
+  segments_.clear();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+  if (ec) return io_error("remove " + dir_ + ": " + ec.message());
+  return Status::ok();
+}
+
+Result<std::string> read_slice(const FileSlice& slice) {
+  if (!slice.owner) return internal_error("read slice: no segment");
+  return slice.owner->read_bytes(slice.pos, slice.len);
+}
+
+}  // namespace kreek::storage

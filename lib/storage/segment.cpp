@@ -1,0 +1,429 @@
+// Segment: appends, lazy index loading and validation, index rebuilds, and the
+// lookups the read path and offset_for_time use. Recovery lives in
+// segment_recovery.cpp.
+#include "storage/segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "base/base.h"
+#include "base/log.h"
+
+namespace kreek::storage {
+
+std::string segment_path(const std::string& dir, Offset base, std::string_view ext) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020lld", static_cast<long long>(base.value()));
+  std::string p = dir;
+  p += '/';
+  p += name;
+  p += ext;
+  return p;
+}
+
+Segment::Segment(std::string dir, Offset base)
+    : dir_(std::move(dir)),
+      name_(dir_.empty() ? std::string("<memory>") : segment_path(dir_, base, ".log")),
+      base_(base),
+      end_(base) {}
+
+Segment::~Segment() {
+  int fd = dir_fd_.exchange(-1);
+  if (fd >= 0) ::close(fd);
+}
+
+Result<std::shared_ptr<Segment>> Segment::create(const std::string& dir, Offset base,
+                                                 int64_t index_interval) {
+  std::shared_ptr<Segment> s(new Segment(dir, base));
+  s->index_interval_ = index_interval;
+  KREEK_ASSIGN_OR_RETURN(s->log_, open_posix_file(s->name_, true));
+  if (s->log_->size() > 0) KREEK_RETURN_IF_ERROR(s->log_->truncate(0));  // a stale leftover
+  KREEK_RETURN_IF_ERROR(s->open_index_files(true));
+  KREEK_RETURN_IF_ERROR(s->index_.rewrite({}));
+  KREEK_RETURN_IF_ERROR(s->time_index_.rewrite({}));
+  if (s->index_.file()->size() > 0) KREEK_RETURN_IF_ERROR(s->index_.file()->truncate(0));
+  if (s->time_index_.file()->size() > 0) KREEK_RETURN_IF_ERROR(s->time_index_.file()->truncate(0));
+  // The new directory entries reach the disk with the segment's first sync.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return errno_status("open", dir, errno);
+  s->dir_fd_ = dfd;
+  s->loaded_ = true;
+  s->dirty_ = true;
+  return s;
+}
+
+Result<std::shared_ptr<Segment>> Segment::open_closed(const std::string& dir, Offset base, Offset end,
+                                                      int64_t index_interval) {
+  std::shared_ptr<Segment> s(new Segment(dir, base));
+  s->index_interval_ = index_interval;
+  s->end_ = end;
+  struct stat st;
+  if (::stat(s->name_.c_str(), &st) != 0) return errno_status("stat", s->name_, errno);
+  s->stat_size_ = st.st_size;
+  return s;
+}
+
+std::shared_ptr<Segment> Segment::over_files(Offset base, Offset end, std::unique_ptr<File> log,
+                                             std::unique_ptr<File> index,
+                                             std::unique_ptr<File> time_index,
+                                             int64_t index_interval) {
+  std::shared_ptr<Segment> s(new Segment("", base));
+  s->index_interval_ = index_interval;
+  s->end_ = end;
+  s->log_ = std::move(log);
+  s->index_.attach(std::move(index));
+  s->time_index_.attach(std::move(time_index));
+  if (s->log_->size() == 0 && end == base) {
+    s->loaded_ = true;
+  }
+  return s;
+}
+
+int64_t Segment::size() const { return log_ ? log_->size() : stat_size_; }
+
+Status Segment::ensure_open() {
+  if (log_) return Status::ok();
+  KREEK_ASSIGN_OR_RETURN(log_, open_posix_file(name_, false));
+  return Status::ok();
+}
+
+Status Segment::open_index_files(bool create) {
+  if (dir_.empty()) return Status::ok();
+  if (!index_.has_file()) {
+    KREEK_ASSIGN_OR_RETURN(auto f, open_posix_file(segment_path(dir_, base_, ".index"), create));
+    index_.attach(std::move(f));
+  }
+  if (!time_index_.has_file()) {
+    KREEK_ASSIGN_OR_RETURN(auto f, open_posix_file(segment_path(dir_, base_, ".timeindex"), create));
+    time_index_.attach(std::move(f));
+  }
+  return Status::ok();
+}
+
+void Segment::reset_tail() {
+  max_ts_ = TimestampMs(-1);
+  rel_of_max_ = 0;
+  last_ts_ = TimestampMs(-1);
+  first_ts_ = TimestampMs(-1);
+  last_epoch_ = LeaderEpoch(-1);
+  bytes_since_entry_ = 0;
+}
+
+Segment::NewEntries Segment::note_batch(const BatchHeader& h, int64_t pos, int64_t len,
+                                        const TimeEntry* last_time) {
+  NewEntries out;
+  uint32_t rel = static_cast<uint32_t>(h.base - base_);
+  if (h.ts > max_ts_) {
+    max_ts_ = h.ts;
+    rel_of_max_ = rel;
+  }
+  // Kafka's rule: an entry for the first batch after index.interval.bytes.
+  if (bytes_since_entry_ >= index_interval_) {
+    out.offset = OffsetEntry{rel, static_cast<uint32_t>(pos)};
+    if (last_time == nullptr || max_ts_.value() > last_time->ts)
+      out.time = TimeEntry{max_ts_.value(), rel_of_max_};
+    bytes_since_entry_ = 0;
+  }
+  bytes_since_entry_ += len;
+  if (pos == 0) first_ts_ = h.ts;
+  last_ts_ = h.ts;
+  last_epoch_ = h.epoch;
+  return out;
+}
+
+Status Segment::fail_corrupt(int64_t pos, const Status& why) const {
+  if (why.code() == Code::kIoError) return why;
+  return corrupt(name_ + ": bad batch at file pos " + std::to_string(pos) + ": " + why.message());
+}
+
+Status Segment::append(const BatchHeader& h, std::string_view prefix, std::string_view records) {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  KREEK_CHECK(h.base == end_);
+  int64_t pos = log_->size();
+  KREEK_CHECK(pos <= static_cast<int64_t>(UINT32_MAX));
+  struct iovec iov[3] = {
+      {const_cast<char*>(prefix.data()), prefix.size()},
+      {const_cast<char*>(records.data()), records.size()},
+      {const_cast<char*>(kBatchSuffix.data()), kBatchSuffix.size()},
+  };
+  KREEK_RETURN_IF_ERROR(log_->appendv(iov, 3));
+  dirty_ = true;
+  end_ = h.next();
+  int64_t len = static_cast<int64_t>(prefix.size() + records.size() + kBatchSuffix.size());
+  const TimeEntry* last_time = time_index_.empty() ? nullptr : &time_index_.entries().back();
+  NewEntries e = note_batch(h, pos, len, last_time);
+  // An index write failure is not the append's failure: the entry is kept in
+  // memory and the file is rewritten on the next entry (or rebuilt at start-up).
+  if (e.offset) {
+    Status s = index_.append(*e.offset);
+    if (!s) log::warn("index " + name_ + ": " + s.message());
+  }
+  if (e.time) {
+    Status s = time_index_.append(*e.time);
+    if (!s) log::warn("time index " + name_ + ": " + s.message());
+  }
+  return Status::ok();
+}
+
+Status Segment::seal() {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  if (max_ts_.value() < 0) return Status::ok();
+  if (!time_index_.empty() && time_index_.entries().back().ts >= max_ts_.value()) return Status::ok();
+  dirty_ = true;
+  return time_index_.append(TimeEntry{max_ts_.value(), rel_of_max_});
+}
+
+Status Segment::ensure_loaded() {
+  if (loaded_) return Status::ok();
+  KREEK_RETURN_IF_ERROR(ensure_open());
+  KREEK_RETURN_IF_ERROR(open_index_files(true));
+  KREEK_RETURN_IF_ERROR(index_.load());
+  KREEK_RETURN_IF_ERROR(time_index_.load());
+  KREEK_ASSIGN_OR_RETURN(bool agrees, load_tail(true));
+  if (!agrees) {
+    log::debug("segment " + name_ + ": index stale or missing, rebuilding it from the log");
+    KREEK_RETURN_IF_ERROR(rebuild_indexes());
+  }
+  if (log_->size() > 0) {
+    auto first = read_batch_prefix(*log_, 0);
+    if (!first) return fail_corrupt(0, first.status());
+    first_ts_ = first->header.ts;
+  }
+  loaded_ = true;
+  return Status::ok();
+}
+
+Result<bool> Segment::load_tail(bool require_seal) {
+  reset_tail();
+  int64_t size = log_->size();
+  const auto& oi = index_.entries();
+  const auto& ti = time_index_.entries();
+  int64_t span = end_ - base_;
+  if (!index_.clean() || !time_index_.clean()) return false;
+  for (size_t i = 0; i < oi.size(); ++i) {
+    if (static_cast<int64_t>(oi[i].pos) >= size || oi[i].rel >= span) return false;
+    if (i > 0 && (oi[i].rel <= oi[i - 1].rel || oi[i].pos <= oi[i - 1].pos)) return false;
+  }
+  for (size_t i = 0; i < ti.size(); ++i) {
+    if (ti[i].rel >= span || ti[i].ts < 0) return false;
+    if (i > 0 && (ti[i].ts <= ti[i - 1].ts || ti[i].rel < ti[i - 1].rel)) return false;
+  }
+  int64_t start = oi.empty() ? 0 : oi.back().pos;
+  Offset expected = oi.empty() ? base_ : base_ + oi.back().rel;
+  if (!ti.empty()) {
+    max_ts_ = TimestampMs(ti.back().ts);
+    rel_of_max_ = ti.back().rel;
+  }
+  BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
+  ScannedBatch b;
+  while (scan.next(&b)) {
+    if (b.header.base != expected) return false;
+    (void)note_batch(b.header, b.pos, b.len, nullptr);
+    expected = b.header.next();
+  }
+  if (scan.status().code() == Code::kIoError) return scan.status();
+  if (!scan.status().is_ok() || expected != end_) return false;
+  bytes_since_entry_ = size - start;
+  if (require_seal && size > 0 && (ti.empty() || ti.back().ts != max_ts_.value())) return false;
+  return true;
+}
+
+Status Segment::rebuild_indexes() {
+  reset_tail();
+  std::vector<OffsetEntry> oi;
+  std::vector<TimeEntry> ti;
+  BatchScanner scan(*log_, 0, BatchScanner::Mode::kBoundaries);
+  ScannedBatch b;
+  Offset expected = base_;
+  while (scan.next(&b)) {
+    if (b.header.base != expected)
+      return fail_corrupt(b.pos, corrupt("batch base " + std::to_string(b.header.base.value()) +
+                                         " where " + std::to_string(expected.value()) + " was expected"));
+    NewEntries e = note_batch(b.header, b.pos, b.len, ti.empty() ? nullptr : &ti.back());
+    if (e.offset) oi.push_back(*e.offset);
+    if (e.time) ti.push_back(*e.time);
+    expected = b.header.next();
+  }
+  if (!scan.status().is_ok()) return fail_corrupt(scan.pos(), scan.status());
+  if (expected != end_)
+    return corrupt(name_ + ": batches end at offset " + std::to_string(expected.value()) +
+                   " but the next segment starts at " + std::to_string(end_.value()));
+  if (max_ts_.value() >= 0 && (ti.empty() || ti.back().ts < max_ts_.value()))
+    ti.push_back(TimeEntry{max_ts_.value(), rel_of_max_});
+  KREEK_RETURN_IF_ERROR(index_.rewrite(std::move(oi)));
+  return time_index_.rewrite(std::move(ti));
+}
+
+Status Segment::truncate_to(Offset offset) {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  if (offset >= end_) return Status::ok();
+  int64_t cut = 0;
+  Offset new_end = base_;
+  if (offset > base_) {
+    KREEK_ASSIGN_OR_RETURN(ScannedBatch b, locate(offset));
+    cut = b.pos;
+    new_end = b.header.base;
+  }
+  KREEK_RETURN_IF_ERROR(log_->truncate(cut));
+  dirty_ = true;
+  uint32_t rel_cut = static_cast<uint32_t>(new_end - base_);
+  const auto& oi = index_.entries();
+  size_t keep = 0;
+  while (keep < oi.size() && oi[keep].rel < rel_cut) ++keep;
+  KREEK_RETURN_IF_ERROR(index_.keep_first(keep));
+  const auto& ti = time_index_.entries();
+  keep = 0;
+  while (keep < ti.size() && ti[keep].rel < rel_cut) ++keep;
+  KREEK_RETURN_IF_ERROR(time_index_.keep_first(keep));
+  end_ = new_end;
+  TimestampMs first = first_ts_;
+  KREEK_ASSIGN_OR_RETURN(bool agrees, load_tail(false));
+  if (!agrees) KREEK_RETURN_IF_ERROR(rebuild_indexes());
+  first_ts_ = cut > 0 ? first : TimestampMs(-1);
+  return Status::ok();
+}
+
+Result<ScannedBatch> Segment::locate(Offset offset) {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  if (offset < base_ || offset >= end_)
+    return internal_error(name_ + ": offset " + std::to_string(offset.value()) + " is not in [" +
+                          std::to_string(base_.value()) + ", " + std::to_string(end_.value()) + ")");
+  uint32_t rel = static_cast<uint32_t>(offset - base_);
+  const auto& oi = index_.entries();
+  auto it = std::upper_bound(oi.begin(), oi.end(), rel,
+                             [](uint32_t r, const OffsetEntry& e) { return r < e.rel; });
+  int64_t start = it == oi.begin() ? 0 : std::prev(it)->pos;
+  BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
+  ScannedBatch b;
+  while (scan.next(&b)) {
+    if (b.header.next() > offset) return b;
+  }
+  if (!scan.status().is_ok()) return fail_corrupt(scan.pos(), scan.status());
+  return corrupt(name_ + ": offset " + std::to_string(offset.value()) + " not found before end of segment");
+}
+
+Result<Segment::Extent> Segment::extent(const ScannedBatch& first, int64_t max_bytes, Offset limit,
+                                        bool take_first) {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  Extent out{first.pos, first.header.base, false};
+  if (first.header.next() > limit) return out;
+  if (first.len > max_bytes && !take_first) return out;
+  int64_t size = log_->size();
+  if (end_ <= limit && size - first.pos <= max_bytes) return Extent{size, end_, true};
+  out = Extent{first.end(), first.header.next(), false};
+  // Skip ahead with the index: an entry is a batch boundary at a known offset.
+  const auto& oi = index_.entries();
+  int64_t max_end = first.pos + max_bytes;
+  auto by_pos = std::upper_bound(oi.begin(), oi.end(), max_end,
+                                 [](int64_t p, const OffsetEntry& e) { return p < static_cast<int64_t>(e.pos); });
+  auto by_off = std::upper_bound(oi.begin(), oi.end(), limit - base_,
+                                 [](int64_t r, const OffsetEntry& e) { return r < static_cast<int64_t>(e.rel); });
+  auto lim = std::min(by_pos, by_off);
+  if (lim != oi.begin()) {
+    const OffsetEntry& e = *std::prev(lim);
+    if (static_cast<int64_t>(e.pos) > out.end_pos) out = Extent{e.pos, base_ + e.rel, false};
+  }
+  BatchScanner scan(*log_, out.end_pos, BatchScanner::Mode::kBoundaries);
+  ScannedBatch b;
+  while (scan.next(&b)) {
+    if (b.end() > max_end || b.header.next() > limit) return out;
+    out.end_pos = b.end();
+    out.next = b.header.next();
+  }
+  if (!scan.status().is_ok()) return fail_corrupt(scan.pos(), scan.status());
+  out.reached_end = true;
+  return out;
+}
+
+Result<std::optional<Offset>> Segment::offset_for_time(TimestampMs ts) {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  if (is_empty() || max_ts_ < ts) return std::optional<Offset>();
+  // Entries before `it` have max ts < ts: every batch up to their offset is older.
+  const auto& ti = time_index_.entries();
+  auto it = std::lower_bound(ti.begin(), ti.end(), ts.value(),
+                             [](const TimeEntry& e, int64_t t) { return e.ts < t; });
+  int64_t start = 0;
+  if (it != ti.begin()) {
+    uint32_t rel = std::prev(it)->rel;
+    const auto& oi = index_.entries();
+    auto o = std::upper_bound(oi.begin(), oi.end(), rel,
+                              [](uint32_t r, const OffsetEntry& e) { return r < e.rel; });
+    if (o != oi.begin()) start = std::prev(o)->pos;
+  }
+  BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
+  ScannedBatch b;
+  while (scan.next(&b)) {
+    if (b.header.ts >= ts) return std::optional<Offset>(b.header.base);
+  }
+  if (!scan.status().is_ok()) return fail_corrupt(scan.pos(), scan.status());
+  return std::optional<Offset>();
+}
+
+Result<TimestampMs> Segment::max_timestamp() {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  return max_ts_;
+}
+
+Result<TimestampMs> Segment::last_timestamp() {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  return last_ts_;
+}
+
+Result<LeaderEpoch> Segment::last_epoch() {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  return last_epoch_;
+}
+
+Result<TimestampMs> Segment::first_timestamp() {
+  KREEK_RETURN_IF_ERROR(ensure_loaded());
+  return first_ts_;
+}
+
+Result<int> Segment::fd() {
+  KREEK_RETURN_IF_ERROR(ensure_open());
+  return log_->fd();
+}
+
+Result<std::string> Segment::read_bytes(int64_t pos, int64_t len) {
+  KREEK_RETURN_IF_ERROR(ensure_open());
+  std::string out(static_cast<size_t>(len), '\0');
+  KREEK_ASSIGN_OR_RETURN(size_t got, log_->pread(pos, out.data(), out.size()));
+  if (static_cast<int64_t>(got) != len) return io_error("read " + name_ + ": short read");
+  return out;
+}
+
+Status Segment::sync() {
+  if (log_) KREEK_RETURN_IF_ERROR(log_->sync());
+  KREEK_RETURN_IF_ERROR(index_.sync());
+  KREEK_RETURN_IF_ERROR(time_index_.sync());
+  int dfd = dir_fd_.exchange(-1);
+  if (dfd >= 0) {
+    int rc;
+    do {
+      rc = ::fsync(dfd);
+    } while (rc != 0 && errno == EINTR);
+    int e = errno;
+    if (rc != 0) {
+      dir_fd_.store(dfd);  // try again with the next flush
+      return errno_status("fsync", dir_, e);
+    }
+    ::close(dfd);
+  }
+  return Status::ok();
+}
+
+Status Segment::remove_files() {
+  if (dir_.empty()) return Status::ok();
+  for (std::string_view ext : {".log", ".index", ".timeindex"}) {
+    std::string p = segment_path(dir_, base_, ext);
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return errno_status("unlink", p, errno);
+  }
+  return Status::ok();
+}
+
+}  // namespace kreek::storage

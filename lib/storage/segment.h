@@ -1,0 +1,157 @@
+// Segment: one append-only .log file of batch lines for one partition, plus its
+// sparse offset index (.index) and time index (.timeindex). The active segment
+// keeps everything in memory; a closed segment opened at start-up is only
+// stat()ed, and opens its log and loads (validating, or rebuilding) its indexes
+// on first lookup. Owner-thread only, except sync(), which FlushPlan::run may
+// call from a worker thread while the owner keeps appending.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "base/strong_id.h"
+#include "storage/batch_format.h"
+#include "storage/batch_scanner.h"
+#include "storage/file.h"
+#include "storage/segment_index.h"
+
+namespace kreek::storage {
+
+// "<dir>/00000000000000001000" + ext.
+std::string segment_path(const std::string& dir, Offset base, std::string_view ext);
+
+class Segment {
+ public:
+  // A new, empty segment (the active one): creates its three files, emptying
+  // any stale leftovers with the same name.
+  static Result<std::shared_ptr<Segment>> create(const std::string& dir, Offset base,
+                                                 int64_t index_interval);
+  // An existing segment, its extent known from its neighbours: nothing is read
+  // until the first lookup. `end` is the offset after its last batch.
+  static Result<std::shared_ptr<Segment>> open_closed(const std::string& dir, Offset base, Offset end,
+                                                      int64_t index_interval);
+  // A segment over caller-supplied files (tests). An empty log is a fresh
+  // active segment; otherwise it behaves like open_closed (or call recover()).
+  static std::shared_ptr<Segment> over_files(Offset base, Offset end, std::unique_ptr<File> log,
+                                             std::unique_ptr<File> index,
+                                             std::unique_ptr<File> time_index,
+                                             int64_t index_interval);
+  ~Segment();
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  Offset base() const { return base_; }
+  Offset end() const { return end_; }  // offset after the last batch
+  int64_t size() const;                // bytes in the .log file
+  bool is_empty() const { return end_ == base_; }
+  const std::string& name() const { return name_; }  // the .log path (or "<memory>")
+
+  // --- the active segment ---------------------------------------------------
+  // Writes prefix + records + "}\n" with one writev; indexes every
+  // `index_interval` bytes. On error nothing of the line stays in the file.
+  // `prefix` is encode_batch_prefix(h).
+  Status append(const BatchHeader& h, std::string_view prefix, std::string_view records);
+  void set_index_interval(int64_t bytes) { index_interval_ = bytes; }
+  // Closing: adds the time index entry for the max timestamp if missing, so a
+  // closed segment's newest timestamp is its last time index entry.
+  Status seal();
+  // Removes every batch that holds offsets >= `offset` (the batch containing
+  // it included). The segment may be left empty.
+  Status truncate_to(Offset offset);
+
+  // --- lookups (any segment) -------------------------------------------------
+  // The batch containing `offset` (base <= offset < end).
+  Result<ScannedBatch> locate(Offset offset);
+  // Extends a read that starts with batch `first`: whole batches while the
+  // bytes from first.pos stay <= max_bytes (the first is taken regardless if
+  // `take_first`) and their offsets stay below `limit`.
+  struct Extent {
+    int64_t end_pos = 0;   // read [first.pos, end_pos)
+    Offset next;           // offset after the last batch included
+    bool reached_end = false;  // true if the read ran to the end of the segment
+  };
+  Result<Extent> extent(const ScannedBatch& first, int64_t max_bytes, Offset limit, bool take_first);
+  // The first batch whose ts >= `ts`, via the time index; nullopt if none here.
+  Result<std::optional<Offset>> offset_for_time(TimestampMs ts);
+  Result<TimestampMs> max_timestamp();  // -1 for an empty segment
+  Result<TimestampMs> last_timestamp();
+  Result<LeaderEpoch> last_epoch();     // -1 for an empty segment
+  // Timestamp of the first batch (for segment.ms); -1 if empty.
+  Result<TimestampMs> first_timestamp();
+  // Descriptor for zero-copy sends; opens the file if needed. -1 for memory files.
+  Result<int> fd();
+  Result<std::string> read_bytes(int64_t pos, int64_t len);
+
+  // --- recovery -------------------------------------------------------------
+  struct Recovery {
+    bool truncated = false;
+    Offset bad_offset;     // offset the first dropped batch would have had
+    int64_t bad_pos = 0;   // file position of the cut
+    int64_t dropped = 0;   // bytes cut from this file
+    Status reason;
+  };
+  // Validates every batch (CRC, framing, base continuity from the segment base)
+  // from the start, or from the index entry at or below `recovery_point` when
+  // the index agrees with the log; cuts the file at the first bad batch and
+  // rebuilds both indexes. `seal_if_clean`: the segment is not the last one.
+  Result<Recovery> recover(Offset recovery_point, bool seal_if_clean);
+
+  // --- durability and deletion ------------------------------------------------
+  // fdatasync of the log and both indexes (and the directory for a new
+  // segment). Safe on a worker thread: touches only descriptors this object
+  // holds open for its whole lifetime.
+  Status sync();
+  bool take_dirty() { return std::exchange(dirty_, false); }
+  void mark_dirty() { dirty_ = true; }
+  // Unlinks the three files; open descriptors (in-flight FileSlices) stay valid.
+  Status remove_files();
+
+ private:
+  Segment(std::string dir, Offset base);
+  Status ensure_open();
+  Status ensure_loaded();
+  Status open_index_files(bool create);
+  // Scans from the last offset index entry to the end of the log: fills tail
+  // state and says whether the indexes agree with the log.
+  // `require_seal`: a closed segment's last time entry must carry its max ts.
+  Result<bool> load_tail(bool require_seal);
+  Status rebuild_indexes();
+  void reset_tail();
+  // Index maintenance shared by append, recovery and rebuilds: updates tail
+  // state and returns the index entries this batch earns.
+  struct NewEntries {
+    std::optional<OffsetEntry> offset;
+    std::optional<TimeEntry> time;
+  };
+  NewEntries note_batch(const BatchHeader& h, int64_t pos, int64_t len, const TimeEntry* last_time);
+  Status fail_corrupt(int64_t pos, const Status& why) const;
+
+  std::string dir_;  // empty for segments over caller-supplied files
+  std::string name_;
+  Offset base_;
+  Offset end_;
+  int64_t stat_size_ = 0;  // size before the log is opened
+  std::unique_ptr<File> log_;
+  OffsetIndex index_;
+  TimeIndex time_index_;
+  bool loaded_ = false;  // indexes loaded and tail state known
+  // Tail state (valid when loaded_).
+  TimestampMs max_ts_{-1};
+  uint32_t rel_of_max_ = 0;
+  TimestampMs last_ts_{-1};
+  TimestampMs first_ts_{-1};
+  LeaderEpoch last_epoch_{-1};
+  int64_t bytes_since_entry_ = 0;
+  int64_t index_interval_ = 4096;
+  bool dirty_ = false;
+  std::atomic<int> dir_fd_{-1};  // a new segment's directory, fsynced once by sync()
+};
+
+}  // namespace kreek::storage
