@@ -68,7 +68,7 @@ Status incomplete() { return Status(Code::kNotFound, "incomplete batch line"); }
 
 }  // namespace
 
-std::string encode_batch_prefix(const BatchHeader& h) {
+std::string encode_batch_head(const BatchHeader& h) {
   std::string out;
   out.reserve(kMaxBatchPrefixBytes);
   out += "{\"v\":";
@@ -81,7 +81,17 @@ std::string encode_batch_prefix(const BatchHeader& h) {
   out += std::to_string(h.epoch.value());
   out += ",\"ts\":";
   out += std::to_string(h.ts.value());
-  out += ",\"crc\":";
+  out += ',';
+  return out;
+}
+
+uint32_t batch_crc(uint32_t records_crc, std::string_view head) {
+  return crc32c::extend(records_crc, head.data(), head.size());
+}
+
+std::string encode_batch_prefix(const BatchHeader& h) {
+  std::string out = encode_batch_head(h);
+  out += "\"crc\":";
   out += std::to_string(h.crc);
   out += ",\"records\":";
   return out;
@@ -99,7 +109,9 @@ Result<BatchPrefix> parse_batch_prefix(std::string_view bytes) {
   const Field fields[] = {{"{\"v\":", &version, false},  {",\"base\":", &base, false},
                           {",\"n\":", &n, false},        {",\"epoch\":", &epoch, true},
                           {",\"ts\":", &ts, false},      {",\"crc\":", &crc, false}};
+  size_t head_bytes = 0;
   for (const Field& f : fields) {
+    if (f.value == &crc) head_bytes = p.pos() + 1;  // through the comma before "crc"
     Step st = p.literal(f.key);
     if (st == Step::kOk) st = p.integer(f.value, f.allow_minus);
     if (st == Step::kMore) return incomplete();
@@ -120,6 +132,7 @@ Result<BatchPrefix> parse_batch_prefix(std::string_view bytes) {
   out.header.epoch = LeaderEpoch(static_cast<int32_t>(epoch));
   out.header.ts = TimestampMs(ts);
   out.header.crc = static_cast<uint32_t>(crc);
+  out.head_bytes = head_bytes;
   out.prefix_bytes = p.pos();
   return out;
 }
@@ -143,7 +156,7 @@ Result<ParsedBatch> parse_batch(std::string_view bytes) {
       line[line_bytes - 2] != '}')
     return corrupt("batch line does not end with a records array and \"}\"");
   std::string_view records = line.substr(rs, line_bytes - 2 - rs);
-  uint32_t actual = crc32c::value(records);
+  uint32_t actual = batch_crc(crc32c::value(records), line.substr(0, prefix->head_bytes));
   if (actual != prefix->header.crc)
     return corrupt("batch crc " + std::to_string(prefix->header.crc) + " does not match records crc " +
                    std::to_string(actual));

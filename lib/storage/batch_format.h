@@ -62,6 +62,7 @@ Result<ParsedBatch> parse_batch(std::string_view bytes);
 // inside the prefix, kCorrupt if it is malformed.
 struct BatchPrefix {
   BatchHeader header;
+  size_t head_bytes = 0;    // encode_batch_head's part: bytes [0, head_bytes)
   size_t prefix_bytes = 0;
 };
 Result<BatchPrefix> parse_batch_prefix(std::string_view bytes);

@@ -100,6 +100,9 @@ bool BatchScanner::stream_line(const BatchPrefix& prefix, ScannedBatch* out) {
   size_t rs = prefix.prefix_bytes;
   if (view[rs] != '[') return fail(corrupt("batch records do not start with '['"));
   bool verify = mode_ == Mode::kVerify;
+  // The stored crc extends the records' CRC over the head: keep the head,
+  // the window is about to be overwritten.
+  std::string head(view.substr(0, prefix.head_bytes));
   uint32_t crc = verify ? crc32c::extend(0, view.data() + rs, view.size() - rs - 1) : 0;
   char held = view.back();
   char prev = view[view.size() - 2];
@@ -122,9 +125,10 @@ bool BatchScanner::stream_line(const BatchPrefix& prefix, ScannedBatch* out) {
     if (nl != nullptr) {
       if (held != '}' || prev != ']')
         return fail(corrupt("batch line does not end with a records array and \"}\""));
+      if (verify) crc = batch_crc(crc, head);
       if (verify && crc != prefix.header.crc)
         return fail(corrupt("batch crc " + std::to_string(prefix.header.crc) +
-                            " does not match records crc " + std::to_string(crc)));
+                            " does not match the computed crc " + std::to_string(crc)));
       int64_t line_end = q + static_cast<int64_t>(upto) + 1;
       out->header = prefix.header;
       out->pos = pos_;

@@ -46,7 +46,7 @@ Status PartitionLog::roll() {
   return Status::ok();
 }
 
-Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, uint32_t crc,
+Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, uint32_t records_crc,
                                           LeaderEpoch epoch, TimestampMs now) {
   if (n < 1) return invalid_request("append: record count " + std::to_string(n) + " is below 1");
   if (static_cast<int64_t>(records.size()) > config_.max_message_bytes)
@@ -63,7 +63,7 @@ Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, u
   h.n = n;
   h.epoch = epoch;
   h.ts = std::max(now, last_ts_);
-  h.crc = crc;
+  h.crc = batch_crc(records_crc, encode_batch_head(h));
   std::string prefix = encode_batch_prefix(h);
   int64_t line = static_cast<int64_t>(prefix.size() + records.size() + kBatchSuffix.size());
 

@@ -69,7 +69,10 @@ TEST_SUITE("storage") {
     REQUIRE(r);
     std::string bytes = bytes_of(*r);
     REQUIRE(headers_of(bytes).size() == 2);
-    CHECK(parse_batch(bytes)->records == rec);
+    auto first = parse_batch(bytes);
+    REQUIRE(first);
+    CHECK(first->records == rec);
+    CHECK(first->header.crc == batch_crc(crc_of(rec), encode_batch_head(first->header)));
     CHECK(r->next == Offset(6));
     CHECK(r->slices.size() == 1);
     CHECK(r->slices[0].fd >= 0);

@@ -34,7 +34,7 @@ struct MemSegment {
     h.n = n;
     h.epoch = LeaderEpoch(1);
     h.ts = TimestampMs(ts);
-    h.crc = crc_of(records);
+    h.crc = batch_crc(crc_of(records), encode_batch_head(h));
     REQUIRE(seg->append(h, encode_batch_prefix(h), records));
   }
 };
