@@ -82,6 +82,7 @@ bool BatchDecoder::next() {
 }
 
 bool take_line(std::string_view& bytes, std::string_view& line) {
+  if (bytes.empty()) return false;  // data() may be null: keep it away from memchr
   const void* nl = std::memchr(bytes.data(), '\n', bytes.size());
   if (nl == nullptr) return false;
   const size_t len = static_cast<const char*>(nl) - bytes.data() + 1;

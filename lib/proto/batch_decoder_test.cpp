@@ -100,6 +100,8 @@ TEST_SUITE("proto") {
     CHECK(line == "bc\n");
     CHECK_FALSE(take_line(bytes, line));
     CHECK(bytes == "torn");
+    std::string_view empty;
+    CHECK_FALSE(take_line(empty, line));
   }
 
   TEST_CASE("batch decoding throughput" * doctest::skip()) {
