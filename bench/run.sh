@@ -367,8 +367,37 @@ restart_timed() {
   RESTART_SECS=$(secs_since "$t0")
 }
 
+# stop_timed NAME SECS: SIGTERM, then kill -9 if it is still running after SECS; sets
+# STOP_SECS and STOP_RC (124 when it had to be killed).
+STOP_SECS="" STOP_RC=""
+stop_timed() {
+  local pid_var="${1}_PID" t0=$EPOCHREALTIME i
+  local pid=${!pid_var}
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < $2 * 20; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    STOP_RC=124
+  else
+    wait "$pid"
+    STOP_RC=$?
+  fi
+  STOP_SECS=$(secs_since "$t0")
+}
+
 part_f() {
-  local topics=10 parts=100 seg=1024 want=10000
+  local topics=10 parts=100 seg=1024 want=${BENCH_SCALE_SEGMENTS:-10000} f0=$EPOCHREALTIME
+  # kbroker keeps a .log, .index and .timeindex open per segment: stay under the open-files
+  # limit, or the run measures EMFILE instead of start-up.
+  local fdlim cap
+  fdlim=$(ulimit -n)
+  cap=$((fdlim * 8 / 10 / 3))
+  [ "$want" -le "$cap" ] || say "capping segments at $cap: 3 fds per segment, ulimit -n $fdlim"
+  ((want > cap)) && want=$cap
   command -v kbroker >/dev/null || { PART_ERR="kbroker not built in $KREEK_BIN"; return 1; }
   start_broker kf || { PART_ERR="kbroker did not start: $(tail -n 1 "$kf_LOG")"; return 1; }
   local t
@@ -378,41 +407,57 @@ part_f() {
       return 1
     }
   done
-  # Keyed records spread over every partition, small batches so that each roughly fills a
-  # segment: rounds until the broker holds ~10,000 segments (bounded at 8 rounds).
-  local round segs=0 per_topic=2000
-  for ((round = 0; round < 8 && segs < want; round++)); do
+  # Keyed records spread over every partition in ~1 KB batches, so each batch rolls a
+  # segment; rounds until the target, never starting a round that would overshoot the cap.
+  local round segs=0 last_gain=0 per_topic=500 produce_err=""
+  for ((round = 0; round < 16 && segs < want && segs + last_gain <= cap; round++)); do
+    local before=$segs
     for ((t = 0; t < topics; t++)); do
       awk -v n=$per_topic -v r=$round -v t=$t 'BEGIN { pad = sprintf("%80s", ""); gsub(/ /, "y", pad); for (i = 0; i < n; i++) printf "k%d-%d|%08d%s\n", i, t, r * n + i, pad }' |
         timeout 120 kproduce -b "$kf_ADDR" -t "scale-$t" -K '|' --batch-bytes 1000 --linger-ms 1 2>"$TEST_TMP/f.err" || {
-        PART_ERR="kproduce into scale-$t: $(tail -n 1 "$TEST_TMP/f.err")"
-        return 1
+        produce_err="kproduce into scale-$t failed: $(tail -n 1 "$TEST_TMP/f.err")"
+        break 2
       }
     done
     segs=$(find "$kf_DIR" -name '*.log' | wc -l)
-    say "scale round $round: $segs segments"
+    last_gain=$((segs - before))
+    say "scale round $round: $segs segments (part F at $(secs_since "$f0") s)"
   done
+  segs=$(find "$kf_DIR" -name '*.log' | wc -l)
+  if [ -n "$produce_err" ]; then
+    say "$produce_err"
+    row "  WARNING: produce stopped at $segs segments" "" "" "" "${produce_err:0:160}"
+    kill -0 "$kf_PID" 2>/dev/null || { PART_ERR="kbroker died: $(tail -n 1 "$kf_LOG")"; return 1; }
+  fi
   local records_before records_after
   records_before=$(for ((t = 0; t < topics; t++)); do topic_sum "$kf_ADDR" "scale-$t" log_end; done | awk '{ s += $1 } END { print s }')
-  local t0 el_stop
-  t0=$EPOCHREALTIME
-  b_stop kf
-  local src=$?
-  el_stop=$(secs_since "$t0")
-  [ "$src" = 0 ] || row "  WARNING: kbroker SIGTERM exit status" "$src" "" "" "expected 0"
+  local fds_before
+  fds_before=$(find "/proc/$kf_PID/fd" -mindepth 1 2>/dev/null | wc -l)
+  say "produced $records_before records in $segs segments (part F at $(secs_since "$f0") s); stopping"
+  stop_timed kf 120
+  local el_stop=$STOP_SECS src=$STOP_RC
+  say "stopped in $el_stop s, exit $src (part F at $(secs_since "$f0") s)"
   local clean unclean
-  restart_timed || { PART_ERR="restart after SIGTERM failed: $(tail -n 2 "$kf_LOG")"; return 1; }
+  restart_timed || { PART_ERR="restart after SIGTERM failed: $(tail -n 2 "$kf_LOG" | cut -c1-300)"; return 1; }
   clean=$RESTART_SECS
   records_after=$(for ((t = 0; t < topics; t++)); do topic_sum "$kf_ADDR" "scale-$t" log_end; done | awk '{ s += $1 } END { print s }')
   b_kill9 kf
-  restart_timed || { PART_ERR="restart after kill -9 failed: $(tail -n 2 "$kf_LOG")"; return 1; }
+  restart_timed || { PART_ERR="restart after kill -9 failed: $(tail -n 2 "$kf_LOG" | cut -c1-300)"; return 1; }
   unclean=$RESTART_SECS
-  row "restart to 'listening on', after SIGTERM" "$clean" "s" "" "$((topics * parts)) partitions, $segs segments, segment.bytes=$seg"
-  row "restart to 'listening on', after kill -9" "$unclean" "s" "" "(recovery of unflushed tails)"
-  row "  shutdown on SIGTERM" "$el_stop" "s" "" "$(human "$records_before") records; open-files limit $(ulimit -n)"
+  local fds rss
+  fds=$(find "/proc/$kf_PID/fd" -mindepth 1 2>/dev/null | wc -l)
+  rss=$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$kf_PID/status" 2>/dev/null)
+  local note="$((topics * parts)) partitions, $segs segments, segment.bytes=$seg"
+  [ "$segs" -lt "${BENCH_SCALE_SEGMENTS:-10000}" ] && note="$note (target ${BENCH_SCALE_SEGMENTS:-10000}: MISS, fd cap)"
+  row "restart to 'listening on', after SIGTERM" "$clean" "s" "" "$note"
+  row "restart to 'listening on', after kill -9" "$unclean" "s" "" "recovery of unflushed tails"
+  local stop_note="exit $src"
+  [ "$src" = 124 ] && stop_note="did not exit within 120 s: killed"
+  row "  shutdown on SIGTERM" "$el_stop" "s" "" "$stop_note; $(human "$records_before") records"
+  row "  broker open fds: before stop / after restart" "$fds_before / $fds" "fds" "" "ulimit -n $fdlim"
+  row "  broker RSS after restart" "$rss" "MB" ""
   [ "$records_before" = "$records_after" ] || row "  WARNING: records after restart" "$records_after" "" "" "before: $records_before"
-  row "  broker RSS after restart" "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$kf_PID/status" 2>/dev/null)" "MB" "" "fds open: $(ls "/proc/$kf_PID/fd" 2>/dev/null | wc -l)"
-  b_stop kf
+  stop_timed kf 120
   return 0
 }
 
