@@ -54,7 +54,7 @@ failed_row() { ROWS+=("  FAILED: $1"); say "FAILED: $1"; }
 # target VALUE OP LIMIT -> "PASS (>= 500k)" / "MISS (>= 500k)"
 target() {
   local ok
-  ok=$(awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { print ((op == ">=" && v >= l) || (op == "<" && v < l)) ? 1 : 0 }')
+  ok=$(awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=" && v >= l) || (op == "<" && v < l); print ok ? 1 : 0 }')
   if [ "$ok" = 1 ]; then echo "PASS ($2 $4)"; else echo "MISS ($2 $4)"; fi
 }
 

@@ -93,7 +93,7 @@ producer() {
     n=$((n + 1))
     [ "$rc" = 0 ] || sleep 0.2
     # pace: chunk n is due at t0 + n * CHUNK / RATE
-    due=$(awk -v t0="$t0" -v n="$n" -v c="$CHUNK" -v r="$RATE" -v now="$EPOCHREALTIME" 'BEGIN { d = t0 + n * c / r - now; printf "%.3f", d > 0 ? d : 0 }')
+    due=$(awk -v t0="$t0" -v n="$n" -v c="$CHUNK" -v r="$RATE" -v now="$EPOCHREALTIME" 'BEGIN { d = t0 + n * c / r - now; printf "%.3f", (d > 0 ? d : 0) }')
     sleep "$due"
   done
 }
@@ -139,7 +139,7 @@ interval=$(awk -v s="$SECONDS_TOTAL" -v r="$RESTARTS" 'BEGIN { printf "%.2f", s 
 say "running ${SECONDS_TOTAL}s: $P partitions, ~$RATE rec/s in chunks of $CHUNK, $RESTARTS restarts"
 restarts_done=0 term_bad=0
 for ((r = 1; r <= RESTARTS; r++)); do
-  sleep "$(awk -v t0="$T0" -v now="$EPOCHREALTIME" -v at="$(awk -v i="$interval" -v r="$r" 'BEGIN { print i * r }')" 'BEGIN { d = t0 + at - now; printf "%.3f", d > 0 ? d : 0 }')"
+  sleep "$(awk -v t0="$T0" -v now="$EPOCHREALTIME" -v at="$(awk -v i="$interval" -v r="$r" 'BEGIN { print i * r }')" 'BEGIN { d = t0 + at - now; printf "%.3f", (d > 0 ? d : 0) }')"
   for ((i = 0; i < 200; i++)); do [ -e "$W/inflight" ] && break; sleep 0.01; done
   sleep 0.005
   echo $((r * 2 - 1)) >"$W/epoch"
@@ -161,7 +161,7 @@ for ((r = 1; r <= RESTARTS; r++)); do
   echo $((r * 2)) >"$W/epoch"
   restarts_done=$r
 done
-sleep "$(awk -v t0="$T0" -v now="$EPOCHREALTIME" -v s="$SECONDS_TOTAL" 'BEGIN { d = t0 + s - now; printf "%.3f", d > 0 ? d : 0 }')"
+sleep "$(awk -v t0="$T0" -v now="$EPOCHREALTIME" -v s="$SECONDS_TOTAL" 'BEGIN { d = t0 + s - now; printf "%.3f", (d > 0 ? d : 0) }')"
 
 say "stopping producer"
 touch "$W/stop"
@@ -243,7 +243,7 @@ echo "final read:      kconsume exit $final_rc, $(wc -l <"$W/final.out") records
 echo "live consumer:   $(wc -l <"$W/live.out") records, runs: $(wc -l <"$W/consumer.exits" 2>/dev/null || echo 0) (exit codes: $(sort "$W/consumer.exits" 2>/dev/null | uniq -c | awk '{ printf "%s x%s ", $2, $1 }'))"
 [ "$live_ok" = 1 ] && echo "                 identical to the log: every record exactly once, in order" ||
   { echo "                 DIFFERS from the log: $live_diag"; echo "$live_diff" | sed 's/^/                 /'; }
-echo "producer:        $(grep -c . "$W/ledger") chunks, failed (not acknowledged): $(awk '$4 != 0' "$W/ledger" | wc -l)"
+echo "producer:        $(grep -c . "$W/ledger") chunks, failed (not acknowledged): $(awk '$4 != 0' "$W/ledger" | wc -l); achieved $(awk -v n="$(wc -l <"$W/final.out")" -v s="$SECONDS_TOTAL" 'BEGIN { printf "%.0f", n / s }') rec/s"
 [ "$term_bad" = 0 ] || echo "WARNING: kbroker exited non-zero on SIGTERM $term_bad time(s)"
 
 bad=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] ~ /^(lost|corrupt|out_of_order|offset_errors|unexpected)$/) s += kv[2] } } END { print s + 0 }' <<<"$verdict")
