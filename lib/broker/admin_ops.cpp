@@ -101,7 +101,7 @@ Result<json> handle_create_topic(BrokerContext& ctx, const json& req) {
     return Status(Code::kTopicExists, "topic \"" + name + "\" already exists");
   auto t = ctx.logs.create_topic(name, count, config);
   if (!t.is_ok()) return t.status();
-  log::info("created topic \"" + name + "\" with " + std::to_string(count) + " partitions");
+  log::info("created topic \"" + name + "\" with " + std::to_string(count) + (count == 1 ? " partition" : " partitions"));
   return json{{"topic", name}, {"partitions", (*t)->partitions}};
 }
 

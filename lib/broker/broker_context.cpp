@@ -9,15 +9,18 @@
 
 namespace kreek::broker {
 
-void WarnLimiter::warn(std::string_view message) {
+void WarnLimiter::flush() {
   int64_t now = clock::monotonic_ms();
-  if (now - window_start_ms_ >= 1000) {
-    if (suppressed_ > 0)
-      log::warn(std::to_string(suppressed_) + " more bad requests not logged (rate limit)");
-    window_start_ms_ = now;
-    in_window_ = 0;
-    suppressed_ = 0;
-  }
+  if (now - window_start_ms_ < 1000) return;
+  if (suppressed_ > 0)
+    log::warn(std::to_string(suppressed_) + " more bad requests not logged (rate limit)");
+  window_start_ms_ = now;
+  in_window_ = 0;
+  suppressed_ = 0;
+}
+
+void WarnLimiter::warn(std::string_view message) {
+  flush();
   if (in_window_ < kPerSecond) {
     ++in_window_;
     log::warn(message);
@@ -45,7 +48,7 @@ Result<const storage::TopicInfo*> BrokerContext::find_topic(const std::string& n
   auto created = logs.create_topic(name, config.default_partitions, {});
   if (!created.is_ok()) return created.status().with_context("auto-create topic \"" + name + "\"");
   log::info("created topic \"" + name + "\" with " + std::to_string(config.default_partitions) +
-            " partitions (auto-create)");
+            (config.default_partitions == 1 ? " partition" : " partitions") + " (auto-create)");
   return *created;
 }
 

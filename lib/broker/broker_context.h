@@ -28,6 +28,9 @@ class WarnLimiter {
  public:
   static constexpr int kPerSecond = 10;
   void warn(std::string_view message);
+  // Logs the count of warnings dropped in a finished window (call periodically,
+  // so the summary does not wait for the next bad request).
+  void flush();
 
  private:
   int64_t window_start_ms_ = 0;

@@ -76,7 +76,10 @@ class BrokerProcess {
 
     flush_timer_ = loop_.make_timer();
     flush_timer_->start(config_.flush_check_interval_ms, config_.flush_check_interval_ms,
-                        [this] { ctx_.flusher->tick(); });
+                        [this] {
+                          ctx_.flusher->tick();
+                          ctx_.warnings.flush();
+                        });
     retention_timer_ = loop_.make_timer();
     retention_timer_->start(config_.retention_check_interval_ms,
                             config_.retention_check_interval_ms, [this] { sweep_retention(ctx_); });

@@ -22,7 +22,11 @@ namespace kreek::broker::testing {
 
 class Harness {
  public:
-  explicit Harness(BrokerConfig config = {}) : config_(std::move(config)) {
+  // `loop` null: flushes run inline and fetches never park.
+  explicit Harness(BrokerConfig config = {}, net::EventLoop* loop = nullptr)
+      : config_(std::move(config)) {
+    saved_level_ = log::level();
+    log::set_level(log::Level::kError);  // keep test output to failures
     char tmpl[] = "/tmp/kreek-broker-test-XXXXXX";
     REQUIRE(mkdtemp(tmpl) != nullptr);
     dir_ = tmpl;
@@ -30,7 +34,7 @@ class Harness {
     auto logs = storage::LogManager::open(dir_, config_.log_defaults, [](std::string_view) {});
     REQUIRE_MESSAGE(logs.is_ok(), logs.status().to_string());
     logs_ = std::move(*logs);
-    ctx_ = std::make_unique<BrokerContext>(config_, *logs_, nullptr);
+    ctx_ = std::make_unique<BrokerContext>(config_, *logs_, loop);
     router_ = std::make_unique<RequestRouter>(*ctx_);
   }
   ~Harness() {
@@ -39,10 +43,18 @@ class Harness {
     logs_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
+    log::set_level(saved_level_);
   }
 
   // The whole response (head line plus any fetch bytes), or nullopt if the
   // request was answered with no line at all (acks=0).
+  // Sends `line`; the answer (if any yet) lands in the returned sink.
+  std::shared_ptr<ReplySink> send(std::string_view line) {
+    auto sink = std::make_shared<ReplySink>();
+    router_->on_line(line, Reply(sink));
+    return sink;
+  }
+
   std::optional<std::string> call(std::string_view line) {
     auto sink = std::make_shared<ReplySink>();
     router_->on_line(line, Reply(sink));
@@ -74,6 +86,7 @@ class Harness {
   BrokerContext& ctx() { return *ctx_; }
 
  private:
+  log::Level saved_level_;
   BrokerConfig config_;
   std::string dir_;
   std::unique_ptr<storage::LogManager> logs_;

@@ -1,6 +1,8 @@
 // Partition choice for produce requests that name no partition.
 #include "broker/partition_choice.h"
 
+#include <set>
+
 #include <doctest/doctest.h>
 
 #include "broker/broker_test_util.h"

@@ -37,9 +37,11 @@ void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view
   Status s = proto::scan_request(line, scan_, env);
   req.id_raw = env.id_raw.empty() ? std::string_view("null") : env.id_raw;
   if (!s.is_ok()) return ctx_.reject(req, reply, s);
-  req.op = env.op;
 
-  if (env.op == "produce") return handle_produce(ctx_, req, scan_, std::move(reply));
+  if (env.op == "produce") {
+    req.op = env.op;
+    return handle_produce(ctx_, req, scan_, std::move(reply));
+  }
 
   OpHandler handler = nullptr;
   for (const OpEntry& e : kOps)
@@ -49,6 +51,7 @@ void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view
     if (!proto::is_valid_utf8(shown)) shown = log::sample(env.op, 64);
     return ctx_.reject(req, reply, invalid_request("unknown op \"" + shown + "\""));
   }
+  req.op = env.op;  // a known op: warnings may name it
 
   nlohmann::ordered_json body;
   try {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "broker/broker_test_util.h"
+#include "base/crc32c.h"
 #include "proto/message.h"
 #include "proto/record.h"
 

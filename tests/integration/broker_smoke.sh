@@ -10,6 +10,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/kreek-broker-smoke.XXXXXX")
 pid=""
 cleanup() {
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null; fi
+  if [[ -n ${KEEP_TMP:-} ]]; then cat "$tmp/broker.err" >&2; fi  # KEEP_TMP=1: show the broker log
   rm -rf "$tmp"
 }
 trap cleanup EXIT
