@@ -40,6 +40,7 @@ LAT_SECONDS=${BENCH_LAT_SECONDS:-5}
 FSYNC_SECONDS=${BENCH_FSYNC_SECONDS:-5}
 SKIP=${BENCH_SKIP:-}
 T_START=$EPOCHREALTIME
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 say() { echo "bench: $*" >&2; }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }  # calc EXPR [DECIMALS]
@@ -479,6 +480,7 @@ run_part F "start-up with many partitions and segments" part_f
 echo
 echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(uname -r), data on $(findmnt -n -o SOURCE,FSTYPE --target "$TEST_TMP" | tr -s ' ')"
+echo "load average: $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end (other work on this machine skews every figure)"
 echo "units: MB = 10^6 bytes; rec = one ${REC_BYTES}-byte record; every figure below was measured in this run"
 printf '%-46s %12s  %-9s %-16s %s\n' "measure" "value" "unit" "target" "notes"
 printf '%s\n' "${ROWS[@]}"
