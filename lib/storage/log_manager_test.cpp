@@ -168,7 +168,11 @@ TEST_SUITE("storage") {
         REQUIRE((*m)->create_topic(name, 100, {{"segment.bytes", "1024"}}));
         for (int p = 0; p < 100; ++p) {
           PartitionLog* log = (*m)->log(name, PartitionId(p));
-          for (int i = 0; i < 10; ++i) REQUIRE(append_records(*log, records_of(10, 60), 10));
+          for (int i = 0; i < 10; ++i) {
+            auto a = append_records(*log, records_of(10, 60), 10);
+            INFO(a.status().to_string());
+            REQUIRE(a);
+          }
           REQUIRE(log->segment_count() == 10);
         }
       }

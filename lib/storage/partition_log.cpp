@@ -41,6 +41,7 @@ void PartitionLog::report(const std::string& message) const {
 
 Status PartitionLog::roll() {
   KREEK_RETURN_IF_ERROR(segments_.back()->seal());
+  segments_.back()->close_index_files();
   KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, log_end(), config_.index_interval_bytes));
   segments_.push_back(std::move(seg));
   return Status::ok();

@@ -79,9 +79,12 @@ Result<Listing> list_segments(const std::string& dir) {
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogConfig config,
                                                          Offset recovery_point, Reporter reporter) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return io_error("create " + dir + ": " + ec.message());
+  // One mkdir in the common case (parent exists); the slower walk otherwise.
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return io_error("create " + dir + ": " + ec.message());
+  }
   std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(dir), config));
   log->reporter_ = std::move(reporter);
   KREEK_RETURN_IF_ERROR(log->recover_segments(recovery_point));
@@ -125,7 +128,10 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
       reason = "batches end at offset " + std::to_string(seg->end().value()) +
                " but the next segment starts at " + std::to_string(bases[i + 1].value());
     }
-    if (!rec.truncated) continue;
+    if (!rec.truncated) {
+      if (!last) seg->close_index_files();
+      continue;
+    }
     // Everything after the cut goes: later segments cannot follow a gap.
     int64_t dropped = rec.dropped;
     for (size_t j = i + 1; j < n; ++j) {

@@ -13,9 +13,9 @@
 
 #include "base/base.h"
 #include "base/log.h"
+#include "storage/atomic_file.h"
 
 namespace kreek::storage {
-
 std::string segment_path(const std::string& dir, Offset base, std::string_view ext) {
   char name[32];
   std::snprintf(name, sizeof name, "%020lld", static_cast<long long>(base.value()));
@@ -32,10 +32,7 @@ Segment::Segment(std::string dir, Offset base)
       base_(base),
       end_(base) {}
 
-Segment::~Segment() {
-  int fd = dir_fd_.exchange(-1);
-  if (fd >= 0) ::close(fd);
-}
+Segment::~Segment() = default;
 
 Result<std::shared_ptr<Segment>> Segment::create(const std::string& dir, Offset base,
                                                  int64_t index_interval) {
@@ -49,9 +46,7 @@ Result<std::shared_ptr<Segment>> Segment::create(const std::string& dir, Offset 
   if (s->index_.file()->size() > 0) KREEK_RETURN_IF_ERROR(s->index_.file()->truncate(0));
   if (s->time_index_.file()->size() > 0) KREEK_RETURN_IF_ERROR(s->time_index_.file()->truncate(0));
   // The new directory entries reach the disk with the segment's first sync.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return errno_status("open", dir, errno);
-  s->dir_fd_ = dfd;
+  s->dir_sync_pending_ = true;
   s->loaded_ = true;
   s->dirty_ = true;
   return s;
@@ -62,9 +57,6 @@ Result<std::shared_ptr<Segment>> Segment::open_closed(const std::string& dir, Of
   std::shared_ptr<Segment> s(new Segment(dir, base));
   s->index_interval_ = index_interval;
   s->end_ = end;
-  struct stat st;
-  if (::stat(s->name_.c_str(), &st) != 0) return errno_status("stat", s->name_, errno);
-  s->stat_size_ = st.st_size;
   return s;
 }
 
@@ -84,7 +76,14 @@ std::shared_ptr<Segment> Segment::over_files(Offset base, Offset end, std::uniqu
   return s;
 }
 
-int64_t Segment::size() const { return log_ ? log_->size() : stat_size_; }
+int64_t Segment::size() const {
+  if (log_) return log_->size();
+  if (stat_size_ < 0) {
+    struct stat st;
+    stat_size_ = ::stat(name_.c_str(), &st) == 0 ? st.st_size : 0;
+  }
+  return stat_size_;
+}
 
 Status Segment::ensure_open() {
   if (log_) return Status::ok();
@@ -96,13 +95,22 @@ Status Segment::open_index_files(bool create) {
   if (dir_.empty()) return Status::ok();
   if (!index_.has_file()) {
     KREEK_ASSIGN_OR_RETURN(auto f, open_posix_file(segment_path(dir_, base_, ".index"), create));
+    std::lock_guard<std::mutex> lock(files_mu_);
     index_.attach(std::move(f));
   }
   if (!time_index_.has_file()) {
     KREEK_ASSIGN_OR_RETURN(auto f, open_posix_file(segment_path(dir_, base_, ".timeindex"), create));
+    std::lock_guard<std::mutex> lock(files_mu_);
     time_index_.attach(std::move(f));
   }
   return Status::ok();
+}
+
+void Segment::close_index_files() {
+  if (dir_.empty()) return;  // caller-supplied files cannot be reopened
+  std::lock_guard<std::mutex> lock(files_mu_);
+  index_.release_file();
+  time_index_.release_file();
 }
 
 void Segment::reset_tail() {
@@ -143,6 +151,7 @@ Status Segment::fail_corrupt(int64_t pos, const Status& why) const {
 
 Status Segment::append(const BatchHeader& h, std::string_view prefix, std::string_view records) {
   KREEK_RETURN_IF_ERROR(ensure_loaded());
+  KREEK_RETURN_IF_ERROR(open_index_files(true));
   KREEK_CHECK(h.base == end_);
   int64_t pos = log_->size();
   KREEK_CHECK(pos <= static_cast<int64_t>(UINT32_MAX));
@@ -172,6 +181,7 @@ Status Segment::append(const BatchHeader& h, std::string_view prefix, std::strin
 
 Status Segment::seal() {
   KREEK_RETURN_IF_ERROR(ensure_loaded());
+  KREEK_RETURN_IF_ERROR(open_index_files(true));
   if (max_ts_.value() < 0) return Status::ok();
   if (!time_index_.empty() && time_index_.entries().back().ts >= max_ts_.value()) return Status::ok();
   dirty_ = true;
@@ -195,6 +205,7 @@ Status Segment::ensure_loaded() {
     first_ts_ = first->header.ts;
   }
   loaded_ = true;
+  close_index_files();  // entries are in memory now; appends reopen them
   return Status::ok();
 }
 
@@ -261,6 +272,7 @@ Status Segment::rebuild_indexes() {
 
 Status Segment::truncate_to(Offset offset) {
   KREEK_RETURN_IF_ERROR(ensure_loaded());
+  KREEK_RETURN_IF_ERROR(open_index_files(true));
   if (offset >= end_) return Status::ok();
   int64_t cut = 0;
   Offset new_end = base_;
@@ -398,21 +410,24 @@ Result<std::string> Segment::read_bytes(int64_t pos, int64_t len) {
 }
 
 Status Segment::sync() {
+  std::shared_ptr<File> index, time_index;
+  {
+    std::lock_guard<std::mutex> lock(files_mu_);
+    index = index_.shared_file();
+    time_index = time_index_.shared_file();
+  }
+  // log_ is set before a segment can be dirty and never reset while it lives.
   if (log_) KREEK_RETURN_IF_ERROR(log_->sync());
-  KREEK_RETURN_IF_ERROR(index_.sync());
-  KREEK_RETURN_IF_ERROR(time_index_.sync());
-  int dfd = dir_fd_.exchange(-1);
-  if (dfd >= 0) {
-    int rc;
-    do {
-      rc = ::fsync(dfd);
-    } while (rc != 0 && errno == EINTR);
-    int e = errno;
-    if (rc != 0) {
-      dir_fd_.store(dfd);  // try again with the next flush
-      return errno_status("fsync", dir_, e);
+  // Closed segments' index files are already closed: they are rebuildable
+  // and validated on load, so only the active segment's are synced.
+  if (index) KREEK_RETURN_IF_ERROR(index->sync());
+  if (time_index) KREEK_RETURN_IF_ERROR(time_index->sync());
+  if (dir_sync_pending_.exchange(false)) {
+    Status s = sync_dir(dir_);
+    if (!s && s.code() != Code::kNotFound) {
+      dir_sync_pending_ = true;  // try again with the next flush
+      return s;
     }
-    ::close(dfd);
   }
   return Status::ok();
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,7 +50,7 @@ class Segment {
 
   Offset base() const { return base_; }
   Offset end() const { return end_; }  // offset after the last batch
-  int64_t size() const;                // bytes in the .log file
+  int64_t size() const;                // bytes in the .log file (0 if it cannot be stat()ed)
   bool is_empty() const { return end_ == base_; }
   const std::string& name() const { return name_; }  // the .log path (or "<memory>")
 
@@ -104,11 +105,16 @@ class Segment {
   Result<Recovery> recover(Offset recovery_point, bool seal_if_clean);
 
   // --- durability and deletion ------------------------------------------------
-  // fdatasync of the log and both indexes (and the directory for a new
-  // segment). Safe on a worker thread: touches only descriptors this object
-  // holds open for its whole lifetime.
+  // fdatasync of the log, of the indexes if still open (the active segment),
+  // and of the directory once for a new segment. Safe on a worker thread: the
+  // log descriptor lives as long as this object, and index files closed
+  // meanwhile stay open until this sync lets go of them.
   Status sync();
   bool take_dirty() { return std::exchange(dirty_, false); }
+  // Closes the index files of a closed segment so it holds one descriptor
+  // (its log) however many segments a partition has; entries stay in memory,
+  // and the files are reopened if the segment is appended to again.
+  void close_index_files();
   void mark_dirty() { dirty_ = true; }
   // Unlinks the three files; open descriptors (in-flight FileSlices) stay valid.
   Status remove_files();
@@ -137,7 +143,9 @@ class Segment {
   std::string name_;
   Offset base_;
   Offset end_;
-  int64_t stat_size_ = 0;  // size before the log is opened
+  // Size before the log is opened, stat()ed on first use: open() of a
+  // partition touches only its active segment (-1 = not yet known).
+  mutable int64_t stat_size_ = -1;
   std::unique_ptr<File> log_;
   OffsetIndex index_;
   TimeIndex time_index_;
@@ -151,7 +159,9 @@ class Segment {
   int64_t bytes_since_entry_ = 0;
   int64_t index_interval_ = 4096;
   bool dirty_ = false;
-  std::atomic<int> dir_fd_{-1};  // a new segment's directory, fsynced once by sync()
+  // Guards swapping the index File pointers against sync() copying them.
+  std::mutex files_mu_;
+  std::atomic<bool> dir_sync_pending_{false};  // a new segment: fsync the directory once
 };
 
 }  // namespace kreek::storage

@@ -42,8 +42,15 @@ class IndexFile {
     file_ = std::move(file);
     file_matches_ = file_ && entries_.empty() && file_->size() == 0;
   }
+  // Closes the file (once no sync() holds it); entries stay in memory.
+  void release_file() {
+    file_.reset();
+    file_matches_ = false;
+  }
   bool has_file() const { return file_ != nullptr; }
   File* file() const { return file_.get(); }
+  // For a sync on another thread: keeps the file open while it runs.
+  std::shared_ptr<File> shared_file() const { return file_; }
   const std::vector<Entry>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }
   // False after load() found a torn trailing entry or a failed write.
@@ -56,10 +63,9 @@ class IndexFile {
   Status rewrite(std::vector<Entry> entries);
   // Keeps the first `count` entries (file truncated to match).
   Status keep_first(size_t count);
-  Status sync() { return file_ ? file_->sync() : Status::ok(); }
 
  private:
-  std::unique_ptr<File> file_;
+  std::shared_ptr<File> file_;
   std::vector<Entry> entries_;
   bool file_matches_ = false;  // file bytes == encode(entries_)
 };
