@@ -73,6 +73,12 @@ helper() {
   echo "$TEST_TMP/helpers/$name"
 }
 
+# CPU seconds (user+sys) a process has used so far.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_of() { awk -v t="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The CPU split of a timed run: "client X s, broker Y s of Z s wall".
+cpu_note() { echo "CPU: client $(awk '{ printf "%.2f", $1 + $2 }' "$1") s, kbroker $(calc "$3 - $2" 2) s, of ${4}s wall"; }
+
 describe() { rpc "$1" "{\"op\":\"describe_topic\",\"topic\":\"$2\"}"; }
 # sum of a partition field (log_end, size, segments) over a topic's partitions
 topic_sum() { describe "$1" "$2" | jq -r "[.partitions[].$3] | add // 0" 2>/dev/null; }
@@ -121,10 +127,14 @@ part_a() {
   [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
   ka_up || return 1
   local t0 rc el
+  local TIMEFORMAT='%U %S' bcpu0
+  bcpu0=$(cpu_of "$ka_PID")
   t0=$EPOCHREALTIME
-  timeout 300 kproduce -b "$ka_ADDR" -t bench-produce "$DATA" 2>"$TEST_TMP/a.err"
+  { time timeout 300 kproduce -b "$ka_ADDR" -t bench-produce "$DATA" 2>"$TEST_TMP/a.err"; } 2>"$TEST_TMP/a.time"
   rc=$?
   el=$(secs_since "$t0")
+  local cpu
+  cpu=$(cpu_note "$TEST_TMP/a.time" "$bcpu0" "$(cpu_of "$ka_PID")" "$el")
   if [ "$rc" != 0 ]; then
     PART_ERR="kproduce exited $rc: $(tail -n 1 "$TEST_TMP/a.err")"
     return 1
@@ -147,6 +157,7 @@ part_a() {
   row "kproduce, 1 process -> 1 broker" "$(human "$A_RPS")" "rec/s" "$(target "$A_RPS" ">=" 500000 500k)" "$flush, acks=1, $parts partition(s), ${el}s"
   row "  payload" "$A_MBPS" "MB/s" "" "$(human "$N") x ${REC_BYTES} B"
   row "  log bytes appended (JSON batches)" "$A_LOG_MBPS" "MB/s" "" "$(calc "$A_LOG_BYTES / 1e6" 1) MB on disk"
+  row "  where the time went" "" "" "" "$cpu"
   [ "$n_log" = "$N" ] || row "  WARNING: log_end sum" "$n_log" "records" "" "expected $N"
   row "  broker peak RSS" "$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$ka_PID/status" 2>/dev/null)" "MB" "" "VmHWM after produce"
 }
@@ -154,10 +165,14 @@ part_a() {
 part_b() {
   [ "$A_OK" = 1 ] || { PART_ERR="needs part A's log"; return 1; }
   local t0 rc el count
+  local TIMEFORMAT='%U %S' bcpu0
+  bcpu0=$(cpu_of "$ka_PID")
   t0=$EPOCHREALTIME
-  timeout 300 kconsume -b "$ka_ADDR" -t bench-produce >/dev/null 2>"$TEST_TMP/b.err"
+  { time timeout 300 kconsume -b "$ka_ADDR" -t bench-produce >/dev/null 2>"$TEST_TMP/b.err"; } 2>"$TEST_TMP/b.time"
   rc=$?
   el=$(secs_since "$t0")
+  local cpu
+  cpu=$(cpu_note "$TEST_TMP/b.time" "$bcpu0" "$(cpu_of "$ka_PID")" "$el")
   [ "$rc" = 0 ] || { PART_ERR="kconsume exited $rc: $(tail -n 1 "$TEST_TMP/b.err")"; return 1; }
   B_RPS=$(calc "$N / $el" 0)
   B_LOG_MBPS=$(calc "$A_LOG_BYTES / 1e6 / $el" 1)
@@ -165,6 +180,7 @@ part_b() {
   row "kconsume > /dev/null, whole topic" "$(human "$B_RPS")" "rec/s" "$(target "$B_RPS" ">=" 1000000 1M)" "${el}s, page cache warm"
   row "  payload" "$(calc "$N * $REC_BYTES / 1e6 / $el" 1)" "MB/s" ""
   row "  log bytes read (JSON batches)" "$B_LOG_MBPS" "MB/s" ""
+  row "  where the time went" "" "" "" "$cpu"
   # Correctness of what was timed: a second pass counted by wc (not timed into the figure).
   count=$(timeout 300 kconsume -b "$ka_ADDR" -t bench-produce 2>/dev/null | wc -l)
   [ "$count" = "$N" ] || row "  WARNING: kconsume | wc -l" "$count" "records" "" "expected $N"
