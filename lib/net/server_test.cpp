@@ -317,6 +317,18 @@ TEST_SUITE("net") {
     CHECK(!open_after);
   }
 
+  TEST_CASE("an IPv6 listen address is reported in brackets") {
+    auto loop = EventLoop::create();
+    auto server = loop->listen("[::1]:0", {}, {});
+    if (server.is_ok()) {  // hosts without IPv6 loopback skip the check
+      CHECK((*server)->address().rfind("[::1]:", 0) == 0);
+    } else {
+      CHECK(server.status().code() == Code::kUnavailable);
+    }
+    loop->stop();
+    CHECK(loop->run() == 0);
+  }
+
   TEST_CASE("binding a busy port fails with UNAVAILABLE naming the address") {
     auto loop = EventLoop::create();
     auto first = must_listen(*loop, {});
