@@ -72,7 +72,12 @@ class BrokerProcess {
     }
     server_ = std::move(*server);
     ctx_.address = server_->address();
+    // Scripts wait for this line to learn the port, so it is written even
+    // under -q (the one info line -q keeps).
+    log::Level saved = log::level();
+    if (!log::enabled(log::Level::kInfo)) log::set_level(log::Level::kInfo);
     log::info("listening on " + ctx_.address);
+    log::set_level(saved);
 
     flush_timer_ = loop_.make_timer();
     flush_timer_->start(config_.flush_check_interval_ms, config_.flush_check_interval_ms,
