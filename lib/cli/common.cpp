@@ -1,0 +1,144 @@
+// run_main, diagnostics and signal setup for the command-line tools.
+#include "cli/common.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+
+#include "client/interrupt.h"
+
+namespace kreek::cli {
+namespace {
+
+const char* g_tool = "kreek";
+bool g_verbose = false;
+bool g_quiet = false;
+bool g_usage = false;  // the failing Status came from usage_error()
+volatile sig_atomic_t g_signals = 0;
+
+void line(std::string_view level, std::string_view message) {
+  std::string s = g_tool;
+  s += ": ";
+  s += level;
+  s += ": ";
+  s += message;
+  s += '\n';
+  // One write(2) per line, so lines from concurrent tools do not interleave.
+  ssize_t unused = ::write(STDERR_FILENO, s.data(), s.size());
+  (void)unused;
+}
+
+void on_signal(int signum) {
+  g_signals = g_signals + 1;
+  if (signum == SIGINT && g_signals > 1) ::_exit(130);  // "you insist"
+  client::request_stop();
+}
+
+// CLI11 messages start with a capital ("The following argument..."); house
+// diagnostics are lower case.
+std::string lower_first(std::string m) {
+  if (m.size() > 1 && std::isupper(static_cast<unsigned char>(m[0])) &&
+      !std::isupper(static_cast<unsigned char>(m[1])))
+    m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
+  return m;
+}
+
+void usage_lines(std::string_view message) {
+  line("error", message);
+  std::string t = "try '";
+  t += g_tool;
+  t += " --help'\n";
+  ssize_t unused = ::write(STDERR_FILENO, t.data(), t.size());
+  (void)unused;
+}
+
+}  // namespace
+
+const char* tool_name() { return g_tool; }
+
+void set_verbosity(bool verbose, bool quiet) {
+  g_verbose = verbose;
+  g_quiet = quiet;
+}
+void info(std::string_view m) {
+  if (g_verbose) line("info", m);
+}
+void warn(std::string_view m) {
+  if (!g_quiet) line("warning", m);
+}
+void error(std::string_view m) { line("error", m); }
+
+void report(const Status& s) {
+  if (s.is_ok()) return;
+  switch (s.code()) {
+    case Code::kUnavailable:
+    case Code::kNotFound:
+    case Code::kIoError:
+      error(s.message());
+      return;
+    default:
+      error(s.to_string());
+  }
+}
+
+Status usage_error(std::string message) {
+  g_usage = true;
+  return Status(Code::kInvalidRequest, std::move(message));
+}
+
+void install_signal_handlers() {
+  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocking poll() returns EINTR and sees the flag
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+void add_common_flags(CLI::App& app, CommonOptions& o) {
+  app.add_option("-b,--brokers", o.brokers,
+                 "brokers to bootstrap from, HOST:PORT[,HOST:PORT...] (default $KREEK_BROKERS, "
+                 "else 127.0.0.1:9092)")
+      ->envname("KREEK_BROKERS");
+  app.add_flag("-v,--verbose", o.verbose, "say more on stderr");
+  app.add_flag("-q,--quiet", o.quiet, "print errors only");
+}
+
+Result<client::ClientOptions> client_options(const CommonOptions& o) {
+  client::ClientOptions c;
+  if (!o.brokers.empty()) {
+    auto list = client::parse_broker_list(o.brokers);
+    if (!list.is_ok()) return usage_error(list.status().message());
+    c.brokers = std::move(list).value();
+  }
+  return c;
+}
+
+int run_main(const char* tool, CLI::App& app, int argc, char** argv,
+             const std::function<Status()>& body) {
+  g_tool = tool;
+  install_signal_handlers();
+  app.set_version_flag("--version", std::string(tool) + " (kreek) " KREEK_VERSION,
+                       "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help / --version: stdout, 0
+    usage_lines(lower_first(e.what()));
+    return 64;  // EX_USAGE
+  }
+  Status s = body();
+  if (s.is_ok()) return 0;
+  if (g_usage && s.code() == Code::kInvalidRequest) {
+    usage_lines(s.message());
+    return 64;
+  }
+  report(s);
+  return exit_code(s.code());
+}
+
+}  // namespace kreek::cli

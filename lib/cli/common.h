@@ -1,0 +1,55 @@
+// Shared plumbing of the command-line tools: the common flags (-b, -v, -q),
+// diagnostics ("kconsume: error: ..."), usage errors and exit codes, signal
+// setup, and run_main() which ties them together around a tool's body.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "base/status.h"
+#include "client/cluster.h"
+
+namespace kreek::cli {
+
+struct CommonOptions {
+  std::string brokers;  // -b; falls back to $KREEK_BROKERS, then 127.0.0.1:9092
+  bool verbose = false;
+  bool quiet = false;
+};
+
+// Adds -b/--brokers (with the KREEK_BROKERS fallback), -v/--verbose, -q/--quiet.
+void add_common_flags(CLI::App& app, CommonOptions& options);
+// Client options from the common flags. Errors: a usage error for a bad -b list.
+Result<client::ClientOptions> client_options(const CommonOptions& options);
+
+// Parses argv, runs `body`, reports its Status and returns the exit code:
+//   --help/--version -> stdout, 0;  parse error -> one line + "try", 64;
+//   body OK -> 0; body error -> "<tool>: error: <message> (<CODE>)", exit_code(code).
+// Also ignores SIGPIPE and installs the SIGINT/SIGTERM stop handlers.
+int run_main(const char* tool, CLI::App& app, int argc, char** argv,
+             const std::function<Status()>& body);
+
+// Diagnostics on stderr, prefixed with the tool name. info needs -v; warn is
+// dropped by -q; errors always print.
+void set_verbosity(bool verbose, bool quiet);
+void info(std::string_view message);
+void warn(std::string_view message);
+void error(std::string_view message);
+// "<tool>: error: <message> (<CODE>)"; system-side failures (cannot connect,
+// file errors) omit the code, since their message already says what happened.
+void report(const Status& status);
+const char* tool_name();
+
+// A usage error found after parsing (conflicting flags): reported like a
+// parse error, with the "try '<tool> --help'" line, exit 64.
+Status usage_error(std::string message);
+
+// SIGINT/SIGTERM: the first sets client::request_stop(); a second SIGINT
+// exits 130 at once. SIGPIPE is ignored. Handlers do no real work.
+void install_signal_handlers();
+
+}  // namespace kreek::cli

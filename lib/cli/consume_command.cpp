@@ -1,0 +1,189 @@
+// kconsume: start positions, the fetch loop, output and checkpoint.
+// stdout is flushed before every fetch, so in follow mode a record is on the
+// screen before the next long poll blocks; while data streams, each fetch
+// returns at once and the flush is one write(2) per fetch round.
+#include "cli/consume_command.h"
+
+#include <unistd.h>
+
+#include <map>
+
+#include "base/clock.h"
+#include "cli/checkpoint.h"
+#include "cli/output_format.h"
+#include "cli/output_writer.h"
+#include "cli/start_position.h"
+#include "client/client.h"
+
+namespace kreek::cli {
+namespace {
+
+class OutputSink : public client::RecordSink {
+ public:
+  OutputSink(const RecordFormatter& fmt, OutputWriter& out, std::optional<int64_t> limit)
+      : fmt_(fmt), out_(out), limit_(limit) {}
+
+  bool on_record(const client::ConsumedRecord& r) override {
+    fmt_.append(out_.buffer(), r);
+    ++written_;
+    Status s = out_.maybe_flush();
+    if (!s.is_ok()) {
+      error_ = s;
+      return false;
+    }
+    if (out_.broken_pipe()) return false;
+    if (limit_ && written_ >= *limit_) return false;
+    return true;
+  }
+  const Status& error() const { return error_; }
+  int64_t written() const { return written_; }
+
+ private:
+  const RecordFormatter& fmt_;
+  OutputWriter& out_;
+  std::optional<int64_t> limit_;
+  int64_t written_ = 0;
+  Status error_;
+};
+
+// Start offsets for every partition, per --from / -n (checkpoint applied later).
+Result<std::vector<client::Cursor>> start_cursors(client::Consumer& consumer, const ConsumeConfig& c,
+                                                  const std::vector<int32_t>& partitions,
+                                                  const std::vector<client::PartitionOffsets>& ends) {
+  std::vector<client::Cursor> cursors;
+  std::optional<StartPosition> from;
+  if (c.from) {
+    KREEK_ASSIGN_OR_RETURN(StartPosition sp, parse_start_position(*c.from, clock::now_ms()));
+    from = sp;
+  }
+  std::map<int32_t, int64_t> at_time;
+  if (from && from->kind == StartPosition::Kind::kTime) {
+    KREEK_ASSIGN_OR_RETURN(auto offs, consumer.list_offsets(partitions, std::to_string(from->value)));
+    for (const auto& o : offs) at_time[o.partition] = o.offset;
+  }
+  for (const auto& e : ends) {
+    client::Cursor cur;
+    cur.partition = e.partition;
+    cur.next = e.log_start;
+    if (c.last) {
+      cur.next = std::max(e.log_start, e.log_end - *c.last);
+    } else if (from) {
+      switch (from->kind) {
+        case StartPosition::Kind::kBeginning: cur.next = e.log_start; break;
+        case StartPosition::Kind::kEnd: cur.next = e.log_end; break;
+        case StartPosition::Kind::kOffset: cur.next = from->value; break;
+        case StartPosition::Kind::kTime: cur.next = at_time.count(e.partition) ? at_time[e.partition] : e.log_end; break;
+      }
+    }
+    cur.stop = c.follow ? -1 : e.log_end;
+    cursors.push_back(cur);
+  }
+  return cursors;
+}
+
+}  // namespace
+
+void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
+  app.add_option("-t,--topic", c.topic, "topic to read")->required();
+  app.add_flag("-f,--follow", c.follow, "keep waiting for new records, like tail -f");
+  app.add_option("-n,--last", c.last, "start N records before the end of each partition");
+  app.add_option("--from", c.from, "start at beginning, end, an OFFSET, @UNIX_MS, an ISO 8601 time, or a duration ago (15m)");
+  app.add_option("-p,--partition", c.partition, "read only this partition");
+  app.add_option("-c,--count", c.count, "stop after N records");
+  app.add_flag("--json", c.json, "print one JSON envelope per record");
+  app.add_option("--format", c.format,
+                 "print records as FMT: %t topic, %p partition, %o offset, %k key, %v value, "
+                 "%T timestamp, %h headers, %%; \\n \\t \\\\ escapes; no newline is added");
+  app.add_option("--checkpoint", c.checkpoint, "start from and save positions in FILE");
+  app.add_option("--reset", c.reset, "on an out-of-range position jump to earliest or latest");
+}
+
+Status run_consume(const ConsumeConfig& c) {
+  set_verbosity(c.common.verbose, c.common.quiet);
+  if (c.json && c.format) return usage_error("--json and --format cannot be used together");
+  if (c.last && c.from) return usage_error("-n and --from cannot be used together");
+  if (c.last && *c.last < 0) return usage_error("-n must be >= 0");
+  if (c.count && *c.count < 0) return usage_error("--count must be >= 0");
+  client::ResetPolicy reset = client::ResetPolicy::kNone;
+  if (c.reset) {
+    if (*c.reset == "earliest") reset = client::ResetPolicy::kEarliest;
+    else if (*c.reset == "latest") reset = client::ResetPolicy::kLatest;
+    else return usage_error("bad --reset \"" + *c.reset + "\": want earliest or latest");
+  }
+  if (c.from) {  // check the syntax before touching the network
+    auto sp = parse_start_position(*c.from, clock::now_ms());
+    if (!sp.is_ok()) return usage_error(sp.status().message());
+  }
+  RecordFormatter fmt = RecordFormatter::value_only();
+  if (c.json) fmt = RecordFormatter::json();
+  if (c.format) {
+    auto f = RecordFormatter::from_format(*c.format);
+    if (!f.is_ok()) return usage_error(f.status().message());
+    fmt = std::move(f).value();
+  }
+  std::optional<Checkpoint> checkpoint;
+  if (c.checkpoint) {
+    KREEK_ASSIGN_OR_RETURN(checkpoint, load_checkpoint(*c.checkpoint));
+    if (checkpoint && checkpoint->topic != c.topic)
+      return usage_error("checkpoint " + *c.checkpoint + " is for topic \"" + checkpoint->topic +
+                         "\", not \"" + c.topic + "\"");
+  }
+
+  KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(c.common));
+  client::Cluster cluster(copts);
+  KREEK_RETURN_IF_ERROR(cluster.bootstrap());
+  client::ConsumerOptions opts;
+  opts.topic = c.topic;
+  opts.max_wait_ms = 500;
+  opts.reset = reset;
+  opts.on_notice = [](const std::string& m) { warn(m); };
+  client::Consumer consumer(cluster, opts);
+
+  KREEK_ASSIGN_OR_RETURN(int32_t count, consumer.partition_count());
+  std::vector<int32_t> partitions;
+  if (c.partition) {
+    if (*c.partition < 0 || *c.partition >= count)
+      return Status(Code::kUnknownPartition, "topic \"" + c.topic + "\" has no partition " +
+                                                 std::to_string(*c.partition));
+    partitions.push_back(*c.partition);
+  } else {
+    for (int32_t p = 0; p < count; ++p) partitions.push_back(p);
+  }
+  KREEK_ASSIGN_OR_RETURN(auto ends, consumer.list_offsets(partitions, "latest"));
+  KREEK_ASSIGN_OR_RETURN(auto cursors, start_cursors(consumer, c, partitions, ends));
+  if (checkpoint)
+    for (auto& cur : cursors) {
+      auto it = checkpoint->offsets.find(cur.partition);
+      if (it != checkpoint->offsets.end()) cur.next = it->second;
+    }
+  consumer.assign(cursors);
+
+  OutputWriter out(STDOUT_FILENO);
+  OutputSink sink(fmt, out, c.count);
+  Status s;
+  bool stopped = c.count && *c.count == 0;
+  while (!stopped && !consumer.all_done() && !client::stop_requested()) {
+    s = out.flush();
+    if (!s.is_ok() || out.broken_pipe()) break;
+    s = consumer.poll(sink, stopped);
+    if (!s.is_ok()) break;
+    if (!sink.error().is_ok()) s = sink.error();
+  }
+  Status f = out.flush();
+  if (s.is_ok()) s = f;
+  if (out.broken_pipe()) return Status::ok();  // the reader left: end quietly
+  if (c.checkpoint && f.is_ok()) {
+    // Positions only ever cover records already written to stdout.
+    Checkpoint cp;
+    cp.topic = c.topic;
+    if (checkpoint) cp.offsets = checkpoint->offsets;
+    for (const auto& cur : consumer.cursors()) cp.offsets[cur.partition] = cur.next;
+    Status w = save_checkpoint(*c.checkpoint, cp);
+    if (s.is_ok()) s = w;
+  }
+  if (s.code() == Code::kOffsetOutOfRange)
+    s = Status(s.code(), s.message() + "; use --reset earliest|latest to jump");
+  return s;
+}
+
+}  // namespace kreek::cli

@@ -1,0 +1,180 @@
+// kproduce: large read()s into a reused buffer, split into lines, one record
+// per line. Input that can block (a pipe, a terminal) is poll()ed together with
+// the broker sockets and the linger deadline, so `tail -F log | kproduce`
+// delivers each line within about linger-ms while acks keep flowing.
+#include "cli/produce_command.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "cli/line_record.h"
+#include "cli/line_splitter.h"
+#include "client/client.h"
+
+namespace kreek::cli {
+namespace {
+
+constexpr size_t kReadBytes = 1 << 20;
+
+class InputPump {
+ public:
+  InputPump(client::Producer& producer, LineRecordParser& parser)
+      : producer_(producer), parser_(parser), buf_(new char[kReadBytes]) {}
+
+  // Reads one input to its end (or until a stop request).
+  Status run(int fd, const std::string& name) {
+    struct stat st {};
+    bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    LineSplitter splitter;
+    auto on_line = [this](std::string_view line) { handle(line); };
+    for (;;) {
+      if (client::stop_requested()) return Status::ok();
+      if (!regular) {
+        // Wait for input while serving acks and linger deadlines.
+        KREEK_ASSIGN_OR_RETURN(bool ready, producer_.service(-1, fd));
+        if (!ready) continue;
+      }
+      ssize_t n = ::read(fd, buf_.get(), kReadBytes);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_status("read", name, errno);
+      }
+      if (n == 0) break;
+      splitter.feed(std::string_view(buf_.get(), static_cast<size_t>(n)), on_line);
+      KREEK_RETURN_IF_ERROR(fatal_);
+      // Collect acks that already arrived and send lingering batches.
+      if (regular) KREEK_RETURN_IF_ERROR(producer_.service(0, -1).status());
+    }
+    splitter.finish(on_line);
+    return fatal_;
+  }
+
+ private:
+  void handle(std::string_view line) {
+    Status s = parser_.parse(line, rec_, partition_);
+    if (!s.is_ok()) {
+      producer_.fail_local(s);
+      return;
+    }
+    Status f = producer_.send(rec_, partition_);
+    if (!f.is_ok() && fatal_.is_ok()) fatal_ = f;
+  }
+
+  client::Producer& producer_;
+  LineRecordParser& parser_;
+  std::unique_ptr<char[]> buf_;
+  proto::Record rec_;
+  std::optional<int32_t> partition_;
+  Status fatal_;
+};
+
+Result<int> parse_acks(const std::string& s) {
+  if (s == "0") return 0;
+  if (s == "1") return 1;
+  if (s == "all" || s == "-1") return -1;
+  return usage_error("bad --acks \"" + s + "\": want 0, 1 or all");
+}
+
+}  // namespace
+
+void add_produce_flags(CLI::App& app, ProduceConfig& c) {
+  app.add_option("-t,--topic", c.topic, "topic to write to (created if missing and allowed)")->required();
+  app.add_option("files", c.files, "input files, one record per line ('-' = stdin, the default)");
+  app.add_option("-k,--key", c.key, "key for every record");
+  app.add_option("-K,--key-separator", c.key_separator,
+                 "split each line at the first SEP into key and value");
+  app.add_flag("--json", c.json, "each line is a JSON record envelope, as kconsume --json prints");
+  app.add_option("-H,--header", c.headers, "NAME=VALUE header on every record (repeatable)");
+  app.add_option("-p,--partition", c.partition, "write every record to this partition");
+  app.add_option("--acks", c.acks, "0, 1 or all (default 1)");
+  app.add_option("--linger-ms", c.linger_ms, "send a batch at most this long after its first record (default 5)");
+  app.add_option("--batch-bytes", c.batch_bytes, "target batch size in bytes (default 262144)");
+  app.add_option("--max-in-flight", c.max_in_flight, "produce requests outstanding per connection (default 8)");
+}
+
+Status run_produce(const ProduceConfig& c) {
+  set_verbosity(c.common.verbose, c.common.quiet);
+  // SIGINT stops reading input; acks of what was sent are still collected.
+  client::set_stop_aborts_io(false);
+  KREEK_ASSIGN_OR_RETURN(int acks, parse_acks(c.acks));
+  if (c.key && c.key_separator) return usage_error("-k and -K cannot be used together");
+  if (c.json && (c.key || c.key_separator)) return usage_error("--json cannot be combined with -k or -K");
+  if (c.key_separator && c.key_separator->empty()) return usage_error("-K needs a non-empty separator");
+  if (c.linger_ms < 0 || c.batch_bytes < 1 || c.max_in_flight < 1)
+    return usage_error("--linger-ms, --batch-bytes and --max-in-flight must be positive");
+  if (c.partition && *c.partition < 0) return usage_error("--partition must be >= 0");
+  LineFormat format;
+  format.key = c.key;
+  format.separator = c.key_separator;
+  format.json = c.json;
+  for (const auto& h : c.headers) {
+    size_t eq = h.find('=');
+    if (eq == std::string::npos || eq == 0) return usage_error("bad --header \"" + h + "\": want NAME=VALUE");
+    format.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
+  }
+  // Open every file first, so a typo fails before anything is sent.
+  std::vector<std::pair<int, std::string>> inputs;
+  std::vector<std::string> files = c.files.empty() ? std::vector<std::string>{"-"} : c.files;
+  Status open_error;
+  for (const auto& f : files) {
+    if (f == "-") {
+      inputs.emplace_back(STDIN_FILENO, "stdin");
+      continue;
+    }
+    int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      open_error = errno_status("open", f, errno);
+      break;
+    }
+    inputs.emplace_back(fd, f);
+  }
+  auto close_inputs = [&] {
+    for (auto& [fd, name] : inputs)
+      if (fd != STDIN_FILENO) ::close(fd);
+  };
+  if (!open_error.is_ok()) {
+    close_inputs();
+    return open_error;
+  }
+
+  KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(c.common));
+  client::Cluster cluster(copts);
+  Status s = cluster.bootstrap();
+  client::ProducerOptions popts;
+  popts.topic = c.topic;
+  popts.acks = acks;
+  popts.linger_ms = c.linger_ms;
+  popts.batch_bytes = c.batch_bytes;
+  popts.max_in_flight = c.max_in_flight;
+  popts.partition = c.partition;
+  client::Producer producer(cluster, popts);
+  if (s.is_ok()) s = producer.start();
+  if (!s.is_ok()) {
+    close_inputs();
+    return s;
+  }
+  LineRecordParser parser(format);
+  InputPump pump(producer, parser);
+  for (auto& [fd, name] : inputs) {
+    s = pump.run(fd, name);
+    if (!s.is_ok() || client::stop_requested()) break;
+  }
+  close_inputs();
+  Status f = producer.flush();
+  if (s.is_ok()) s = f;
+  if (!s.is_ok()) return s;
+
+  const client::ProduceStats& st = producer.stats();
+  info("acknowledged " + std::to_string(st.acked) + " of " + std::to_string(st.records) + " records");
+  if (st.unacknowledged() > 0) {
+    Status why = st.first_error.is_ok() ? Status(Code::kInternal, "unknown reason") : st.first_error;
+    return Status(why.code(), std::to_string(st.unacknowledged()) + " of " + std::to_string(st.records) +
+                                  " records not acknowledged: " + why.message());
+  }
+  return Status::ok();
+}
+
+}  // namespace kreek::cli

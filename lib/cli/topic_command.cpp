@@ -1,0 +1,158 @@
+// ktopic subcommands and the describe table.
+#include "cli/topic_command.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "client/client.h"
+
+namespace kreek::cli {
+namespace {
+
+Result<client::ConfigChanges> parse_configs(const std::vector<std::string>& items, bool allow_remove) {
+  client::ConfigChanges out;
+  for (const auto& item : items) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage_error("bad --config \"" + item + "\": want KEY=VALUE");
+    std::string key = item.substr(0, eq);
+    std::string value = item.substr(eq + 1);
+    if (value.empty()) {
+      if (!allow_remove) return usage_error("--config " + key + "= (removal) only works with alter");
+      out.emplace_back(key, std::nullopt);
+    } else {
+      out.emplace_back(key, value);
+    }
+  }
+  return out;
+}
+
+std::string scalar(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+std::string node_list(const nlohmann::json& v) {
+  if (!v.is_array()) return "-";
+  std::string s;
+  for (const auto& n : v) {
+    if (!s.empty()) s += ',';
+    s += scalar(n);
+  }
+  return s.empty() ? "-" : s;
+}
+
+std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }
+
+void print_table(const std::vector<std::vector<std::string>>& rows, std::string& out) {
+  std::vector<size_t> widths;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], r[i].size() + 2);
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) line += i + 1 == r.size() ? r[i] : pad(r[i], widths[i]);
+    out += line + "\n";
+  }
+}
+
+std::string describe_text(const nlohmann::json& d) {
+  std::string out;
+  const auto parts = d.value("partitions", nlohmann::json::array());
+  out += "topic " + d.value("topic", std::string("?")) + "  partitions " + std::to_string(parts.size()) + "\n";
+  std::vector<std::vector<std::string>> rows{
+      {"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "LOG-END", "SIZE", "SEGMENTS"}};
+  for (const auto& p : parts) {
+    rows.push_back({scalar(p.value("partition", nlohmann::json())), scalar(p.value("leader", nlohmann::json())),
+                    scalar(p.value("epoch", nlohmann::json())), node_list(p.value("replicas", nlohmann::json())),
+                    node_list(p.value("isr", nlohmann::json())), scalar(p.value("log_start", nlohmann::json())),
+                    scalar(p.value("log_end", nlohmann::json())), scalar(p.value("size", nlohmann::json())),
+                    scalar(p.value("segments", nlohmann::json()))});
+  }
+  print_table(rows, out);
+  auto overrides = d.value("overrides", nlohmann::json::object());
+  if (overrides.is_object() && !overrides.empty()) {
+    out += "config overrides:\n";
+    for (auto it = overrides.begin(); it != overrides.end(); ++it)
+      out += "  " + it.key() + "=" + scalar(it.value()) + "\n";
+  }
+  return out;
+}
+
+void print(const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void add_topic_commands(CLI::App& app, TopicConfig& c) {
+  app.require_subcommand(1);
+  auto* create = app.add_subcommand("create", "create a topic");
+  create->add_option("name", c.name, "topic name")->required();
+  create->add_option("-p,--partitions", c.partitions, "partition count (default: the broker's)");
+  create->add_option("-c,--config", c.configs, "KEY=VALUE topic config (repeatable)");
+  create->add_flag("--json", c.json, "print the broker's JSON response");
+  auto* list = app.add_subcommand("list", "print topic names, one per line");
+  list->add_flag("--json", c.json, "print the broker's metadata JSON");
+  auto* describe = app.add_subcommand("describe", "show partitions, offsets, sizes and config");
+  describe->add_option("name", c.name, "topic name")->required();
+  describe->add_flag("--json", c.json, "print the broker's JSON response");
+  auto* del = app.add_subcommand("delete", "delete a topic and its data");
+  del->add_option("name", c.name, "topic name")->required();
+  auto* alter = app.add_subcommand("alter", "change config overrides (KEY= removes one)");
+  alter->add_option("name", c.name, "topic name")->required();
+  alter->add_option("-c,--config", c.configs, "KEY=VALUE, or KEY= to remove (repeatable)")->required();
+  alter->add_flag("--json", c.json, "print the effective config as JSON");
+  for (auto* sub : {create, list, describe, del, alter})
+    sub->callback([&c, sub] { c.action = sub->get_name(); });
+}
+
+Status run_topic(const TopicConfig& c) {
+  set_verbosity(c.common.verbose, c.common.quiet);
+  KREEK_ASSIGN_OR_RETURN(client::ConfigChanges changes, parse_configs(c.configs, c.action == "alter"));
+  if (c.partitions && *c.partitions < 1) return usage_error("--partitions must be >= 1");
+  KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(c.common));
+  client::Cluster cluster(copts);
+  KREEK_RETURN_IF_ERROR(cluster.bootstrap());
+
+  if (c.action == "create") {
+    KREEK_ASSIGN_OR_RETURN(auto r, client::create_topic(cluster, c.name, c.partitions, changes));
+    if (c.json) print(r.dump() + "\n");
+    info("created topic \"" + c.name + "\"");
+    return Status::ok();
+  }
+  if (c.action == "list") {
+    if (c.json) {
+      KREEK_ASSIGN_OR_RETURN(auto r, cluster.call({{"op", "metadata"}}));
+      print(r.dump() + "\n");
+      return Status::ok();
+    }
+    KREEK_ASSIGN_OR_RETURN(auto names, client::list_topics(cluster));
+    std::string out;
+    for (const auto& n : names) out += n + "\n";
+    print(out);
+    return Status::ok();
+  }
+  if (c.action == "describe") {
+    KREEK_ASSIGN_OR_RETURN(auto r, client::describe_topic(cluster, c.name));
+    print(c.json ? r.dump() + "\n" : describe_text(r));
+    return Status::ok();
+  }
+  if (c.action == "delete") {
+    KREEK_RETURN_IF_ERROR(client::delete_topic(cluster, c.name));
+    info("deleted topic \"" + c.name + "\"");
+    return Status::ok();
+  }
+  if (c.action == "alter") {
+    KREEK_ASSIGN_OR_RETURN(auto r, client::alter_topic(cluster, c.name, changes));
+    if (c.json) print(r.dump() + "\n");
+    return Status::ok();
+  }
+  return usage_error("unknown command \"" + c.action + "\"");
+}
+
+}  // namespace kreek::cli

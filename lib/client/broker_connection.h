@@ -1,0 +1,77 @@
+// BrokerConnection: one blocking TCP connection to a broker, speaking JSON lines.
+// Requests may be pipelined (write several, then read their responses in order);
+// fetch responses are a header line followed by exactly `bytes` raw bytes per
+// part, so reads come in two shapes: read_line() and read_exact(n).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace kreek::client {
+
+// "HOST:PORT" -> host and port. Errors: kInvalidRequest naming the address.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<HostPort> parse_host_port(std::string_view addr);
+
+inline constexpr int kDefaultConnectTimeoutMs = 5000;
+
+class BrokerConnection {
+ public:
+  // Connects with a timeout (non-blocking connect + poll), then switches the
+  // socket to blocking mode with TCP_NODELAY. Errors: kUnavailable
+  // "cannot connect to 127.0.0.1:9092: Connection refused".
+  static Result<std::unique_ptr<BrokerConnection>> connect(const std::string& addr,
+                                                           int timeout_ms = kDefaultConnectTimeoutMs);
+  ~BrokerConnection();
+  BrokerConnection(const BrokerConnection&) = delete;
+  BrokerConnection& operator=(const BrokerConnection&) = delete;
+
+  const std::string& address() const { return addr_; }
+  int fd() const { return fd_; }
+  bool is_broken() const { return broken_; }
+
+  // Writes every byte (MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE).
+  Status write_all(std::string_view bytes);
+  Status writev_all(struct iovec* iov, int count);
+
+  // Blocks for one '\n'-terminated line (returned without "\n" or "\r\n").
+  // The view is valid until the next read call. timeout_ms < 0 waits forever.
+  // Errors: kUnavailable when the peer closes, kTimeout at the deadline,
+  // kTimeout "interrupted" when a signal arrived and client::stop_requested().
+  Result<std::string_view> read_line(int timeout_ms = -1);
+  // Blocks for exactly n bytes; the view is valid until the next read call.
+  Result<std::string_view> read_exact(size_t n, int timeout_ms = -1);
+
+  // Non-blocking helpers for callers that poll() several fds themselves.
+  // A complete line already in the buffer, if any (consumed when returned).
+  bool next_buffered_line(std::string_view& line);
+  // One recv() of whatever is available; call when poll() said POLLIN.
+  Status read_available();
+
+ private:
+  BrokerConnection(int fd, std::string addr) : fd_(fd), addr_(std::move(addr)) {}
+  // Receives more bytes into buf_, waiting up to timeout_ms.
+  Status fill(int timeout_ms);
+  void compact();
+  Status fail(Status s);
+
+  int fd_ = -1;
+  std::string addr_;
+  bool broken_ = false;
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0;
+  size_t start_ = 0;  // first unconsumed byte
+  size_t end_ = 0;    // one past the last received byte
+  size_t scan_ = 0;   // bytes [start_, scan_) are known to hold no '\n'
+};
+
+}  // namespace kreek::client

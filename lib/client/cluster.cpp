@@ -1,0 +1,145 @@
+// Cluster: bootstrap, request/response calls, metadata cache and leader routing.
+#include "client/cluster.h"
+
+#include <poll.h>
+
+#include <algorithm>
+
+#include "base/clock.h"
+#include "client/interrupt.h"
+
+namespace kreek::client {
+
+Result<std::vector<std::string>> parse_broker_list(std::string_view list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      KREEK_RETURN_IF_ERROR(parse_host_port(item).status());
+      out.emplace_back(item);
+    }
+    pos = comma + 1;
+  }
+  if (out.empty()) return invalid_request("empty broker list");
+  return out;
+}
+
+Status Cluster::bootstrap() {
+  Status first;
+  for (const auto& addr : options_.brokers) {
+    auto c = BrokerConnection::connect(addr, options_.connect_timeout_ms);
+    if (c.is_ok()) {
+      bootstrap_addr_ = addr;
+      conns_[addr] = std::move(c).value();
+      return Status::ok();
+    }
+    if (first.is_ok()) first = c.status();
+    if (stop_requested()) break;
+  }
+  if (first.is_ok()) first = Status(Code::kUnavailable, "no brokers given");
+  return first;
+}
+
+Result<BrokerConnection*> Cluster::bootstrap_connection() {
+  if (!bootstrap_addr_.empty()) {
+    auto it = conns_.find(bootstrap_addr_);
+    if (it != conns_.end() && !it->second->is_broken()) return it->second.get();
+    conns_.erase(bootstrap_addr_);
+  }
+  KREEK_RETURN_IF_ERROR(bootstrap());
+  return conns_[bootstrap_addr_].get();
+}
+
+Result<nlohmann::json> Cluster::call_on(BrokerConnection& conn, const nlohmann::json& request,
+                                        int timeout_ms) {
+  std::string line = request.dump();
+  line += '\n';
+  KREEK_RETURN_IF_ERROR(conn.write_all(line));
+  KREEK_ASSIGN_OR_RETURN(std::string_view reply, conn.read_line(timeout_ms));
+  nlohmann::json j = nlohmann::json::parse(reply, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("ok"))
+    return Status(Code::kProtocol, "malformed response from " + conn.address());
+  if (j["ok"] != true) return status_from_error(j.value("error", nlohmann::json()));
+  return j;
+}
+
+Result<nlohmann::json> Cluster::call(nlohmann::json request) {
+  request["id"] = next_id();
+  for (int attempt = 0;; ++attempt) {
+    KREEK_ASSIGN_OR_RETURN(BrokerConnection * conn, bootstrap_connection());
+    auto r = call_on(*conn, request, options_.request_timeout_ms);
+    // A connection that broke (broker restarted) is redialled once; requests
+    // here are idempotent metadata/admin calls or the caller copes with TOPIC_EXISTS.
+    if (!r.is_ok() && conn->is_broken() && attempt == 0) {
+      conns_.erase(bootstrap_addr_);
+      continue;
+    }
+    return r;
+  }
+}
+
+Result<const TopicMeta*> Cluster::topic(const std::string& name, bool auto_create, bool refresh) {
+  if (!refresh) {
+    auto it = topics_.find(name);
+    if (it != topics_.end()) return &it->second;
+  }
+  nlohmann::json req = {{"op", "metadata"}, {"topics", {name}}, {"auto_create", auto_create}};
+  KREEK_ASSIGN_OR_RETURN(nlohmann::json resp, call(std::move(req)));
+  KREEK_ASSIGN_OR_RETURN(ClusterMeta meta, parse_metadata(resp));
+  for (auto& [node, addr] : meta.brokers) brokers_[node] = addr;
+  for (auto& t : meta.topics) {
+    if (t.topic != name) continue;
+    if (!t.error.is_ok()) {
+      topics_.erase(name);
+      return t.error;
+    }
+    if (t.partitions.empty())
+      return Status(Code::kUnknownTopic, "topic \"" + name + "\" has no partitions");
+    auto& slot = topics_[name];
+    slot = std::move(t);
+    return &slot;
+  }
+  return Status(Code::kProtocol, "metadata response does not mention topic \"" + name + "\"");
+}
+
+Result<std::string> Cluster::leader_address(const std::string& topic_name, int32_t partition) {
+  for (int pass = 0; pass < 2; ++pass) {
+    KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, topic(topic_name, false, pass == 1));
+    if (partition < 0 || partition >= t->partition_count())
+      return Status(Code::kUnknownPartition, "topic \"" + topic_name + "\" has no partition " +
+                                                 std::to_string(partition));
+    int32_t leader = t->partitions[static_cast<size_t>(partition)].leader.value();
+    auto it = brokers_.find(leader);
+    if (leader >= 0 && it != brokers_.end()) return it->second;
+  }
+  return Status(Code::kNotLeader, topic_name + "/" + std::to_string(partition) + " has no leader");
+}
+
+Result<BrokerConnection*> Cluster::connection(const std::string& addr) {
+  auto it = conns_.find(addr);
+  if (it != conns_.end() && !it->second->is_broken()) return it->second.get();
+  KREEK_ASSIGN_OR_RETURN(auto conn, BrokerConnection::connect(addr, options_.connect_timeout_ms));
+  auto& slot = conns_[addr];
+  slot = std::move(conn);
+  return slot.get();
+}
+
+void Cluster::drop(const std::string& addr) { conns_.erase(addr); }
+
+bool Cluster::backoff(int attempt) const {
+  int64_t ms = static_cast<int64_t>(options_.retry_backoff_ms) << std::min(attempt, 6);
+  int64_t deadline = clock::monotonic_ms() + ms;
+  for (;;) {
+    if (stop_requested()) return false;
+    int64_t left = deadline - clock::monotonic_ms();
+    if (left <= 0) return true;
+    ::poll(nullptr, 0, static_cast<int>(left));
+  }
+}
+
+}  // namespace kreek::client

@@ -1,0 +1,81 @@
+// Cluster: the client's view of the brokers. Bootstraps from the -b list (the
+// first reachable broker wins), caches topic metadata, keeps one connection per
+// broker address and routes partition requests to the leader's address, so a
+// multi-broker cluster needs no change here. Single-threaded; blocking I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "client/broker_connection.h"
+#include "client/metadata.h"
+
+namespace kreek::client {
+
+inline constexpr std::string_view kDefaultBroker = "127.0.0.1:9092";
+
+struct ClientOptions {
+  std::vector<std::string> brokers{std::string(kDefaultBroker)};
+  int connect_timeout_ms = kDefaultConnectTimeoutMs;
+  int request_timeout_ms = 30'000;  // for ordinary requests (not long polls)
+  int max_retries = 5;              // NOT_LEADER / reconnects before giving up
+  int retry_backoff_ms = 100;       // doubled per attempt
+};
+
+// "a:1,b:2" -> {"a:1","b:2"}; empty entries are skipped. Errors: kInvalidRequest.
+Result<std::vector<std::string>> parse_broker_list(std::string_view list);
+
+class Cluster {
+ public:
+  explicit Cluster(ClientOptions options) : options_(std::move(options)) {}
+
+  const ClientOptions& options() const { return options_; }
+
+  // Connects to the first reachable broker of the list. Errors: kUnavailable
+  // with the first broker's error ("cannot connect to 127.0.0.1:9092: Connection refused").
+  Status bootstrap();
+
+  // Sends one request on the bootstrap connection and returns the response if
+  // "ok" was true, else the Status of its "error". Reconnects once if the
+  // connection broke before the request was written.
+  Result<nlohmann::json> call(nlohmann::json request);
+  // The same on a given connection.
+  Result<nlohmann::json> call_on(BrokerConnection& conn, const nlohmann::json& request,
+                                 int timeout_ms);
+
+  // Metadata for one topic, cached; `refresh` forces a round trip. A topic the
+  // broker reports as missing gives its error (UNKNOWN_TOPIC).
+  Result<const TopicMeta*> topic(const std::string& name, bool auto_create, bool refresh = false);
+  // Address of the leader of topic/partition, from the cache (refreshing once
+  // if the partition has no known leader).
+  Result<std::string> leader_address(const std::string& topic, int32_t partition);
+
+  // The connection to `addr`, connecting on first use or after it broke.
+  Result<BrokerConnection*> connection(const std::string& addr);
+  // Forgets a connection (after an I/O error); the next connection() redials.
+  void drop(const std::string& addr);
+
+  // Sleeps for the backoff of retry number `attempt` (0-based); false if a
+  // stop was requested meanwhile.
+  bool backoff(int attempt) const;
+
+  int64_t next_id() { return ++last_id_; }
+
+ private:
+  Result<BrokerConnection*> bootstrap_connection();
+
+  ClientOptions options_;
+  std::string bootstrap_addr_;
+  std::map<std::string, std::unique_ptr<BrokerConnection>> conns_;
+  std::map<int32_t, std::string> brokers_;
+  std::map<std::string, TopicMeta> topics_;
+  int64_t last_id_ = 0;
+};
+
+}  // namespace kreek::client

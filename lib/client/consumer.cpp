@@ -1,0 +1,236 @@
+// Consumer: fetch rounds, batch decoding and position tracking.
+// The fetch request line is formatted by hand (topic names need no escaping
+// per the topic name rule) because it is sent once per round on the hot path.
+#include "client/consumer.h"
+
+#include <algorithm>
+#include <map>
+
+#include "proto/message.h"
+
+namespace kreek::client {
+
+Consumer::Consumer(Cluster& cluster, ConsumerOptions options)
+    : cluster_(cluster), options_(std::move(options)) {}
+
+bool Consumer::all_done() const {
+  return std::all_of(cursors_.begin(), cursors_.end(), [](const Cursor& c) { return c.done(); });
+}
+
+Result<int32_t> Consumer::partition_count() {
+  KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, cluster_.topic(options_.topic, /*auto_create=*/false));
+  return t->partition_count();
+}
+
+Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::vector<int32_t>& partitions,
+                                                             const std::string& at) {
+  std::vector<int32_t> wanted = partitions;
+  if (wanted.empty()) {
+    KREEK_ASSIGN_OR_RETURN(int32_t n, partition_count());
+    for (int32_t p = 0; p < n; ++p) wanted.push_back(p);
+  }
+  // Each partition's leader answers for it.
+  std::map<std::string, std::vector<int32_t>> by_leader;
+  for (int32_t p : wanted) {
+    KREEK_ASSIGN_OR_RETURN(std::string addr, cluster_.leader_address(options_.topic, p));
+    by_leader[addr].push_back(p);
+  }
+  std::vector<PartitionOffsets> out;
+  for (auto& [addr, parts] : by_leader) {
+    nlohmann::json req = {{"op", "list_offsets"}, {"id", cluster_.next_id()},
+                          {"topic", options_.topic}, {"partitions", parts}};
+    if (at == "earliest" || at == "latest")
+      req["at"] = at;
+    else
+      req["at"] = std::stoll(at);
+    KREEK_ASSIGN_OR_RETURN(BrokerConnection * conn, cluster_.connection(addr));
+    auto resp = cluster_.call_on(*conn, req, cluster_.options().request_timeout_ms);
+    if (!resp.is_ok()) {
+      if (conn->is_broken()) cluster_.drop(addr);
+      return resp.status();
+    }
+    try {
+      for (const auto& p : resp->at("partitions")) {
+        if (p.contains("error")) return status_from_error(p["error"]);
+        PartitionOffsets po;
+        po.partition = p.at("partition").get<int32_t>();
+        po.offset = p.at("offset").get<int64_t>();
+        po.log_start = p.value("log_start", int64_t{0});
+        po.log_end = p.value("log_end", po.offset);
+        out.push_back(po);
+      }
+    } catch (const nlohmann::json::exception& e) {
+      return Status(Code::kProtocol, std::string("malformed list_offsets response: ") + e.what());
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PartitionOffsets& a, const PartitionOffsets& b) { return a.partition < b.partition; });
+  return out;
+}
+
+Status Consumer::note_failure(const std::string& addr, const Status& s) {
+  cluster_.drop(addr);
+  refresh_ = true;
+  if (s.message() == "interrupted") return Status::ok();  // the caller sees the stop flag
+  if (!is_retriable(s.code()) || failures_ >= cluster_.options().max_retries) return s;
+  if (!cluster_.backoff(failures_)) return Status::ok();
+  ++failures_;
+  return Status::ok();
+}
+
+Status Consumer::poll(RecordSink& sink, bool& stopped) {
+  stopped = false;
+  if (refresh_) {
+    refresh_ = false;
+    auto t = cluster_.topic(options_.topic, /*auto_create=*/false, /*refresh=*/true);
+    if (!t.is_ok()) {
+      if (!is_retriable(t.status().code())) return t.status();
+      return note_failure("", t.status());
+    }
+  }
+  // Group unfinished partitions by leader; rotate the order so one busy
+  // partition cannot take every fetch's max_bytes.
+  std::map<std::string, std::vector<size_t>> groups;
+  const size_t n = cursors_.size();
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = (k + rotate_) % n;
+    if (cursors_[i].done()) continue;
+    auto addr = cluster_.leader_address(options_.topic, cursors_[i].partition);
+    if (!addr.is_ok()) {
+      if (!is_retriable(addr.status().code())) return addr.status();
+      return note_failure("", addr.status());
+    }
+    groups[*addr].push_back(i);
+  }
+  ++rotate_;
+  for (auto& [addr, idx] : groups) {
+    KREEK_RETURN_IF_ERROR(fetch_from(addr, idx, sink, stopped));
+    if (stopped) break;
+  }
+  return Status::ok();
+}
+
+Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, RecordSink& sink,
+                            bool& stopped) {
+  auto conn_or = cluster_.connection(addr);
+  if (!conn_or.is_ok()) return note_failure(addr, conn_or.status());
+  BrokerConnection& conn = **conn_or;
+
+  request_.clear();
+  request_ += "{\"op\":\"fetch\",\"id\":";
+  request_ += std::to_string(cluster_.next_id());
+  request_ += ",\"parts\":[";
+  for (size_t k = 0; k < idx.size(); ++k) {
+    const Cursor& c = cursors_[idx[k]];
+    if (k > 0) request_ += ',';
+    request_ += "{\"topic\":\"";
+    request_ += options_.topic;
+    request_ += "\",\"partition\":";
+    request_ += std::to_string(c.partition);
+    request_ += ",\"offset\":";
+    request_ += std::to_string(c.next);
+    request_ += '}';
+  }
+  request_ += "],\"max_bytes\":";
+  request_ += std::to_string(options_.max_bytes);
+  request_ += ",\"max_wait_ms\":";
+  request_ += std::to_string(options_.max_wait_ms);
+  request_ += "}\n";
+  Status w = conn.write_all(request_);
+  if (!w.is_ok()) return note_failure(addr, w);
+
+  auto header = conn.read_line(options_.max_wait_ms + cluster_.options().request_timeout_ms);
+  if (!header.is_ok()) return note_failure(addr, header.status());
+  auto resp = proto::parse_response(*header);
+  if (!resp.is_ok()) return resp.status();
+  auto parts_or = proto::parse_fetch_header(*resp);
+  if (!parts_or.is_ok()) {
+    if (is_retriable(parts_or.status().code())) return note_failure(addr, parts_or.status());
+    return parts_or.status();
+  }
+  std::vector<proto::FetchPart>& parts = *parts_or;
+  if (parts.size() != idx.size())
+    return Status(Code::kProtocol, "fetch response from " + addr + " has " +
+                                       std::to_string(parts.size()) + " parts, asked for " +
+                                       std::to_string(idx.size()));
+  failures_ = 0;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    Cursor& c = cursors_[idx[k]];
+    const proto::FetchPart& part = parts[k];
+    if (part.partition != c.partition || part.bytes < 0)
+      return Status(Code::kProtocol, "fetch response from " + addr + " does not match its request");
+    auto payload = conn.read_exact(static_cast<size_t>(part.bytes),
+                                   cluster_.options().request_timeout_ms);
+    if (!payload.is_ok()) return note_failure(addr, payload.status());
+    if (!part.error.is_ok()) {
+      KREEK_RETURN_IF_ERROR(handle_part_error(c, part.error, part.error_json));
+      continue;
+    }
+    // After the sink asked to stop, the remaining parts are read (to keep the
+    // connection in step) but not delivered.
+    if (!stopped) KREEK_RETURN_IF_ERROR(deliver(c, *payload, sink, stopped));
+  }
+  return Status::ok();
+}
+
+Status Consumer::deliver(Cursor& c, std::string_view payload, RecordSink& sink, bool& stopped) {
+  ConsumedRecord out;
+  out.topic = options_.topic;
+  out.partition = c.partition;
+  std::string_view line;
+  while (proto::take_line(payload, line)) {
+    Status s = decoder_.reset(line);
+    if (!s.is_ok()) return s.with_context("partition " + std::to_string(c.partition));
+    const proto::BatchMeta& b = decoder_.batch();
+    if (b.base.value() + b.n <= c.next) continue;  // wholly before our position
+    while (decoder_.next()) {
+      int64_t off = decoder_.offset().value();
+      if (off < c.next) continue;  // the batch straddles the position asked for
+      if (c.stop >= 0 && off >= c.stop) return Status::ok();
+      const proto::Record& rec = decoder_.record();
+      out.offset = off;
+      out.timestamp = rec.ts ? *rec.ts : b.ts.value();
+      out.record = &rec;
+      c.next = off + 1;
+      if (!sink.on_record(out)) {
+        stopped = true;
+        return Status::ok();
+      }
+    }
+    if (!decoder_.status().is_ok())
+      return decoder_.status().with_context("partition " + std::to_string(c.partition));
+  }
+  if (!payload.empty())
+    return Status(Code::kProtocol, "fetch data for partition " + std::to_string(c.partition) +
+                                       " ends inside a batch line");
+  return Status::ok();
+}
+
+Status Consumer::handle_part_error(Cursor& c, const Status& error, const proto::Json& error_json) {
+  if (error.code() == Code::kOffsetOutOfRange) {
+    int64_t log_start = -1, log_end = -1;
+    if (error_json.is_object()) {
+      log_start = error_json.value("log_start", int64_t{-1});
+      log_end = error_json.value("log_end", int64_t{-1});
+    }
+    std::string where = "partition " + std::to_string(c.partition) + ": offset " +
+                        std::to_string(c.next) + " is out of range";
+    if (log_start >= 0 && log_end >= 0)
+      where += " (valid offsets " + std::to_string(log_start) + " to " + std::to_string(log_end) + ")";
+    if (options_.reset == ResetPolicy::kNone || log_start < 0 || log_end < 0)
+      return Status(Code::kOffsetOutOfRange, where);
+    c.next = options_.reset == ResetPolicy::kEarliest ? log_start : log_end;
+    if (options_.on_notice) options_.on_notice(where + ", reset to " + std::to_string(c.next));
+    return Status::ok();
+  }
+  if (is_retriable(error.code())) {  // NOT_LEADER and friends: find the new leader
+    refresh_ = true;
+    if (failures_ >= cluster_.options().max_retries) return error;
+    ++failures_;
+    cluster_.backoff(failures_ - 1);
+    return Status::ok();
+  }
+  return error.with_context("partition " + std::to_string(c.partition));
+}
+
+}  // namespace kreek::client

@@ -1,0 +1,105 @@
+// Consumer: reads a topic's partitions from given offsets. Each poll() sends one
+// multi-part fetch to every leader that holds an unfinished partition, decodes
+// the batch lines that come back (checking each batch's CRC), skips records
+// below the position asked for, and hands records to a sink in offset order
+// per partition. Positions advance as records are delivered, so what a caller
+// checkpoints after a stop is exactly what it has seen. Single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "client/cluster.h"
+#include "proto/batch_decoder.h"
+#include "proto/message.h"
+#include "proto/record.h"
+
+namespace kreek::client {
+
+// Where a partition stands, as list_offsets reports it.
+struct PartitionOffsets {
+  int32_t partition = 0;
+  int64_t offset = 0;  // the answer to the query (earliest, latest, first at a time)
+  int64_t log_start = 0;
+  int64_t log_end = 0;
+};
+
+// What to do when a position falls outside the log (retention moved log start).
+enum class ResetPolicy { kNone, kEarliest, kLatest };
+
+struct ConsumerOptions {
+  std::string topic;
+  int64_t max_bytes = 4 << 20;  // per fetch, across its parts
+  int max_wait_ms = 500;        // long poll while nothing is new
+  ResetPolicy reset = ResetPolicy::kNone;
+  // Told about resets ("partition 0: offset 5 is out of range ..., reset to 42").
+  std::function<void(const std::string&)> on_notice;
+};
+
+struct Cursor {
+  int32_t partition = 0;
+  int64_t next = 0;   // next offset to deliver
+  int64_t stop = -1;  // deliver offsets < stop only; -1 = no end (follow)
+  bool done() const { return stop >= 0 && next >= stop; }
+};
+
+// One delivered record. Views are valid during the sink call only.
+struct ConsumedRecord {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp = 0;  // the record's ts if it has one, else the batch append time
+  const proto::Record* record = nullptr;
+};
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  // Returns false to stop consuming (e.g. a -c count was reached).
+  virtual bool on_record(const ConsumedRecord& r) = 0;
+};
+
+class Consumer {
+ public:
+  // `cluster` must outlive the consumer.
+  Consumer(Cluster& cluster, ConsumerOptions options);
+
+  // Partition count of the topic (no auto-creation). UNKNOWN_TOPIC if missing.
+  Result<int32_t> partition_count();
+  // list_offsets for `partitions` (empty = all); `at` is "earliest", "latest",
+  // or a unix-ms timestamp as a decimal string.
+  Result<std::vector<PartitionOffsets>> list_offsets(const std::vector<int32_t>& partitions,
+                                                     const std::string& at);
+
+  void assign(std::vector<Cursor> cursors) { cursors_ = std::move(cursors); }
+  const std::vector<Cursor>& cursors() const { return cursors_; }
+  bool all_done() const;
+
+  // One fetch round. Returns early (OK) when the sink asks to stop; `stopped`
+  // then says so. Errors: OFFSET_OUT_OF_RANGE (without a reset policy),
+  // UNKNOWN_TOPIC, CORRUPT_RECORD, UNAVAILABLE once reconnects are exhausted.
+  Status poll(RecordSink& sink, bool& stopped);
+
+ private:
+  struct Request;
+  Status fetch_from(const std::string& addr, std::vector<size_t>& cursor_idx, RecordSink& sink,
+                    bool& stopped);
+  Status deliver(Cursor& c, std::string_view payload, RecordSink& sink, bool& stopped);
+  Status handle_part_error(Cursor& c, const Status& error, const proto::Json& error_json);
+  Status note_failure(const std::string& addr, const Status& s);
+
+  Cluster& cluster_;
+  ConsumerOptions options_;
+  std::vector<Cursor> cursors_;
+  proto::BatchDecoder decoder_;
+  std::string request_;   // reused request line
+  size_t rotate_ = 0;     // rotates which partition goes first in a fetch, for fairness
+  int failures_ = 0;      // consecutive failed rounds, for backoff and giving up
+  bool refresh_ = false;  // refresh metadata before the next round
+};
+
+}  // namespace kreek::client

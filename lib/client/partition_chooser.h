@@ -1,0 +1,35 @@
+// PartitionChooser: where the producer sends a record. A fixed partition (-p)
+// wins; a keyed record goes where Kafka's default partitioner puts it
+// (murmur2); keyless records stick to one partition until its batch is sent,
+// then move to the next (Kafka's sticky partitioner, simplified to rotation).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "proto/partitioner.h"
+
+namespace kreek::client {
+
+class PartitionChooser {
+ public:
+  // `start` picks the first sticky partition (callers vary it per process).
+  PartitionChooser(int32_t partitions, int32_t start)
+      : partitions_(partitions), sticky_(partitions > 0 ? start % partitions : 0) {}
+
+  int32_t choose(const std::optional<std::string>& key) const {
+    return key ? proto::partition_for_key(*key, partitions_) : sticky_;
+  }
+  int32_t sticky() const { return sticky_; }
+  // A batch for `partition` was sent: if it was the sticky one, move on.
+  void on_batch_sent(int32_t partition) {
+    if (partition == sticky_ && partitions_ > 1) sticky_ = (sticky_ + 1) % partitions_;
+  }
+
+ private:
+  int32_t partitions_;
+  int32_t sticky_;
+};
+
+}  // namespace kreek::client

@@ -1,0 +1,345 @@
+// Producer: per-partition batching, pipelined produce requests, ack tracking
+// and bounded retries. Nothing here allocates per record in steady state: a
+// record is encoded into a reused buffer and appended to its partition's batch;
+// batch buffers are recycled once acknowledged.
+#include "client/producer.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "base/clock.h"
+#include "proto/message.h"
+#include "proto/wire.h"
+
+namespace kreek::client {
+namespace {
+
+// Room for the request envelope around the records array in one request line.
+constexpr int64_t kEnvelopeSlack = 1024;
+
+int64_t config_int(const nlohmann::json& config, const char* key, int64_t fallback) {
+  auto it = config.find(key);
+  if (it == config.end()) return fallback;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_string()) {
+    const std::string& s = it->get_ref<const std::string&>();
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (end != s.c_str() && *end == '\0') return v;
+  }
+  return fallback;
+}
+
+}  // namespace
+
+Producer::Producer(Cluster& cluster, ProducerOptions options)
+    : cluster_(cluster), options_(std::move(options)) {}
+
+Producer::~Producer() = default;
+
+Status Producer::start() {
+  KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, cluster_.topic(options_.topic, /*auto_create=*/true));
+  partitions_ = t->partition_count();
+  int64_t max_message = config_int(t->config, "max.message.bytes", proto::kDefaultMaxBatchBytes);
+  batch_limit_ = std::max<int64_t>(1, std::min(options_.batch_bytes, max_message));
+  batches_.resize(static_cast<size_t>(partitions_));
+  if (options_.partition && (*options_.partition < 0 || *options_.partition >= partitions_))
+    return Status(Code::kUnknownPartition, "topic \"" + options_.topic + "\" has no partition " +
+                                               std::to_string(*options_.partition));
+  // Start the sticky rotation somewhere different per process, so many short
+  // kproduce runs do not all pile onto partition 0.
+  chooser_ = PartitionChooser(partitions_, static_cast<int32_t>(clock::monotonic_us() % partitions_));
+  return Status::ok();
+}
+
+void Producer::recycle(std::string& buf) {
+  buf.clear();
+  if (spare_.size() < 64) spare_.push_back(std::move(buf));
+}
+
+void Producer::fail_local(const Status& why) {
+  ++stats_.records;
+  ++stats_.failed;
+  if (stats_.first_error.is_ok()) stats_.first_error = why;
+}
+
+Status Producer::send(const proto::Record& record, std::optional<int32_t> partition) {
+  record_buf_.clear();
+  proto::append_record_json(record_buf_, record);
+  if (static_cast<int64_t>(record_buf_.size()) > proto::kDefaultMaxRequestBytes - kEnvelopeSlack) {
+    fail_local(Status(Code::kMessageTooLarge, "record of " + std::to_string(record_buf_.size()) +
+                                                  " bytes exceeds the request size limit"));
+    return Status::ok();
+  }
+  bool sticky = !options_.partition && !partition && !record.key;
+  int32_t p = options_.partition ? *options_.partition
+              : partition        ? *partition
+                                 : chooser_.choose(record.key);
+  if (p < 0 || p >= partitions_) {
+    fail_local(Status(Code::kUnknownPartition,
+                      "topic \"" + options_.topic + "\" has no partition " + std::to_string(p)));
+    return Status::ok();
+  }
+  ++stats_.records;
+  Batch* b = &batches_[static_cast<size_t>(p)];
+  if (b->count > 0 &&
+      static_cast<int64_t>(b->records.size() + record_buf_.size() + 2) > batch_limit_) {
+    send_batch(p);
+    if (sticky) {  // the sticky partition moved on with that batch
+      p = chooser_.sticky();
+      b = &batches_[static_cast<size_t>(p)];
+    }
+  }
+  if (b->count == 0) {
+    if (b->records.capacity() == 0 && !spare_.empty()) {
+      b->records = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    b->records.clear();
+    b->records.push_back('[');
+    b->first_ms = clock::monotonic_ms();
+  } else {
+    b->records.push_back(',');
+  }
+  b->records.append(record_buf_);
+  ++b->count;
+  if (static_cast<int64_t>(b->records.size() + 1) >= batch_limit_) send_batch(p);
+  return Status::ok();
+}
+
+void Producer::send_batch(int32_t partition) {
+  Batch& b = batches_[static_cast<size_t>(partition)];
+  if (b.count == 0) return;
+  InFlight req;
+  req.partition = partition;
+  req.count = b.count;
+  b.records.push_back(']');
+  req.records = std::move(b.records);
+  b.records = std::string();
+  b.count = 0;
+  chooser_.on_batch_sent(partition);
+  transmit(std::move(req));
+  process_retries();
+}
+
+Result<Producer::Link*> Producer::link_for(int32_t partition) {
+  KREEK_ASSIGN_OR_RETURN(std::string addr, cluster_.leader_address(options_.topic, partition));
+  auto& slot = links_[addr];
+  if (!slot) {
+    slot = std::make_unique<Link>();
+    slot->addr = addr;
+  }
+  if (slot->conn == nullptr) {
+    KREEK_ASSIGN_OR_RETURN(slot->conn, cluster_.connection(addr));
+  }
+  return slot.get();
+}
+
+void Producer::transmit(InFlight req) {
+  if (!fatal_.is_ok()) {
+    give_up(req, fatal_);
+    return;
+  }
+  auto l = link_for(req.partition);
+  if (!l.is_ok()) {
+    schedule_retry(std::move(req), l.status());
+    return;
+  }
+  Link& link = **l;
+  if (options_.acks != 0) {
+    await_capacity(link);
+    if (link.conn == nullptr) {
+      schedule_retry(std::move(req), Status(Code::kUnavailable, "connection to " + link.addr + " lost"));
+      return;
+    }
+  }
+  link.out.clear();
+  proto::append_produce_request(link.out, cluster_.next_id(), options_.topic, PartitionId(req.partition),
+                                options_.acks, req.records);
+  Status w = link.conn->write_all(link.out);
+  if (!w.is_ok()) {
+    break_link(link, w);
+    schedule_retry(std::move(req), w);
+    return;
+  }
+  if (options_.acks == 0) {  // no response will come: written is all we learn
+    stats_.acked += req.count;
+    recycle(req.records);
+    return;
+  }
+  link.in_flight.push_back(std::move(req));
+}
+
+void Producer::await_capacity(Link& link) {
+  while (link.conn != nullptr &&
+         link.in_flight.size() >= static_cast<size_t>(std::max(1, options_.max_in_flight))) {
+    auto line = link.conn->read_line(cluster_.options().request_timeout_ms);
+    if (!line.is_ok()) {
+      break_link(link, line.status());
+      return;
+    }
+    handle_response(link, *line);
+    drain_lines(link);
+  }
+}
+
+void Producer::drain_lines(Link& link) {
+  std::string_view line;
+  while (link.conn != nullptr && link.conn->next_buffered_line(line)) handle_response(link, line);
+}
+
+void Producer::handle_response(Link& link, std::string_view line) {
+  if (link.in_flight.empty()) {
+    break_link(link, Status(Code::kProtocol, "unexpected response from " + link.addr));
+    return;
+  }
+  InFlight req = std::move(link.in_flight.front());
+  link.in_flight.pop_front();
+  auto r = proto::parse_response(line);
+  Status s = r.is_ok() ? proto::response_status(*r) : r.status();
+  if (s.is_ok()) {
+    stats_.acked += req.count;
+    recycle(req.records);
+  } else if (is_retriable(s.code())) {
+    schedule_retry(std::move(req), s);
+  } else {
+    give_up(req, s);
+  }
+}
+
+void Producer::break_link(Link& link, const Status& why) {
+  std::deque<InFlight> lost;
+  lost.swap(link.in_flight);
+  link.conn = nullptr;
+  cluster_.drop(link.addr);
+  // Unknown fate: the broker may or may not have written these. Retrying
+  // gives at-least-once delivery.
+  for (auto& req : lost) schedule_retry(std::move(req), why);
+}
+
+void Producer::give_up(InFlight& req, const Status& why) {
+  stats_.failed += req.count;
+  if (stats_.first_error.is_ok()) stats_.first_error = why;
+  // A broker we cannot reach after every retry will not come back for the
+  // next batch either: fail the rest fast instead of retrying each.
+  if (why.code() == Code::kUnavailable && fatal_.is_ok()) fatal_ = why;
+  recycle(req.records);
+}
+
+void Producer::schedule_retry(InFlight req, const Status& why) {
+  bool retriable = is_retriable(why.code()) && why.message() != "interrupted";
+  if (!retriable || req.attempts >= cluster_.options().max_retries || !fatal_.is_ok()) {
+    give_up(req, fatal_.is_ok() ? why : fatal_);
+    return;
+  }
+  int64_t backoff = static_cast<int64_t>(cluster_.options().retry_backoff_ms) << std::min(req.attempts, 6);
+  ++req.attempts;
+  req.due_ms = clock::monotonic_ms() + backoff;
+  retries_.push_back(std::move(req));
+}
+
+void Producer::process_retries() {
+  if (retries_.empty()) return;
+  int64_t now = clock::monotonic_ms();
+  bool any_due = std::any_of(retries_.begin(), retries_.end(),
+                             [now](const InFlight& r) { return r.due_ms <= now; });
+  if (!any_due) return;
+  // The leader may have moved: refresh before resending (errors show up again
+  // on the resend, so the result is not needed here).
+  auto refreshed = cluster_.topic(options_.topic, /*auto_create=*/true, /*refresh=*/true);
+  (void)refreshed;
+  std::deque<InFlight> due;
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    if (it->due_ms <= now) {
+      due.push_back(std::move(*it));
+      it = retries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& req : due) transmit(std::move(req));
+}
+
+int64_t Producer::next_deadline() const {
+  int64_t d = -1;
+  for (const auto& b : batches_)
+    if (b.count > 0) {
+      int64_t t = b.first_ms + options_.linger_ms;
+      if (d < 0 || t < d) d = t;
+    }
+  for (const auto& r : retries_)
+    if (d < 0 || r.due_ms < d) d = r.due_ms;
+  return d;
+}
+
+void Producer::send_expired(int64_t now_ms) {
+  for (int32_t p = 0; p < partitions_; ++p) {
+    const Batch& b = batches_[static_cast<size_t>(p)];
+    if (b.count > 0 && b.first_ms + options_.linger_ms <= now_ms) send_batch(p);
+  }
+}
+
+bool Producer::has_pending() const {
+  if (!retries_.empty()) return true;
+  for (const auto& [addr, link] : links_)
+    if (!link->in_flight.empty()) return true;
+  return false;
+}
+
+Result<bool> Producer::service(int timeout_ms, int extra_fd) {
+  process_retries();
+  send_expired(clock::monotonic_ms());
+
+  std::vector<pollfd> fds;
+  std::vector<Link*> polled;
+  if (extra_fd >= 0) fds.push_back(pollfd{extra_fd, POLLIN, 0});
+  for (auto& [addr, link] : links_)
+    if (link->conn != nullptr && !link->in_flight.empty()) {
+      fds.push_back(pollfd{link->conn->fd(), POLLIN, 0});
+      polled.push_back(link.get());
+    }
+  int64_t wait = timeout_ms;
+  int64_t deadline = next_deadline();
+  if (deadline >= 0) {
+    int64_t left = std::max<int64_t>(0, deadline - clock::monotonic_ms());
+    wait = wait < 0 ? left : std::min<int64_t>(wait, left);
+  }
+  if (fds.empty() && wait < 0) return false;  // nothing could ever wake us
+  int r = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
+  if (r < 0) {
+    if (errno == EINTR) return false;
+    return errno_status("poll", "", errno);
+  }
+  bool extra_ready = false;
+  size_t first_link = 0;
+  if (extra_fd >= 0) {
+    extra_ready = (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+    first_link = 1;
+  }
+  for (size_t i = first_link; i < fds.size(); ++i) {
+    if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+    Link& link = *polled[i - first_link];
+    if (link.conn == nullptr) continue;
+    Status s = link.conn->read_available();
+    if (!s.is_ok()) {
+      break_link(link, s);
+      continue;
+    }
+    drain_lines(link);
+  }
+  process_retries();
+  send_expired(clock::monotonic_ms());
+  return extra_ready;
+}
+
+Status Producer::flush() {
+  for (int32_t p = 0; p < partitions_; ++p) send_batch(p);
+  // A stop request (SIGINT) does not cut this short: acks already on their way
+  // are worth waiting for, and a second SIGINT exits at once.
+  while (has_pending()) KREEK_RETURN_IF_ERROR(service(1000, -1).status());
+  return Status::ok();
+}
+
+}  // namespace kreek::client

@@ -1,0 +1,120 @@
+// Producer: batches records per partition and sends them as pipelined produce
+// requests to each partition's leader. A batch goes out when it reaches
+// batch_bytes or linger_ms after its first record; up to max_in_flight requests
+// stay outstanding per connection and acks are read as they arrive. Failed
+// batches are retried on NOT_LEADER/reconnect a bounded number of times, then
+// counted as unacknowledged (at-least-once: a retry may duplicate a batch the
+// broker wrote but could not acknowledge). Single-threaded, blocking sockets.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "client/cluster.h"
+#include "client/partition_chooser.h"
+#include "proto/record.h"
+
+namespace kreek::client {
+
+struct ProducerOptions {
+  std::string topic;
+  int acks = 1;                              // 0, 1, or -1 ("all")
+  int64_t linger_ms = 5;
+  int64_t batch_bytes = 256 << 10;           // target records-array size per request
+  int max_in_flight = 8;                     // outstanding produce requests per connection
+  std::optional<int32_t> partition;          // every record to this partition
+};
+
+struct ProduceStats {
+  int64_t records = 0;  // handed to send()
+  int64_t acked = 0;    // acknowledged (or written, with acks=0)
+  int64_t failed = 0;   // given up on
+  Status first_error;   // why the first failed record failed
+  int64_t unacknowledged() const { return records - acked; }
+};
+
+class Producer {
+ public:
+  // `cluster` must outlive the producer.
+  Producer(Cluster& cluster, ProducerOptions options);
+  ~Producer();
+
+  // Looks the topic up (auto_create: true) to learn its partition count.
+  Status start();
+  int32_t partition_count() const { return partitions_; }
+
+  // Queues one record. `partition` overrides the key/sticky choice. May send a
+  // batch and may block while the connection already has max_in_flight requests.
+  // Record-level failures are counted in stats(); the Status is for fatal ones.
+  Status send(const proto::Record& record, std::optional<int32_t> partition = {});
+  // Counts a record that failed before it could be sent (bad input line).
+  void fail_local(const Status& why);
+
+  // Waits up to timeout_ms for acks, the linger deadline, or `extra_fd` (-1 for
+  // none) becoming readable; sends batches whose linger expired and processes
+  // acks. Returns true if extra_fd is readable (or hung up).
+  Result<bool> service(int timeout_ms, int extra_fd);
+  // Sends every open batch and waits until every request is answered.
+  Status flush();
+
+  const ProduceStats& stats() const { return stats_; }
+
+ private:
+  struct Batch {
+    std::string records;  // "[rec,rec" while open; "]" is added when it is sent
+    int32_t count = 0;
+    int64_t first_ms = 0;  // monotonic time of the first record: the linger clock
+  };
+  struct InFlight {
+    int32_t partition = 0;
+    int32_t count = 0;
+    std::string records;  // the records array text, kept until acknowledged
+    int attempts = 0;
+    int64_t due_ms = 0;  // retries: not before this monotonic time
+  };
+  // One connection to a leader and the requests outstanding on it, in order.
+  // Links are never erased, so pointers to them stay valid across re-entrant calls.
+  struct Link {
+    std::string addr;
+    BrokerConnection* conn = nullptr;  // null after it broke; redialled on next use
+    std::deque<InFlight> in_flight;
+    std::string out;  // request line buffer, reused
+  };
+
+  void send_batch(int32_t partition);
+  void transmit(InFlight req);
+  void await_capacity(Link& link);
+  void drain_lines(Link& link);
+  void handle_response(Link& link, std::string_view line);
+  void schedule_retry(InFlight req, const Status& why);
+  void process_retries();
+  void break_link(Link& link, const Status& why);
+  void give_up(InFlight& req, const Status& why);
+  void recycle(std::string& buf);
+  Result<Link*> link_for(int32_t partition);
+  int64_t next_deadline() const;
+  void send_expired(int64_t now_ms);
+  bool has_pending() const;
+
+  Cluster& cluster_;
+  ProducerOptions options_;
+  int32_t partitions_ = 0;
+  PartitionChooser chooser_{1, 0};
+  int64_t batch_limit_ = 0;  // bytes of records array per request
+  std::vector<Batch> batches_;                          // indexed by partition
+  std::map<std::string, std::unique_ptr<Link>> links_;  // by leader address
+  std::vector<std::string> spare_;  // recycled payload buffers
+  std::deque<InFlight> retries_;    // failed retriable requests waiting for their backoff
+  std::string record_buf_;          // one encoded record, reused
+  Status fatal_;                    // once set, new batches fail at once
+  ProduceStats stats_;
+};
+
+}  // namespace kreek::client
