@@ -56,7 +56,12 @@ Status BatchDecoder::reset(std::string_view line) {
   if (scan_.at(arr).size != static_cast<uint32_t>(n))
     return status_ = bad_batch(base, "n is " + std::to_string(n) + " but records holds " +
                                               std::to_string(scan_.at(arr).size));
-  if (crc32c::value(scan_.raw(arr)) != static_cast<uint32_t>(crc))
+  // The stored crc covers the records, then the head: every byte of the line
+  // before the "crc" key (kreek-format(5); storage/batch_format.h).
+  const uint32_t crc_key = static_cast<uint32_t>(scan_.find(0, "crc")) - 1;
+  const std::string_view head = line.substr(0, scan_.at(crc_key).start);
+  if (crc32c::extend(crc32c::value(scan_.raw(arr)), head.data(), head.size()) !=
+      static_cast<uint32_t>(crc))
     return status_ = bad_batch(base, "CRC-32C mismatch");
 
   meta_.base = Offset(base);

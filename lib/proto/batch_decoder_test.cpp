@@ -16,14 +16,15 @@ namespace {
 
 // A batch line as the broker stores it (lib/storage/batch_format.h).
 std::string batch_line(int64_t base, const std::string& records, int64_t n = -1, int64_t crc = -1) {
-  if (crc < 0) crc = crc32c::value(records);
   if (n < 0) {
     JsonScan s;
     REQUIRE(s.scan(records).is_ok());
     n = s.at(0).size;
   }
-  return "{\"v\":1,\"base\":" + std::to_string(base) + ",\"n\":" + std::to_string(n) +
-         ",\"epoch\":3,\"ts\":1700000000000,\"crc\":" + std::to_string(crc) + ",\"records\":" + records + "}\n";
+  const std::string head = "{\"v\":1,\"base\":" + std::to_string(base) + ",\"n\":" +
+                           std::to_string(n) + ",\"epoch\":3,\"ts\":1700000000000,";
+  if (crc < 0) crc = crc32c::extend(crc32c::value(records), head.data(), head.size());
+  return head + "\"crc\":" + std::to_string(crc) + ",\"records\":" + records + "}\n";
 }
 
 }  // namespace
@@ -54,6 +55,15 @@ TEST_SUITE("proto") {
     CHECK(dec.record().headers[0].second == "x");
     CHECK_FALSE(dec.next());
     CHECK(dec.status().is_ok());
+  }
+
+  TEST_CASE("the CRC covers the stamped head fields too") {
+    const std::string records = R"([{"value":"a"}])";
+    BatchDecoder dec;
+    CHECK(dec.reset(batch_line(7, records)).is_ok());
+    std::string line = batch_line(7, records);
+    line[line.find("1700000000000") + 3] = '9';  // a different append time
+    CHECK(dec.reset(line).code() == Code::kCorrupt);
   }
 
   TEST_CASE("a CRC mismatch is corrupt and yields no records") {
