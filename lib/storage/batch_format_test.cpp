@@ -35,7 +35,8 @@ TEST_SUITE("storage") {
     BatchHeader h = header_for(records);
     std::string line = line_of(h, records);
     CHECK(line.rfind("{\"v\":1,\"base\":100,\"n\":3,\"epoch\":2,\"ts\":1700000000000,\"crc\":", 0) == 0);
-    auto p = parse_batch(line + line);  // more lines may follow
+    std::string two = line + line;  // more lines may follow
+    auto p = parse_batch(two);
     REQUIRE(p);
     CHECK(p->header.base == Offset(100));
     CHECK(p->header.n == 3);

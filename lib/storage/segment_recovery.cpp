@@ -38,7 +38,7 @@ Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_c
         expected = at->header.base;
         oi.assign(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(i));
         for (const TimeEntry& t : time_index_.entries()) {
-          if (t.rel >= entry.rel || (!ti.empty() && t.ts <= ti.back().ts)) break;
+          if (t.rel > entry.rel || (!ti.empty() && t.ts <= ti.back().ts)) break;
           ti.push_back(t);
         }
         if (!ti.empty()) {
