@@ -1,6 +1,7 @@
 // BatchDecoder: validate a batch line once with JsonScan, check its CRC, then
-// walk the records array's tokens. The CRC covers exactly the records array
-// bytes ('[' .. ']'), as the broker stored them.
+// walk the records array's tokens. The CRC covers the records array, then the
+// head of the line up to the "crc" key (storage/batch_format.h), so a client
+// never prints bytes the broker did not store.
 #include "proto/batch_decoder.h"
 
 #include <cstring>

@@ -1,6 +1,6 @@
 // BatchDecoder: reads the records out of one stored batch line, as fetch
 // returns it, for consumers (kconsume's hot path). It validates the whole line,
-// checks the CRC-32C of the records array, and hands out one record at a time,
+// checks the stored CRC-32C (records, then the head), and hands out one record at a time,
 // reusing its scanner and Record so steady-state decoding does not allocate.
 // The batch line format is kreek-format(5) / lib/storage/batch_format.h; proto
 // re-reads it here because clients may not depend on storage.
@@ -22,7 +22,7 @@ struct BatchMeta {
   int32_t n = 0;      // record count
   LeaderEpoch epoch;  // leader epoch that appended it
   TimestampMs ts;     // broker append time
-  uint32_t crc = 0;   // CRC-32C of the records array bytes
+  uint32_t crc = 0;   // CRC-32C of the records array bytes extended over the head
 };
 
 // Usage:
