@@ -33,6 +33,14 @@ b_restart() {
   start_broker "$1" ${!flags_var}
 }
 
+# common.sh's cleanup, timed: removing 10,000 segments can take a while on a busy disk.
+bench_cleanup() {
+  local t0=$EPOCHREALTIME
+  cleanup
+  echo "bench: cleanup took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s" >&2
+}
+trap bench_cleanup EXIT
+
 N=${BENCH_RECORDS:-2000000}
 REC_BYTES=100
 LAT_RATE=10000
