@@ -1,2 +1,0 @@
-# Empty compiler generated dependencies file for kreek_unit.
-# This may be replaced when dependencies are built.

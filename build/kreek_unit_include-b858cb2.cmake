@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build/kreek_unit_tests-b858cb2.cmake")
-  include("/work/main/build/kreek_unit_tests-b858cb2.cmake")
-else()
-  add_test(kreek_unit_NOT_BUILT-b858cb2 kreek_unit_NOT_BUILT-b858cb2)
-endif()
