@@ -23,11 +23,11 @@ start_broker pb || { echo "profile: kbroker did not start" >&2; exit 1; }
 profile_side() {
   local name=$1
   shift
-  perf record -q -F 1999 -g -o "$OUT/kbroker-$name.data" -p "$pb_PID" 2>/dev/null &
+  perf record -q -e cpu-clock -c 250000 --call-graph dwarf,16384 -o "$OUT/kbroker-$name.data" -p "$pb_PID" 2>/dev/null &
   local bperf=$!
   sleep 0.3
   local t0=$EPOCHREALTIME
-  perf record -q -F 1999 -g -o "$OUT/$name.data" -- "$@" 2>"$TEST_TMP/$name.err"
+  perf record -q -e cpu-clock -c 250000 --call-graph dwarf,16384 -o "$OUT/$name.data" -- "$@" 2>"$TEST_TMP/$name.err"
   echo "profile: $name took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s under perf" >&2
   kill -INT "$bperf"
   wait "$bperf"
@@ -36,7 +36,7 @@ profile_side() {
 report() {
   echo
   echo "== $1: top $TOP functions by self time"
-  perf report -q -i "$2" --no-children --sort dso,symbol --stdio 2>/dev/null |
+  perf report -q -i "$2" --no-children --sort dso,symbol -g none --stdio 2>/dev/null | cut -c1-150 |
     grep -E '^ +[0-9]' | head -n "$TOP"
 }
 
@@ -48,4 +48,4 @@ report "kbroker during consume" "$OUT/kbroker-kconsume.data"
 report "kconsume" "$OUT/kconsume.data"
 echo
 echo "perf data in $OUT (removed at exit unless PROFILE_OUT is set); callers:"
-echo "  perf report -i FILE --no-children -G --stdio"
+echo "  perf report -i FILE --no-children --sort symbol -g caller --stdio"
