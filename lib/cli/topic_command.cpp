@@ -27,13 +27,13 @@ Result<client::ConfigChanges> parse_configs(const std::vector<std::string>& item
   return out;
 }
 
-std::string scalar(const nlohmann::json& v) {
+std::string scalar(const proto::Json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "-";
   return v.dump();
 }
 
-std::string node_list(const nlohmann::json& v) {
+std::string node_list(const proto::Json& v) {
   if (!v.is_array()) return "-";
   std::string s;
   for (const auto& n : v) {
@@ -59,27 +59,33 @@ void print_table(const std::vector<std::vector<std::string>>& rows, std::string&
   }
 }
 
-std::string describe_text(const nlohmann::json& d) {
+std::string describe_text(const proto::Json& d) {
   std::string out;
-  const auto parts = d.value("partitions", nlohmann::json::array());
+  const auto parts = d.value("partitions", proto::Json::array());
   out += "topic " + d.value("topic", std::string("?")) + "  partitions " + std::to_string(parts.size()) + "\n";
   std::vector<std::vector<std::string>> rows{
       {"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "LOG-END", "SIZE", "SEGMENTS"}};
   for (const auto& p : parts) {
-    rows.push_back({scalar(p.value("partition", nlohmann::json())), scalar(p.value("leader", nlohmann::json())),
-                    scalar(p.value("epoch", nlohmann::json())), node_list(p.value("replicas", nlohmann::json())),
-                    node_list(p.value("isr", nlohmann::json())), scalar(p.value("log_start", nlohmann::json())),
-                    scalar(p.value("log_end", nlohmann::json())), scalar(p.value("size", nlohmann::json())),
-                    scalar(p.value("segments", nlohmann::json()))});
+    rows.push_back({scalar(p.value("partition", proto::Json())), scalar(p.value("leader", proto::Json())),
+                    scalar(p.value("epoch", proto::Json())), node_list(p.value("replicas", proto::Json())),
+                    node_list(p.value("isr", proto::Json())), scalar(p.value("log_start", proto::Json())),
+                    scalar(p.value("log_end", proto::Json())), scalar(p.value("size", proto::Json())),
+                    scalar(p.value("segments", proto::Json()))});
   }
   print_table(rows, out);
-  auto overrides = d.value("overrides", nlohmann::json::object());
+  auto overrides = d.value("overrides", proto::Json::object());
   if (overrides.is_object() && !overrides.empty()) {
     out += "config overrides:\n";
     for (auto it = overrides.begin(); it != overrides.end(); ++it)
       out += "  " + it.key() + "=" + scalar(it.value()) + "\n";
   }
   return out;
+}
+
+// The broker's response as it came, less the request id (a client artefact).
+std::string raw(proto::Json r) {
+  r.erase("id");
+  return r.dump() + "\n";
 }
 
 void print(const std::string& s) {
@@ -121,14 +127,14 @@ Status run_topic(const TopicConfig& c) {
 
   if (c.action == "create") {
     KREEK_ASSIGN_OR_RETURN(auto r, client::create_topic(cluster, c.name, c.partitions, changes));
-    if (c.json) print(r.dump() + "\n");
+    if (c.json) print(raw(r));
     info("created topic \"" + c.name + "\"");
     return Status::ok();
   }
   if (c.action == "list") {
     if (c.json) {
       KREEK_ASSIGN_OR_RETURN(auto r, cluster.call({{"op", "metadata"}}));
-      print(r.dump() + "\n");
+      print(raw(r));
       return Status::ok();
     }
     KREEK_ASSIGN_OR_RETURN(auto names, client::list_topics(cluster));
@@ -139,7 +145,7 @@ Status run_topic(const TopicConfig& c) {
   }
   if (c.action == "describe") {
     KREEK_ASSIGN_OR_RETURN(auto r, client::describe_topic(cluster, c.name));
-    print(c.json ? r.dump() + "\n" : describe_text(r));
+    print(c.json ? raw(r) : describe_text(r));
     return Status::ok();
   }
   if (c.action == "delete") {
@@ -149,7 +155,7 @@ Status run_topic(const TopicConfig& c) {
   }
   if (c.action == "alter") {
     KREEK_ASSIGN_OR_RETURN(auto r, client::alter_topic(cluster, c.name, changes));
-    if (c.json) print(r.dump() + "\n");
+    if (c.json) print(raw(r));
     return Status::ok();
   }
   return usage_error("unknown command \"" + c.action + "\"");

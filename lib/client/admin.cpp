@@ -6,8 +6,8 @@
 namespace kreek::client {
 namespace {
 
-nlohmann::json config_object(const ConfigChanges& changes) {
-  nlohmann::json c = nlohmann::json::object();
+proto::Json config_object(const ConfigChanges& changes) {
+  proto::Json c = proto::Json::object();
   for (const auto& [k, v] : changes) {
     if (v)
       c[k] = *v;
@@ -19,16 +19,16 @@ nlohmann::json config_object(const ConfigChanges& changes) {
 
 }  // namespace
 
-Result<nlohmann::json> create_topic(Cluster& cluster, const std::string& topic,
+Result<proto::Json> create_topic(Cluster& cluster, const std::string& topic,
                                     std::optional<int32_t> partitions, const ConfigChanges& config) {
-  nlohmann::json req = {{"op", "create_topic"}, {"topic", topic}};
+  proto::Json req = {{"op", "create_topic"}, {"topic", topic}};
   if (partitions) req["partitions"] = *partitions;
   if (!config.empty()) req["config"] = config_object(config);
   return cluster.call(std::move(req));
 }
 
 Result<std::vector<std::string>> list_topics(Cluster& cluster) {
-  KREEK_ASSIGN_OR_RETURN(nlohmann::json resp, cluster.call({{"op", "metadata"}}));
+  KREEK_ASSIGN_OR_RETURN(proto::Json resp, cluster.call({{"op", "metadata"}}));
   KREEK_ASSIGN_OR_RETURN(ClusterMeta meta, parse_metadata(resp));
   std::vector<std::string> names;
   for (const auto& t : meta.topics) names.push_back(t.topic);
@@ -36,7 +36,7 @@ Result<std::vector<std::string>> list_topics(Cluster& cluster) {
   return names;
 }
 
-Result<nlohmann::json> describe_topic(Cluster& cluster, const std::string& topic) {
+Result<proto::Json> describe_topic(Cluster& cluster, const std::string& topic) {
   return cluster.call({{"op", "describe_topic"}, {"topic", topic}});
 }
 
@@ -44,7 +44,7 @@ Status delete_topic(Cluster& cluster, const std::string& topic) {
   return cluster.call({{"op", "delete_topic"}, {"topic", topic}}).status();
 }
 
-Result<nlohmann::json> alter_topic(Cluster& cluster, const std::string& topic,
+Result<proto::Json> alter_topic(Cluster& cluster, const std::string& topic,
                                    const ConfigChanges& changes) {
   return cluster.call({{"op", "alter_topic"}, {"topic", topic}, {"config", config_object(changes)}});
 }

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "proto/message.h"
 
 #include "base/status.h"
 #include "client/cluster.h"
@@ -20,15 +20,15 @@ namespace kreek::client {
 using ConfigChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
 // Errors: TOPIC_EXISTS, INVALID_REQUEST.
-Result<nlohmann::json> create_topic(Cluster& cluster, const std::string& topic,
+Result<proto::Json> create_topic(Cluster& cluster, const std::string& topic,
                                     std::optional<int32_t> partitions, const ConfigChanges& config);
 // Topic names, sorted.
 Result<std::vector<std::string>> list_topics(Cluster& cluster);
 // The describe_topic response (partitions with log start/end, sizes, config).
-Result<nlohmann::json> describe_topic(Cluster& cluster, const std::string& topic);
+Result<proto::Json> describe_topic(Cluster& cluster, const std::string& topic);
 Status delete_topic(Cluster& cluster, const std::string& topic);
 // Returns the effective config after the change.
-Result<nlohmann::json> alter_topic(Cluster& cluster, const std::string& topic,
+Result<proto::Json> alter_topic(Cluster& cluster, const std::string& topic,
                                    const ConfigChanges& changes);
 
 }  // namespace kreek::client

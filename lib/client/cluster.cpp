@@ -55,21 +55,22 @@ Result<BrokerConnection*> Cluster::bootstrap_connection() {
   return conns_[bootstrap_addr_].get();
 }
 
-Result<nlohmann::json> Cluster::call_on(BrokerConnection& conn, const nlohmann::json& request,
+Result<proto::Json> Cluster::call_on(BrokerConnection& conn, const proto::Json& request,
                                         int timeout_ms) {
   std::string line = request.dump();
   line += '\n';
   KREEK_RETURN_IF_ERROR(conn.write_all(line));
   KREEK_ASSIGN_OR_RETURN(std::string_view reply, conn.read_line(timeout_ms));
-  nlohmann::json j = nlohmann::json::parse(reply, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("ok"))
-    return Status(Code::kProtocol, "malformed response from " + conn.address());
-  if (j["ok"] != true) return status_from_error(j.value("error", nlohmann::json()));
+  KREEK_ASSIGN_OR_RETURN(proto::Json j, proto::parse_response(reply));
+  KREEK_RETURN_IF_ERROR(proto::response_status(j));
   return j;
 }
 
-Result<nlohmann::json> Cluster::call(nlohmann::json request) {
-  request["id"] = next_id();
+Result<proto::Json> Cluster::call(proto::Json fields) {
+  // "op" then "id" first, as kreek-protocol(7) writes requests.
+  proto::Json request = {{"op", fields.value("op", std::string())}, {"id", next_id()}};
+  for (auto it = fields.begin(); it != fields.end(); ++it)
+    if (it.key() != "op") request[it.key()] = it.value();
   for (int attempt = 0;; ++attempt) {
     KREEK_ASSIGN_OR_RETURN(BrokerConnection * conn, bootstrap_connection());
     auto r = call_on(*conn, request, options_.request_timeout_ms);
@@ -88,8 +89,8 @@ Result<const TopicMeta*> Cluster::topic(const std::string& name, bool auto_creat
     auto it = topics_.find(name);
     if (it != topics_.end()) return &it->second;
   }
-  nlohmann::json req = {{"op", "metadata"}, {"topics", {name}}, {"auto_create", auto_create}};
-  KREEK_ASSIGN_OR_RETURN(nlohmann::json resp, call(std::move(req)));
+  proto::Json req = {{"op", "metadata"}, {"topics", {name}}, {"auto_create", auto_create}};
+  KREEK_ASSIGN_OR_RETURN(proto::Json resp, call(std::move(req)));
   KREEK_ASSIGN_OR_RETURN(ClusterMeta meta, parse_metadata(resp));
   for (auto& [node, addr] : meta.brokers) brokers_[node] = addr;
   for (auto& t : meta.topics) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "proto/message.h"
 
 #include "base/status.h"
 #include "client/broker_connection.h"
@@ -44,9 +44,9 @@ class Cluster {
   // Sends one request on the bootstrap connection and returns the response if
   // "ok" was true, else the Status of its "error". Reconnects once if the
   // connection broke before the request was written.
-  Result<nlohmann::json> call(nlohmann::json request);
+  Result<proto::Json> call(proto::Json request);
   // The same on a given connection.
-  Result<nlohmann::json> call_on(BrokerConnection& conn, const nlohmann::json& request,
+  Result<proto::Json> call_on(BrokerConnection& conn, const proto::Json& request,
                                  int timeout_ms);
 
   // Metadata for one topic, cached; `refresh` forces a round trip. A topic the

@@ -37,7 +37,7 @@ Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::vector<i
   }
   std::vector<PartitionOffsets> out;
   for (auto& [addr, parts] : by_leader) {
-    nlohmann::json req = {{"op", "list_offsets"}, {"id", cluster_.next_id()},
+    proto::Json req = {{"op", "list_offsets"}, {"id", cluster_.next_id()},
                           {"topic", options_.topic}, {"partitions", parts}};
     if (at == "earliest" || at == "latest")
       req["at"] = at;
@@ -51,7 +51,7 @@ Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::vector<i
     }
     try {
       for (const auto& p : resp->at("partitions")) {
-        if (p.contains("error")) return status_from_error(p["error"]);
+        if (p.contains("error")) return proto::status_from_error_json(p["error"]);
         PartitionOffsets po;
         po.partition = p.at("partition").get<int32_t>();
         po.offset = p.at("offset").get<int64_t>();

@@ -2,12 +2,14 @@
 // a malformed answer still becomes a PROTOCOL_ERROR Status, never an exception.
 #include "client/metadata.h"
 
+#include <algorithm>
+
 namespace kreek::client {
 namespace {
 
 Status protocol(std::string m) { return Status(Code::kProtocol, std::move(m)); }
 
-std::vector<NodeId> node_list(const nlohmann::json& j) {
+std::vector<NodeId> node_list(const proto::Json& j) {
   std::vector<NodeId> out;
   if (j.is_array())
     for (const auto& n : j)
@@ -17,14 +19,7 @@ std::vector<NodeId> node_list(const nlohmann::json& j) {
 
 }  // namespace
 
-Status status_from_error(const nlohmann::json& error) {
-  if (!error.is_object()) return protocol("broker sent a malformed error");
-  std::string code = error.value("code", std::string("INTERNAL"));
-  std::string message = error.value("message", code);
-  return Status(code_from_name(code), std::move(message));
-}
-
-Result<ClusterMeta> parse_metadata(const nlohmann::json& r) {
+Result<ClusterMeta> parse_metadata(const proto::Json& r) {
   ClusterMeta meta;
   try {
     for (const auto& b : r.at("brokers"))
@@ -33,7 +28,7 @@ Result<ClusterMeta> parse_metadata(const nlohmann::json& r) {
       TopicMeta tm;
       tm.topic = t.at("topic").get<std::string>();
       if (t.contains("error")) {
-        tm.error = status_from_error(t["error"]);
+        tm.error = proto::status_from_error_json(t["error"]);
         meta.topics.push_back(std::move(tm));
         continue;
       }
@@ -42,8 +37,8 @@ Result<ClusterMeta> parse_metadata(const nlohmann::json& r) {
         pm.partition = PartitionId(p.at("partition").get<int32_t>());
         pm.leader = NodeId(p.value("leader", -1));
         pm.epoch = LeaderEpoch(p.value("epoch", 0));
-        pm.replicas = node_list(p.value("replicas", nlohmann::json::array()));
-        pm.isr = node_list(p.value("isr", nlohmann::json::array()));
+        pm.replicas = node_list(p.value("replicas", proto::Json::array()));
+        pm.isr = node_list(p.value("isr", proto::Json::array()));
         tm.partitions.push_back(std::move(pm));
       }
       std::sort(tm.partitions.begin(), tm.partitions.end(),

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "proto/message.h"
 
 #include "base/status.h"
 #include "base/strong_id.h"
@@ -28,7 +28,7 @@ struct TopicMeta {
   std::string topic;
   Status error;  // e.g. UNKNOWN_TOPIC for a named topic that does not exist
   std::vector<PartitionMeta> partitions;  // indexed by partition number
-  nlohmann::json config = nlohmann::json::object();  // overrides, as the broker sent them
+  proto::Json config = proto::Json::object();  // overrides, as the broker sent them
   int32_t partition_count() const { return static_cast<int32_t>(partitions.size()); }
 };
 
@@ -38,10 +38,7 @@ struct ClusterMeta {
 };
 
 // Parses the body of a successful metadata response. Errors: kProtocol.
-Result<ClusterMeta> parse_metadata(const nlohmann::json& response);
+Result<ClusterMeta> parse_metadata(const proto::Json& response);
 
-// The error object of a failed response as a Status ("UNKNOWN_TOPIC" ->
-// kUnknownTopic with the broker's message). Unknown codes map to kInternal.
-Status status_from_error(const nlohmann::json& error);
 
 }  // namespace kreek::client

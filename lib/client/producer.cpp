@@ -19,7 +19,7 @@ namespace {
 // Room for the request envelope around the records array in one request line.
 constexpr int64_t kEnvelopeSlack = 1024;
 
-int64_t config_int(const nlohmann::json& config, const char* key, int64_t fallback) {
+int64_t config_int(const proto::Json& config, const char* key, int64_t fallback) {
   auto it = config.find(key);
   if (it == config.end()) return fallback;
   if (it->is_number_integer()) return it->get<int64_t>();
