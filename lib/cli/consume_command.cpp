@@ -165,6 +165,7 @@ Status run_consume(const ConsumeConfig& c) {
   while (!stopped && !consumer.all_done() && !client::stop_requested()) {
     s = out.flush();
     if (!s.is_ok() || out.broken_pipe()) break;
+    if (c.follow && out.reader_gone()) break;
     s = consumer.poll(sink, stopped);
     if (!s.is_ok()) break;
     if (!sink.error().is_ok()) s = sink.error();

@@ -1,6 +1,7 @@
 // OutputWriter::flush: write(2) until done; EPIPE means the reader left.
 #include "cli/output_writer.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,17 @@ Status OutputWriter::flush() {
   }
   buf_.clear();
   return Status::ok();
+}
+
+bool OutputWriter::reader_gone() {
+  if (broken_pipe_) return true;
+  // A pipe's write end polls POLLERR once every reader has closed it.
+  pollfd p{fd_, 0, 0};
+  if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0) {
+    broken_pipe_ = true;
+    buf_.clear();
+  }
+  return broken_pipe_;
 }
 
 }  // namespace kreek::cli

@@ -22,6 +22,10 @@ class OutputWriter {
   // broken_pipe() is true; the Status is OK then (nothing left to report).
   Status flush();
   bool broken_pipe() const { return broken_pipe_; }
+  // True (and broken_pipe() from then on) if stdout is a pipe whose reader
+  // has gone, even though nothing was written yet: lets `kconsume -f | head -n 1`
+  // end during a quiet spell, as GNU tail -f does.
+  bool reader_gone();
 
  private:
   int fd_;

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# kproduce and kconsume under the conditions they meet in use: a slow pipe
+# (tail -F style) delivered line by line within the linger time, acks=0, an
+# oversized record among good ones, a broker that restarts or dies mid-run,
+# several inputs, SIGINT on a follower (checkpoint written, exit 0), a follower
+# behind `head`, and OFFSET_OUT_OF_RANGE with and without --reset.
+source "$(dirname "$0")/../lib/common.sh"
+
+start_broker b --segment-bytes 4096 --retention-check-interval-ms 100
+export KREEK_BROKERS=$b_ADDR
+T=$TEST_TMP
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# wait_count TOPIC N: polls until the topic holds N records (bounded).
+wait_count() {
+  local i
+  for ((i = 0; i < 500; i++)); do
+    [ "$(timeout 10 kconsume -t "$1" | wc -l)" -ge "$2" ] && return 0
+    sleep 0.01
+  done
+  return 1
+}
+
+# A slow pipe: each line reaches the broker while kproduce is still running.
+echo start | timeout 10 kproduce -t slow
+(for i in 1 2 3; do echo "slow-$i"; sleep 0.4; done) | timeout 20 kproduce -t slow --linger-ms 5 &
+ppid=$!
+_started_pids+=("$ppid")
+t0=$(now_ms)
+wait_count slow 2
+t1=$(now_ms)
+check "the first piped line is delivered before the pipe closes ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 350
+wait "$ppid"
+check "kproduce on a pipe exits 0" test $? -eq 0
+check "all piped lines arrive in order" test "$(timeout 10 kconsume -t slow | tr '\n' ' ')" = "start slow-1 slow-2 slow-3 "
+
+# acks=0 still delivers (nothing to wait for).
+seq 1 10000 | timeout 20 kproduce -t fire --acks 0
+check "acks=0 exits 0" test $? -eq 0
+check "acks=0 records arrive" wait_count fire 10000
+
+# One record over max.message.bytes fails alone; the rest go through.
+{
+  echo small-1
+  head -c 1100000 /dev/zero | tr '\0' x
+  echo
+  echo small-2
+} >"$T/big.txt"
+timeout 20 kproduce -t big "$T/big.txt" 2>"$T/big.err"
+check "an oversized record makes kproduce exit 65" test $? -eq 65
+check "the error counts the unacknowledged record ($(cat "$T/big.err"))" \
+  grep -q "^kproduce: error: 1 of 3 records not acknowledged: .*(MESSAGE_TOO_LARGE)$" "$T/big.err"
+check "the other records are delivered" test "$(timeout 10 kconsume -t big | tr '\n' ' ')" = "small-1 small-2 "
+
+# Several inputs, '-' for stdin, a fixed partition.
+check "create multi" timeout 10 ktopic create multi -p 3
+printf 'a\nb' >"$T/f1"
+printf 'c\n' >"$T/f2"
+echo stdin-line | timeout 10 kproduce -t multi -p 1 "$T/f1" - "$T/f2"
+check "files and stdin in order, final line without newline kept" \
+  test "$(timeout 10 kconsume -t multi -p 1 | tr '\n' ' ')" = "a b stdin-line c "
+timeout 10 kproduce -t multi "$T/no-such-file" 2>"$T/nofile"
+check "a missing input file is exit 66" test $? -eq 66
+check "and names the file" grep -q "open $T/no-such-file: No such file or directory" "$T/nofile"
+
+# A broker restart in the middle of a run: retries deliver everything.
+(seq 1 50000; sleep 1; seq 50001 100000) | timeout 60 kproduce -t restart &
+ppid=$!
+_started_pids+=("$ppid")
+sleep 0.5
+stop_broker b
+restart_broker b
+wait "$ppid"
+check "kproduce survives a broker restart (exit 0)" test $? -eq 0
+check "every record arrives at least once" \
+  test "$(timeout 30 kconsume -t restart | sort -u | wc -l)" -eq 100000
+
+# A broker that dies for good: kproduce says how many were lost, exits non-zero.
+(seq 1 20000; sleep 1; seq 20001 40000) | timeout 60 kproduce -t dies 2>"$T/dies.err" &
+ppid=$!
+_started_pids+=("$ppid")
+sleep 0.5
+kill9_broker b
+wait "$ppid"
+rc=$?
+check "kproduce exits 69 when the broker is gone (got $rc)" test "$rc" -eq 69
+check "and says how many records were not acknowledged ($(cat "$T/dies.err"))" \
+  grep -q "^kproduce: error: [0-9]* of 40000 records not acknowledged: cannot connect to" "$T/dies.err"
+restart_broker b
+
+# SIGINT on a follower: exit 0, output flushed, checkpoint written.
+printf 'one\ntwo\n' | timeout 10 kproduce -t follow
+timeout 20 kconsume -t follow -f --checkpoint "$T/cp.json" >"$T/follow.out" &
+cpid=$!
+_started_pids+=("$cpid")
+wait_for_line "$T/follow.out" '^two$' 10
+kill -INT "$cpid"
+wait "$cpid"
+check "SIGINT ends kconsume -f with exit 0" test $? -eq 0
+check "the checkpoint holds the next offset" grep -q '"offsets":{"0":2}' "$T/cp.json"
+echo three | timeout 10 kproduce -t follow
+check "the next run resumes from the checkpoint" \
+  test "$(timeout 10 kconsume -t follow --checkpoint "$T/cp.json")" = three
+
+# A follower behind head: ends quietly when head has its line.
+timeout 20 kconsume -t follow -f 2>"$T/fhead.err" | head -n 1 >"$T/fhead.out"
+check "kconsume -f | head -n 1 exits 0 ($((PIPESTATUS[0])))" test "${PIPESTATUS[0]}" -eq 0
+check "and prints nothing on stderr" test ! -s "$T/fhead.err"
+
+# Retention moves the log start: asking for offset 0 is out of range.
+check "create retained" timeout 10 ktopic create retained -p 1 -c retention.ms=1 -c segment.bytes=4096
+for i in 1 2 3 4; do
+  head -c 3000 /dev/zero | tr '\0' r | fold -w 100 | timeout 10 kproduce -t retained
+done
+for ((i = 0; i < 300; i++)); do
+  start=$(timeout 10 ktopic describe retained --json | grep -o '"log_start":[0-9]*' | cut -d: -f2)
+  [ "${start:-0}" -gt 0 ] && break
+  sleep 0.05
+done
+check "retention moved the log start (${start:-0})" test "${start:-0}" -gt 0
+timeout 10 kconsume -t retained --from 0 >/dev/null 2>"$T/oor.err"
+check "an out-of-range start is exit 65" test $? -eq 65
+check "the message gives the valid range ($(cat "$T/oor.err"))" \
+  grep -q "offset 0 is out of range (valid offsets $start to [0-9]*).*(OFFSET_OUT_OF_RANGE)" "$T/oor.err"
+n=$(timeout 10 kconsume -t retained --from 0 --reset earliest 2>"$T/reset.err" | wc -l)
+check "--reset earliest jumps to the log start and reads on ($n records)" test "$n" -gt 0
+check "and says so on stderr" grep -q "reset to $start" "$T/reset.err"
+check "-q silences the reset notice" \
+  test -z "$(timeout 10 kconsume -q -t retained --from 0 --reset earliest 2>&1 >/dev/null)"
+finish
