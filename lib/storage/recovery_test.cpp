@@ -248,3 +248,48 @@ TEST_SUITE("storage") {
     CHECK(r.status().code() == Code::kCorrupt);
   }
 }
+
+TEST_SUITE("storage") {
+  TEST_CASE("batches longer than the scan windows read, recover and tear like small ones") {
+    TempDir t;
+    std::string dir = t.sub("p");
+    LogConfig c = small_segments();
+    c.max_message_bytes = 4 << 20;
+    std::string big = records_of(3000, 500);  // ~1.5 MB: past both the 64 KiB and 1 MiB windows
+    {
+      auto o = reopen(dir, 0, c);
+      REQUIRE(append_records(*o.log, records_of(2), 2));
+      REQUIRE(append_records(*o.log, big, 3000));
+      REQUIRE(append_records(*o.log, records_of(2), 2));
+      auto r = o.log->read(Offset(1500), 10, Offset(INT64_MAX));
+      REQUIRE(r);
+      auto bytes = bytes_of(*r);
+      auto p = parse_batch(bytes);
+      REQUIRE(p);
+      CHECK(p->records == big);
+      CHECK(r->next == Offset(3002));
+    }
+    auto o = reopen(dir, 0, c);
+    CHECK(o.reports.empty());
+    CHECK(o.log->log_end() == Offset(3004));
+    o.log.reset();
+    // Cut the big batch short, and separately flip a byte deep inside it.
+    std::string file = dir + "/00000000000000000002.log";  // the big batch has a segment of its own
+    std::string full = slurp(file);
+    REQUIRE(full.size() > 1'400'000);
+    size_t big_start = 0;
+    spit(file, full.substr(0, big_start + 1'200'000));
+    o = reopen(dir, 0, c);
+    CHECK(o.log->log_end() == Offset(2));
+    REQUIRE(o.reports.size() == 1);
+    CHECK(o.reports[0].find("incomplete batch line") != std::string::npos);
+    o.log.reset();
+    std::string flipped = full;
+    flipped[big_start + 1'100'000] ^= 0x02;
+    spit(file, flipped);
+    o = reopen(dir, 0, c);
+    CHECK(o.log->log_end() == Offset(2));
+    REQUIRE(o.reports.size() == 1);
+    CHECK(o.reports[0].find("crc") != std::string::npos);
+  }
+}
