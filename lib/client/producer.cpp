@@ -18,6 +18,8 @@ namespace {
 
 // Room for the request envelope around the records array in one request line.
 constexpr int64_t kEnvelopeSlack = 1024;
+// A batch buffer smaller than this is swapped for a recycled, already grown one.
+constexpr size_t kReuseBytes = 4096;
 
 int64_t config_int(const proto::Json& config, const char* key, int64_t fallback) {
   auto it = config.find(key);
@@ -84,16 +86,17 @@ Status Producer::send(const proto::Record& record, std::optional<int32_t> partit
   }
   ++stats_.records;
   Batch* b = &batches_[static_cast<size_t>(p)];
-  if (b->count > 0 &&
-      static_cast<int64_t>(b->records.size() + record_buf_.size() + 2) > batch_limit_) {
+  // A record that would overflow its batch sends the batch first. Keyless
+  // records then follow the sticky partition, whose batch may be full too.
+  while (b->count > 0 &&
+         static_cast<int64_t>(b->records.size() + record_buf_.size() + 2) > batch_limit_) {
     send_batch(p);
-    if (sticky) {  // the sticky partition moved on with that batch
-      p = chooser_.sticky();
-      b = &batches_[static_cast<size_t>(p)];
-    }
+    if (!sticky) break;
+    p = chooser_.sticky();
+    b = &batches_[static_cast<size_t>(p)];
   }
   if (b->count == 0) {
-    if (b->records.capacity() == 0 && !spare_.empty()) {
+    if (b->records.capacity() < kReuseBytes && !spare_.empty()) {
       b->records = std::move(spare_.back());
       spare_.pop_back();
     }
@@ -105,7 +108,8 @@ Status Producer::send(const proto::Record& record, std::optional<int32_t> partit
   }
   b->records.append(record_buf_);
   ++b->count;
-  if (static_cast<int64_t>(b->records.size() + 1) >= batch_limit_) send_batch(p);
+  if (static_cast<int64_t>(b->records.size() + 1) >= batch_limit_ || b->count >= proto::kMaxRecordsPerBatch)
+    send_batch(p);
   return Status::ok();
 }
 
