@@ -90,14 +90,15 @@ restart_broker b
 
 # SIGINT on a follower: exit 0, output flushed, checkpoint written.
 printf 'one\ntwo\n' | timeout 10 kproduce -t follow
-timeout 20 kconsume -t follow -f --checkpoint "$T/cp.json" >"$T/follow.out" &
+timeout 20 kconsume -t follow -f --checkpoint "$T/cp.json" >"$T/follow.out" 2>"$T/follow.err" &
 cpid=$!
 _started_pids+=("$cpid")
 wait_for_line "$T/follow.out" '^two$' 10
 kill -INT "$cpid"
 wait "$cpid"
-check "SIGINT ends kconsume -f with exit 0" test $? -eq 0
-check "the checkpoint holds the next offset" grep -q '"offsets":{"0":2}' "$T/cp.json"
+rc=$?
+check "SIGINT ends kconsume -f with exit 0 (got $rc: $(cat "$T/follow.err"))" test "$rc" -eq 0
+check "the checkpoint holds the next offset ($(cat "$T/cp.json" 2>&1))" grep -q '"offsets":{"0":2}' "$T/cp.json"
 echo three | timeout 10 kproduce -t follow
 check "the next run resumes from the checkpoint" \
   test "$(timeout 10 kconsume -t follow --checkpoint "$T/cp.json")" = three
@@ -107,7 +108,8 @@ timeout 20 kconsume -t follow -f 2>"$T/fhead.err" | head -n 1 >"$T/fhead.out"
 check "kconsume -f | head -n 1 exits 0 ($((PIPESTATUS[0])))" test "${PIPESTATUS[0]}" -eq 0
 check "and prints nothing on stderr" test ! -s "$T/fhead.err"
 
-# Retention moves the log start: asking for offset 0 is out of range.
+# Retention moves the log start: asking for offset 0 is out of range. (Retention
+# keeps running meanwhile, so the exact log start is not pinned down.)
 check "create retained" timeout 10 ktopic create retained -p 1 -c retention.ms=1 -c segment.bytes=4096
 for i in 1 2 3 4; do
   head -c 3000 /dev/zero | tr '\0' r | fold -w 100 | timeout 10 kproduce -t retained
@@ -121,10 +123,10 @@ check "retention moved the log start (${start:-0})" test "${start:-0}" -gt 0
 timeout 10 kconsume -t retained --from 0 >/dev/null 2>"$T/oor.err"
 check "an out-of-range start is exit 65" test $? -eq 65
 check "the message gives the valid range ($(cat "$T/oor.err"))" \
-  grep -q "offset 0 is out of range (valid offsets $start to [0-9]*).*(OFFSET_OUT_OF_RANGE)" "$T/oor.err"
+  grep -Eq "offset 0 is out of range \(valid offsets [1-9][0-9]* to [0-9]+\).*\(OFFSET_OUT_OF_RANGE\)$" "$T/oor.err"
 n=$(timeout 10 kconsume -t retained --from 0 --reset earliest 2>"$T/reset.err" | wc -l)
 check "--reset earliest jumps to the log start and reads on ($n records)" test "$n" -gt 0
-check "and says so on stderr" grep -q "reset to $start" "$T/reset.err"
+check "and says so on stderr ($(cat "$T/reset.err"))" grep -Eq "offset 0 is out of range .*, reset to [1-9][0-9]*$" "$T/reset.err"
 check "-q silences the reset notice" \
   test -z "$(timeout 10 kconsume -q -t retained --from 0 --reset earliest 2>&1 >/dev/null)"
 finish
