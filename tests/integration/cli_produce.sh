@@ -90,7 +90,8 @@ restart_broker b
 
 # SIGINT on a follower: exit 0, output flushed, checkpoint written.
 printf 'one\ntwo\n' | timeout 10 kproduce -t follow
-timeout 20 kconsume -t follow -f --checkpoint "$T/cp.json" >"$T/follow.out" 2>"$T/follow.err" &
+# No timeout(1) wrapper here: SIGINT must reach kconsume itself, not timeout.
+kconsume -t follow -f --checkpoint "$T/cp.json" >"$T/follow.out" 2>"$T/follow.err" &
 cpid=$!
 _started_pids+=("$cpid")
 wait_for_line "$T/follow.out" '^two$' 10
