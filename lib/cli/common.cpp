@@ -2,8 +2,10 @@
 #include "cli/common.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -31,10 +33,27 @@ void line(std::string_view level, std::string_view message) {
   (void)unused;
 }
 
+std::atomic<int64_t> g_first_signal_ms{0};  // lock-free, so a handler may use it
+static_assert(std::atomic<int64_t>::is_always_lock_free);
+
+int64_t monotonic_ms_signal_safe() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe, unlike most clocks
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
 void on_signal(int signum) {
-  g_signals = g_signals + 1;
-  if (signum == SIGINT && g_signals > 1) ::_exit(130);  // "you insist"
-  client::request_stop();
+  int64_t now = monotonic_ms_signal_safe();
+  if (g_signals == 0) {
+    g_signals = 1;
+    g_first_signal_ms.store(now, std::memory_order_relaxed);
+    client::request_stop();
+    return;
+  }
+  // A second SIGINT means "stop now" (exit 130). timeout(1) delivers one
+  // SIGINT twice (to the child, then to its process group), so a repeat
+  // within half a second is taken as the same request.
+  if (signum == SIGINT && now - g_first_signal_ms.load(std::memory_order_relaxed) >= 500) ::_exit(130);
 }
 
 // CLI11 messages start with a capital ("The following argument..."); house
