@@ -30,7 +30,7 @@ char* LineFramer::prepare(size_t n) {
   if (cap_ - end_ < n) {
     size_t cap = cap_ == 0 ? n : cap_;
     while (cap - end_ < n) cap *= 2;
-    auto grown = std::make_unique<char[]>(cap);
+    auto grown = std::make_unique_for_overwrite<char[]>(cap);  // no zero-fill: reads overwrite it
     if (end_ > 0) std::memcpy(grown.get(), buf_.get(), end_);
     buf_ = std::move(grown);
     cap_ = cap;
