@@ -51,13 +51,22 @@ Result<json> handle_list_offsets(BrokerContext& ctx, const json& req) {
     }
   }
 
+  // A partition this broker cannot answer for gets its own error entry, as in
+  // fetch, so a client asking several partitions still learns the rest.
+  auto part_error = [](int32_t p, const Status& s) {
+    return json{{"partition", p},
+                {"error", {{"code", std::string(code_name(s.code()))}, {"message", s.message()}}}};
+  };
   json out = json::array();
   for (int32_t p : wanted) {
     PartitionId pid(p);
     const PartitionState& ps = ctx.partitions.get(name, pid);
-    if (ps.leader != ctx.partitions.self())
-      return Status(Code::kNotLeader, name + "/" + std::to_string(p) + " is led by node " +
-                                          std::to_string(ps.leader.value()));
+    if (ps.leader != ctx.partitions.self()) {
+      out.push_back(part_error(p, Status(Code::kNotLeader, name + "/" + std::to_string(p) +
+                                                               " is led by node " +
+                                                               std::to_string(ps.leader.value()))));
+      continue;
+    }
     storage::PartitionLog* log = ctx.logs.log(name, pid);
     if (log == nullptr) return internal_error("no log for " + name + "/" + std::to_string(p));
     Offset offset;
@@ -67,7 +76,10 @@ Result<json> handle_list_offsets(BrokerContext& ctx, const json& req) {
       offset = log->log_end();
     } else {
       auto r = log->offset_for_time(TimestampMs(at_ms));
-      if (!r.is_ok()) return r.status();
+      if (!r.is_ok()) {
+        out.push_back(part_error(p, r.status()));
+        continue;
+      }
       offset = *r;
     }
     out.push_back({{"partition", p},

@@ -254,4 +254,18 @@ TEST_SUITE("broker") {
     CHECK(error_code(h.json(R"({"op":"list_offsets","topic":"nope","at":"latest"})")) ==
           "UNKNOWN_TOPIC");
   }
+
+  TEST_CASE("list_offsets answers each partition it leads and names the leader of the others") {
+    Harness h;
+    CHECK(h.json(R"({"op":"create_topic","topic":"t","partitions":3})")["ok"] == true);
+    (void)h.json(R"({"op":"produce","topic":"t","partition":2,"records":[{"value":"a"}]})");
+    h.ctx().partitions.mutable_state("t", PartitionId(1)).leader = NodeId(7);
+    json r = h.json(R"({"op":"list_offsets","topic":"t","at":"latest"})");
+    CHECK(r["ok"] == true);
+    REQUIRE(r["partitions"].size() == 3);
+    CHECK(r["partitions"][0]["offset"] == 0);
+    CHECK(r["partitions"][1]["partition"] == 1);
+    CHECK(error_code(r["partitions"][1]) == "NOT_LEADER");
+    CHECK(r["partitions"][2]["offset"] == 1);
+  }
 }
