@@ -124,8 +124,18 @@ void Producer::send_batch(int32_t partition) {
   b.records = std::string();
   b.count = 0;
   chooser_.on_batch_sent(partition);
-  transmit(std::move(req));
+  if (!hold_behind_retries(req)) transmit(std::move(req));
   process_retries();
+}
+
+bool Producer::hold_behind_retries(InFlight& req) {
+  int64_t due = -1;
+  for (const InFlight& r : retries_)
+    if (r.partition == req.partition) due = std::max(due, r.due_ms);
+  if (due < 0) return false;
+  req.due_ms = std::max(req.due_ms, due);
+  retries_.push_back(std::move(req));
+  return true;
 }
 
 Result<Producer::Link*> Producer::link_for(int32_t partition) {
@@ -241,6 +251,9 @@ void Producer::schedule_retry(InFlight req, const Status& why) {
   int64_t backoff = static_cast<int64_t>(cluster_.options().retry_backoff_ms) << std::min(req.attempts, 6);
   ++req.attempts;
   req.due_ms = clock::monotonic_ms() + backoff;
+  // Never due before a batch of the same partition queued ahead of it.
+  for (const InFlight& r : retries_)
+    if (r.partition == req.partition) req.due_ms = std::max(req.due_ms, r.due_ms);
   retries_.push_back(std::move(req));
 }
 
@@ -263,7 +276,20 @@ void Producer::process_retries() {
       ++it;
     }
   }
-  for (auto& req : due) transmit(std::move(req));
+  // A partition's queued batches are due in their original order; once one of
+  // them fails again in this pass, the rest of that partition queue up behind it.
+  std::vector<int32_t> failed;
+  for (auto& req : due) {
+    if (std::find(failed.begin(), failed.end(), req.partition) != failed.end()) {
+      hold_behind_retries(req);
+      continue;
+    }
+    size_t queued = retries_.size();
+    int32_t p = req.partition;
+    transmit(std::move(req));
+    for (size_t i = queued; i < retries_.size(); ++i)
+      if (retries_[i].partition == p) failed.push_back(p);
+  }
 }
 
 int64_t Producer::next_deadline() const {

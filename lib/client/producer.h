@@ -93,6 +93,9 @@ class Producer {
   void await_capacity(Link& link);
   void drain_lines(Link& link);
   void handle_response(Link& link, std::string_view line);
+  // Order within a partition survives retries: if an earlier batch of
+  // req's partition waits for a retry, queues req behind it and returns true.
+  bool hold_behind_retries(InFlight& req);
   void schedule_retry(InFlight req, const Status& why);
   void process_retries();
   void break_link(Link& link, const Status& why);

@@ -80,6 +80,26 @@ check "kproduce survives a broker restart (exit 0)" test $? -eq 0
 check "every record arrives at least once" \
   test "$(timeout 30 kconsume -t restart | sort -u | wc -l)" -eq 100000
 
+# Restarts while batches are in flight: with --max-in-flight 1 every record still
+# arrives, and the first copy of each comes in input order (retries may add
+# duplicates, never reorder).
+ktopic create ordered -p 1 >/dev/null
+(for chunk in $(seq 0 59); do seq $((chunk * 500 + 1)) $((chunk * 500 + 500)); sleep 0.05; done) |
+  timeout 60 kproduce -t ordered --max-in-flight 1 --linger-ms 1 2>"$T/ordered.err" &
+ppid=$!
+_started_pids+=("$ppid")
+for _ in 1 2; do
+  sleep 0.6
+  stop_broker b
+  restart_broker b
+done
+wait "$ppid"
+rc=$?
+check "kproduce --max-in-flight 1 survives two restarts (exit $rc: $(tail -n 1 "$T/ordered.err"))" test "$rc" -eq 0
+timeout 30 kconsume -t ordered | awk '!seen[$0]++' >"$T/ordered.out"
+check "first copies of 30,000 records in input order across restarts" \
+  cmp -s "$T/ordered.out" <(seq 1 30000)
+
 # A broker that dies for good: kproduce says how many were lost, exits non-zero.
 (seq 1 20000; sleep 1; seq 20001 40000) | timeout 60 kproduce -t dies 2>"$T/dies.err" &
 ppid=$!
