@@ -12,6 +12,7 @@
 #include "cli/checkpoint.h"
 #include "cli/output_format.h"
 #include "cli/output_writer.h"
+#include "cli/progress_meter.h"
 #include "cli/start_position.h"
 #include "client/client.h"
 
@@ -160,6 +161,11 @@ Status run_consume(const ConsumeConfig& c) {
 
   OutputWriter out(STDOUT_FILENO);
   OutputSink sink(fmt, out, c.count);
+  // An export (not -f) into a file or pipe shows progress on a terminal.
+  int64_t to_export = 0;
+  for (const auto& cur : cursors) to_export += cur.stop > cur.next ? cur.stop - cur.next : 0;
+  if (c.count && *c.count < to_export) to_export = *c.count;
+  ProgressMeter meter(c.topic, to_export, !c.follow && should_show_progress(c.common.quiet));
   Status s;
   bool stopped = c.count && *c.count == 0;
   while (!stopped && !consumer.all_done() && !client::stop_requested()) {
@@ -169,7 +175,9 @@ Status run_consume(const ConsumeConfig& c) {
     s = consumer.poll(sink, stopped);
     if (!s.is_ok()) break;
     if (!sink.error().is_ok()) s = sink.error();
+    meter.update(sink.written());
   }
+  meter.clear();
   Status f = out.flush();
   if (s.is_ok()) s = f;
   if (out.broken_pipe()) return Status::ok();  // the reader left: end quietly
