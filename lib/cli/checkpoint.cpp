@@ -2,33 +2,15 @@
 // the old or the new file, never a torn one (leveldb SetCurrentFile).
 #include "cli/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <nlohmann/json.hpp>
+
+#include "base/atomic_file.h"
 
 namespace kreek::cli {
 namespace {
 
-Status write_fully(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_status("write", path, errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::ok();
-}
-
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
+// A checkpoint is a few dozen bytes per partition; anything near this is not one.
+constexpr size_t kMaxCheckpointBytes = 16 << 20;
 
 }  // namespace
 
@@ -65,53 +47,17 @@ Result<Checkpoint> decode_checkpoint(std::string_view text, const std::string& p
 }
 
 Result<std::optional<Checkpoint>> load_checkpoint(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<Checkpoint>();
-    return errno_status("open", path, errno);
+  auto text = read_small_file(path, kMaxCheckpointBytes);
+  if (!text.is_ok()) {
+    if (text.status().code() == Code::kNotFound) return std::optional<Checkpoint>();
+    return text.status();
   }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return errno_status("read", path, e);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (16 << 20)) {
-      ::close(fd);
-      return corrupt("checkpoint " + path + ": file too large");
-    }
-  }
-  ::close(fd);
-  KREEK_ASSIGN_OR_RETURN(Checkpoint cp, decode_checkpoint(text, path));
+  KREEK_ASSIGN_OR_RETURN(Checkpoint cp, decode_checkpoint(*text, path));
   return std::optional<Checkpoint>(std::move(cp));
 }
 
 Status save_checkpoint(const std::string& path, const Checkpoint& cp) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status("open", tmp, errno);
-  Status s = write_fully(fd, encode_checkpoint(cp), tmp);
-  if (s.is_ok() && ::fsync(fd) != 0) s = errno_status("fsync", tmp, errno);
-  if (::close(fd) != 0 && s.is_ok()) s = errno_status("close", tmp, errno);
-  if (s.is_ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = errno_status("rename", tmp, errno);
-  if (!s.is_ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  // The rename is durable only once the directory entry is.
-  std::string dir = dir_of(path);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::ok();
+  return write_file_atomically(path, encode_checkpoint(cp));
 }
 
 }  // namespace kreek::cli

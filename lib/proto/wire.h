@@ -3,7 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+
+#include "base/topic_name.h"
 
 namespace kreek::proto {
 
@@ -21,11 +22,10 @@ inline constexpr int64_t kDefaultFetchMaxBytes = 1 << 20;
 inline constexpr int64_t kMaxFetchMaxBytes = 64 << 20;
 inline constexpr int64_t kMaxFetchWaitMs = 60'000;
 
-// Kafka's topic name rule: [a-zA-Z0-9._-]{1,249}, and not "." or "..".
-inline constexpr size_t kMaxTopicNameLength = 249;
-bool is_valid_topic_name(std::string_view name);
-// Kafka caps partitions per topic only by resources; kreek caps it to keep a
-// typo from creating a million directories.
-inline constexpr int32_t kMaxPartitions = 10'000;
+// The topic name rule and the partition cap are base's (storage names
+// directories by them); the wire checks the same ones.
+using ::kreek::is_valid_topic_name;
+using ::kreek::kMaxPartitions;
+using ::kreek::kMaxTopicNameLength;
 
 }  // namespace kreek::proto

@@ -3,8 +3,6 @@
 
 #include <doctest/doctest.h>
 
-#include "storage/topic_name.h"
-
 using namespace kreek;
 using namespace kreek::storage;
 
@@ -75,19 +73,5 @@ TEST_SUITE("storage") {
     auto round = apply_overrides(LogConfig(), all);
     REQUIRE(round);
     CHECK(describe(*round) == d);
-  }
-
-  TEST_CASE("topic names follow Kafka's rule") {
-    CHECK(is_valid_topic_name("orders"));
-    CHECK(is_valid_topic_name("a.b_c-D9"));
-    CHECK(is_valid_topic_name(std::string(249, 'x')));
-    CHECK_FALSE(is_valid_topic_name(std::string(250, 'x')));
-    CHECK_FALSE(is_valid_topic_name(""));
-    CHECK_FALSE(is_valid_topic_name("."));
-    CHECK_FALSE(is_valid_topic_name(".."));
-    CHECK(is_valid_topic_name("..."));
-    CHECK_FALSE(is_valid_topic_name("a/b"));
-    CHECK_FALSE(is_valid_topic_name("a b"));
-    CHECK_FALSE(is_valid_topic_name("caf\xc3\xa9"));
   }
 }

@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/atomic_file.h"
 #include "base/clock.h"
-#include "storage/atomic_file.h"
-#include "storage/topic_name.h"
+#include "base/topic_name.h"
 
 namespace kreek::storage {
 namespace {

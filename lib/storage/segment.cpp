@@ -13,7 +13,7 @@
 
 #include "base/base.h"
 #include "base/log.h"
-#include "storage/atomic_file.h"
+#include "base/atomic_file.h"
 
 namespace kreek::storage {
 std::string segment_path(const std::string& dir, Offset base, std::string_view ext) {

@@ -1,5 +1,5 @@
 // Atomic replacement of small files: temp + fsync + rename + fsync(dir).
-#include "storage/atomic_file.h"
+#include "base/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-namespace kreek::storage {
+namespace kreek {
 namespace {
 
 std::string dir_of(const std::string& path) {
@@ -48,6 +48,8 @@ Status write_file_atomically(const std::string& path, std::string_view contents)
   static std::atomic<uint64_t> counter{0};
   std::string dir = dir_of(path);
   // Not path + ".tmp": a 249-byte topic name plus ".json.tmp" would pass NAME_MAX.
+  // The pid and counter keep concurrent writers (two kconsume runs sharing a
+  // checkpoint directory, two threads) off each other's temp file.
   std::string tmp = dir + "/.atomic-" + std::to_string(::getpid()) + "-" +
                     std::to_string(counter.fetch_add(1)) + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -63,7 +65,7 @@ Status write_file_atomically(const std::string& path, std::string_view contents)
   return sync_dir(dir);
 }
 
-Result<std::string> read_small_file(const std::string& path) {
+Result<std::string> read_small_file(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno_status("open", path, errno);
   std::string out;
@@ -78,9 +80,13 @@ Result<std::string> read_small_file(const std::string& path) {
     }
     if (r == 0) break;
     out.append(buf, static_cast<size_t>(r));
+    if (out.size() > max_bytes) {
+      ::close(fd);
+      return corrupt(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
   }
   ::close(fd);
   return out;
 }
 
-}  // namespace kreek::storage
+}  // namespace kreek

@@ -1,8 +1,7 @@
-// Wire-level checks that every module meets at the protocol boundary.
-// Topic names follow Kafka's Topic.validate so names port both ways.
-#include "proto/wire.h"
+// Topic name validation (Kafka's rule; see topic_name.h).
+#include "base/topic_name.h"
 
-namespace kreek::proto {
+namespace kreek {
 
 bool is_valid_topic_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxTopicNameLength) return false;
@@ -16,4 +15,4 @@ bool is_valid_topic_name(std::string_view name) {
   return true;
 }
 
-}  // namespace kreek::proto
+}  // namespace kreek
