@@ -118,6 +118,20 @@ Status JsonScan::scan(std::string_view text, const ScanLimits& limits) {
     return Status();
   };
 
+  // Scans an object member's key and its ':' (p at the key, whitespace skipped);
+  // leaves p at the member's value. Counts the member in the open object.
+  auto scan_key = [&]() -> Status {
+    if (p == e) return fail(pos(p), "unexpected end of input");
+    if (*p != '"') return fail(pos(p), "expected string key");
+    KREEK_RETURN_IF_ERROR(scan_string());
+    tokens_[stack_.back()].size++;
+    skip_ws();
+    if (p == e || *p != ':') return fail(pos(p), "expected ':'");
+    ++p;
+    skip_ws();
+    return Status();
+  };
+
   skip_ws();
   if (p == e) return fail(pos(p), "empty input");
 
@@ -135,16 +149,7 @@ Status JsonScan::scan(std::string_view text, const ScanLimits& limits) {
         ++p;
         skip_ws();
         if (p < e && *p == (obj ? '}' : ']')) break;  // empty container: close below
-        if (obj) {
-          if (p == e) return fail(pos(p), "unexpected end of input");
-          if (*p != '"') return fail(pos(p), "expected string key");
-          KREEK_RETURN_IF_ERROR(scan_string());
-          tokens_[stack_.back()].size++;
-          skip_ws();
-          if (p == e || *p != ':') return fail(pos(p), "expected ':'");
-          ++p;
-          skip_ws();
-        }
+        if (obj) KREEK_RETURN_IF_ERROR(scan_key());
         continue;  // the first element's value
       }
       case '"':
@@ -214,16 +219,7 @@ Status JsonScan::scan(std::string_view text, const ScanLimits& limits) {
       if (*p != ',') return fail(pos(p), obj ? "expected ',' or '}'" : "expected ',' or ']'");
       ++p;
       skip_ws();
-      if (obj) {
-        if (p == e) return fail(pos(p), "unexpected end of input");
-        if (*p != '"') return fail(pos(p), "expected string key");
-        KREEK_RETURN_IF_ERROR(scan_string());
-        tokens_[stack_.back()].size++;
-        skip_ws();
-        if (p == e || *p != ':') return fail(pos(p), "expected ':'");
-        ++p;
-        skip_ws();
-      }
+      if (obj) KREEK_RETURN_IF_ERROR(scan_key());
       break;  // next value
     }
   }
