@@ -65,6 +65,24 @@ std::string lower_first(std::string m) {
   return m;
 }
 
+// CLI11 checks required options before it complains about unknown ones, so
+// "kconsume --tpoic logs" would say "--topic is required". Name what the user
+// typed wrong instead: an unknown option, or an unknown ktopic command.
+std::string first_usage_problem(const CLI::App& app, const CLI::ParseError& e) {
+  std::vector<std::string> extra = app.remaining(/*recurse=*/true);
+  if (extra.empty()) return lower_first(e.what());
+  const std::string& word = extra.front();
+  const bool has_commands = !app.get_subcommands([](const CLI::App*) { return true; }).empty();
+  const bool chose_command = !app.get_subcommands().empty();
+  if (has_commands && !chose_command && !word.empty() && word[0] != '-')
+    return "unknown command \"" + word + "\"";
+  std::string m = "the following argument";
+  m += extra.size() > 1 ? "s were" : " was";
+  m += " not expected:";
+  for (const auto& w : extra) m += " " + w;
+  return m;
+}
+
 void usage_lines(std::string_view message) {
   line("error", message);
   std::string t = "try '";
@@ -120,9 +138,9 @@ void install_signal_handlers() {
 
 void add_common_flags(CLI::App& app, CommonOptions& o) {
   app.add_option("-b,--brokers", o.brokers,
-                 "brokers to bootstrap from, HOST:PORT[,HOST:PORT...] (default $KREEK_BROKERS, "
-                 "else 127.0.0.1:9092)")
-      ->envname("KREEK_BROKERS");
+                 "brokers to bootstrap from (default $KREEK_BROKERS, else 127.0.0.1:9092)")
+      ->envname("KREEK_BROKERS")
+      ->type_name("HOST:PORT[,...]");
   app.add_flag("-v,--verbose", o.verbose, "say more on stderr");
   app.add_flag("-q,--quiet", o.quiet, "print errors only");
 }
@@ -137,19 +155,53 @@ Result<client::ClientOptions> client_options(const CommonOptions& o) {
   return c;
 }
 
-int run_main(const char* tool, CLI::App& app, int argc, char** argv,
-             const std::function<Status()>& body) {
+Result<std::unique_ptr<client::Cluster>> connect(const CommonOptions& o) {
+  KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(o));
+  auto cluster = std::make_unique<client::Cluster>(std::move(copts));
+  KREEK_RETURN_IF_ERROR(cluster->bootstrap());
+  return cluster;
+}
+
+void add_topic_flag(CLI::App& app, std::string& topic, const std::string& help) {
+  app.add_option("-t,--topic", topic, help)->required()->type_name("TOPIC");
+}
+
+void add_partition_flag(CLI::App& app, std::optional<int32_t>& partition, const std::string& help) {
+  // Not CLI::Range: its description would turn "N" into "N:INT in [0 - 2147483647]".
+  const CLI::Validator non_negative(
+      [](std::string& v) -> std::string {
+        const bool negative = v.size() > 1 && v[0] == '-' &&
+                              v.find_first_not_of("0123456789", 1) == std::string::npos &&
+                              v.find_first_not_of('0', 1) != std::string::npos;
+        return negative ? "must be 0 or more"
+                   : "";  // anything else is left to the integer conversion's own error
+      },
+      "");
+  app.add_option("-p,--partition", partition, help)->type_name("N")->check(non_negative);
+}
+
+std::optional<int> parse_command_line(const char* tool, CLI::App& app, int argc, char** argv) {
   g_tool = tool;
-  install_signal_handlers();
+  // CLI11 would name the program after argv[0] ("./ktopic", "/usr/bin/ktopic");
+  // usage lines name the tool, as coreutils' do.
+  app.name(tool);
   app.set_version_flag("--version", std::string(tool) + " (kreek) " KREEK_VERSION,
                        "print the version and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help / --version: stdout, 0
-    usage_lines(lower_first(e.what()));
+    usage_lines(first_usage_problem(app, e));
     return 64;  // EX_USAGE
   }
+  return std::nullopt;
+}
+
+int run_main(const char* tool, CLI::App& app, int argc, char** argv,
+             const std::function<Status()>& body) {
+  g_tool = tool;
+  install_signal_handlers();
+  if (auto rc = parse_command_line(tool, app, argc, argv)) return *rc;
   Status s = body();
   if (s.is_ok()) return 0;
   if (g_usage && s.code() == Code::kInvalidRequest) {

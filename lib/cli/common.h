@@ -3,7 +3,10 @@
 // setup, and run_main() which ties them together around a tool's body.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +28,21 @@ struct CommonOptions {
 void add_common_flags(CLI::App& app, CommonOptions& options);
 // Client options from the common flags. Errors: a usage error for a bad -b list.
 Result<client::ClientOptions> client_options(const CommonOptions& options);
+// A cluster bootstrapped from the common flags. Errors: a usage error for a bad -b list, UNAVAILABLE when no
+// broker answers.
+Result<std::unique_ptr<client::Cluster>> connect(const CommonOptions& options);
+
+// The flags kproduce and kconsume share, so both spell and check them alike.
+// -t/--topic TOPIC (required); `help` says what the tool does with it.
+void add_topic_flag(CLI::App& app, std::string& topic, const std::string& help);
+// -p/--partition N; a negative N is a parse error.
+void add_partition_flag(CLI::App& app, std::optional<int32_t>& partition, const std::string& help);
+
+// Parses argv for `tool` (shown in usage as that name, never argv[0]'s path).
+// Returns the exit code when the program should stop here: 0 after --help or
+// --version (printed to stdout); 64 after a usage error (one line plus
+// "try '<tool> --help'" on stderr). nullopt when parsing succeeded.
+std::optional<int> parse_command_line(const char* tool, CLI::App& app, int argc, char** argv);
 
 // Parses argv, runs `body`, reports its Status and returns the exit code:
 //   --help/--version -> stdout, 0;  parse error -> one line + "try", 64;

@@ -81,18 +81,23 @@ Result<int> parse_acks(const std::string& s) {
 }  // namespace
 
 void add_produce_flags(CLI::App& app, ProduceConfig& c) {
-  app.add_option("-t,--topic", c.topic, "topic to write to (created if missing and allowed)")->required();
-  app.add_option("files", c.files, "input files, one record per line ('-' = stdin, the default)");
-  app.add_option("-k,--key", c.key, "key for every record");
+  add_topic_flag(app, c.topic, "topic to write to (created if missing and allowed)");
+  app.add_option("files", c.files, "input files, one record per line ('-' = stdin, the default)")
+      ->type_name("FILE");
+  app.add_option("-k,--key", c.key, "key for every record")->type_name("KEY");
   app.add_option("-K,--key-separator", c.key_separator,
-                 "split each line at the first SEP into key and value");
+                 "split each line at the first SEP into key and value")
+      ->type_name("SEP");
   app.add_flag("--json", c.json, "each line is a JSON record envelope, as kconsume --json prints");
-  app.add_option("-H,--header", c.headers, "NAME=VALUE header on every record (repeatable)");
-  app.add_option("-p,--partition", c.partition, "write every record to this partition");
-  app.add_option("--acks", c.acks, "0, 1 or all (default 1)");
-  app.add_option("--linger-ms", c.linger_ms, "send a batch at most this long after its first record (default 5)");
-  app.add_option("--batch-bytes", c.batch_bytes, "target batch size in bytes (default 262144)");
-  app.add_option("--max-in-flight", c.max_in_flight, "produce requests outstanding per connection (default 8)");
+  app.add_option("-H,--header", c.headers, "NAME=VALUE header on every record (repeatable)")
+      ->type_name("NAME=VALUE");
+  add_partition_flag(app, c.partition, "write every record to this partition");
+  app.add_option("--acks", c.acks, "0, 1 or all (default 1)")->type_name("ACKS");
+  app.add_option("--linger-ms", c.linger_ms, "send a batch at most this long after its first record (default 5)")
+      ->type_name("MS");
+  app.add_option("--batch-bytes", c.batch_bytes, "target batch size in bytes (default 262144)")->type_name("N");
+  app.add_option("--max-in-flight", c.max_in_flight, "produce requests outstanding per connection (default 8)")
+      ->type_name("N");
 }
 
 Status run_produce(const ProduceConfig& c) {
@@ -105,7 +110,6 @@ Status run_produce(const ProduceConfig& c) {
   if (c.key_separator && c.key_separator->empty()) return usage_error("-K needs a non-empty separator");
   if (c.linger_ms < 0 || c.batch_bytes < 1 || c.max_in_flight < 1)
     return usage_error("--linger-ms, --batch-bytes and --max-in-flight must be positive");
-  if (c.partition && *c.partition < 0) return usage_error("--partition must be >= 0");
   LineFormat format;
   format.key = c.key;
   format.separator = c.key_separator;
@@ -140,9 +144,11 @@ Status run_produce(const ProduceConfig& c) {
     return open_error;
   }
 
-  KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(c.common));
-  client::Cluster cluster(copts);
-  Status s = cluster.bootstrap();
+  auto cluster = connect(c.common);
+  if (!cluster.is_ok()) {
+    close_inputs();
+    return cluster.status();
+  }
   client::ProducerOptions popts;
   popts.topic = c.topic;
   popts.acks = acks;
@@ -150,8 +156,8 @@ Status run_produce(const ProduceConfig& c) {
   popts.batch_bytes = c.batch_bytes;
   popts.max_in_flight = c.max_in_flight;
   popts.partition = c.partition;
-  client::Producer producer(cluster, popts);
-  if (s.is_ok()) s = producer.start();
+  client::Producer producer(**cluster, popts);
+  Status s = producer.start();
   if (!s.is_ok()) {
     close_inputs();
     return s;
