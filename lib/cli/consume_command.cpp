@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <memory>
 
 #include "base/clock.h"
 #include "cli/checkpoint.h"
@@ -47,6 +48,12 @@ class OutputSink : public client::RecordSink {
   Status error_;
 };
 
+// An out-of-range error tells the user the way on.
+Status with_reset_hint(Status s) {
+  if (s.code() != Code::kOffsetOutOfRange) return s;
+  return Status(s.code(), s.message() + "; use --reset earliest|latest");
+}
+
 // Start offsets for every partition, per --from / -n (checkpoint applied later).
 Result<std::vector<client::Cursor>> start_cursors(client::Consumer& consumer, const ConsumeConfig& c,
                                                   const std::vector<int32_t>& partitions,
@@ -82,21 +89,56 @@ Result<std::vector<client::Cursor>> start_cursors(client::Consumer& consumer, co
   return cursors;
 }
 
+// A start position outside [log start, log end] (an offset past the end, or
+// one that retention deleted after a checkpoint saved it) is never skipped
+// silently: with --reset it jumps to the earliest or latest offset and says so
+// on stderr; without, the run fails with OFFSET_OUT_OF_RANGE naming the range
+// (Kafka's auto.offset.reset=none). `ends` is in the cursors' order.
+Status check_start_positions(std::vector<client::Cursor>& cursors,
+                             const std::vector<client::PartitionOffsets>& ends, client::ResetPolicy reset,
+                             const std::string& topic) {
+  std::string first;
+  int more = 0;
+  for (size_t i = 0; i < cursors.size(); ++i) {
+    client::Cursor& cur = cursors[i];
+    const client::PartitionOffsets& e = ends[i];
+    if (cur.next >= e.log_start && cur.next <= e.log_end) continue;
+    std::string m = client::out_of_range_message(topic, cur.partition, cur.next, e.log_start, e.log_end);
+    if (reset != client::ResetPolicy::kNone) {
+      cur.next = client::reset_position(reset, cur.next, e.log_start, e.log_end);
+      warn(m + ", reset to " + std::to_string(cur.next));
+    } else if (first.empty()) {
+      first = std::move(m);
+    } else {
+      ++more;
+    }
+  }
+  if (first.empty()) return Status::ok();
+  if (more > 0) first += " (and " + std::to_string(more) + " more partition" + (more > 1 ? "s" : "") + ")";
+  return Status(Code::kOffsetOutOfRange, std::move(first));
+}
+
 }  // namespace
 
 void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
-  app.add_option("-t,--topic", c.topic, "topic to read")->required();
+  add_topic_flag(app, c.topic, "topic to read");
   app.add_flag("-f,--follow", c.follow, "keep waiting for new records, like tail -f");
-  app.add_option("-n,--last", c.last, "start N records before the end of each partition");
-  app.add_option("--from", c.from, "start at beginning, end, an OFFSET, @UNIX_MS, an ISO 8601 time, or a duration ago (15m)");
-  app.add_option("-p,--partition", c.partition, "read only this partition");
-  app.add_option("-c,--count", c.count, "stop after N records");
+  app.add_option("-n,--last", c.last, "start N records before the end of each partition")->type_name("N");
+  app.add_option("--from", c.from,
+                 "start at beginning, end, an OFFSET, @UNIX_MS, an ISO 8601 time, or a duration ago (15m)")
+      ->type_name("POS");
+  add_partition_flag(app, c.partition, "read only this partition");
+  app.add_option("-c,--count", c.count, "stop after N records")->type_name("N");
   app.add_flag("--json", c.json, "print one JSON envelope per record");
   app.add_option("--format", c.format,
                  "print records as FMT: %t topic, %p partition, %o offset, %k key, %v value, "
-                 "%T timestamp, %h headers, %%; \\n \\t \\\\ escapes; no newline is added");
-  app.add_option("--checkpoint", c.checkpoint, "start from and save positions in FILE");
-  app.add_option("--reset", c.reset, "on an out-of-range position jump to earliest or latest");
+                 "%T timestamp, %h headers, %%; \\n \\t \\\\ escapes; no newline is added")
+      ->type_name("FMT");
+  app.add_option("--checkpoint", c.checkpoint, "start from and save positions in FILE")->type_name("FILE");
+  app.add_option("--reset", c.reset,
+                 "when a start position is out of range, jump to the earliest or latest offset "
+                 "(default: fail, exit 65)")
+      ->type_name("earliest|latest");
 }
 
 Status run_consume(const ConsumeConfig& c) {
@@ -130,15 +172,13 @@ Status run_consume(const ConsumeConfig& c) {
                          "\", not \"" + c.topic + "\"");
   }
 
-  KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(c.common));
-  client::Cluster cluster(copts);
-  KREEK_RETURN_IF_ERROR(cluster.bootstrap());
+  KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> cluster, connect(c.common));
   client::ConsumerOptions opts;
   opts.topic = c.topic;
   opts.max_wait_ms = 500;
   opts.reset = reset;
   opts.on_notice = [](const std::string& m) { warn(m); };
-  client::Consumer consumer(cluster, opts);
+  client::Consumer consumer(*cluster, opts);
 
   KREEK_ASSIGN_OR_RETURN(int32_t count, consumer.partition_count());
   std::vector<int32_t> partitions;
@@ -157,6 +197,7 @@ Status run_consume(const ConsumeConfig& c) {
       auto it = checkpoint->offsets.find(cur.partition);
       if (it != checkpoint->offsets.end()) cur.next = it->second;
     }
+  KREEK_RETURN_IF_ERROR(with_reset_hint(check_start_positions(cursors, ends, reset, c.topic)));
   consumer.assign(cursors);
 
   OutputWriter out(STDOUT_FILENO);
@@ -190,9 +231,7 @@ Status run_consume(const ConsumeConfig& c) {
     Status w = save_checkpoint(*c.checkpoint, cp);
     if (s.is_ok()) s = w;
   }
-  if (s.code() == Code::kOffsetOutOfRange)
-    s = Status(s.code(), s.message() + "; use --reset earliest|latest to jump");
-  return s;
+  return with_reset_hint(s);
 }
 
 }  // namespace kreek::cli

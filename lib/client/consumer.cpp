@@ -10,6 +10,24 @@
 
 namespace kreek::client {
 
+std::string out_of_range_message(std::string_view topic, int32_t partition, int64_t offset,
+                                 int64_t log_start, int64_t log_end) {
+  std::string m(topic);
+  m += '/' + std::to_string(partition) + ": offset " + std::to_string(offset) + " is out of range";
+  if (log_start >= 0 && log_end >= 0)
+    m += " [" + std::to_string(log_start) + ", " + std::to_string(log_end) + "]";
+  return m;
+}
+
+int64_t reset_position(ResetPolicy policy, int64_t offset, int64_t log_start, int64_t log_end) {
+  switch (policy) {
+    case ResetPolicy::kNone: return offset;
+    case ResetPolicy::kEarliest: return log_start;
+    case ResetPolicy::kLatest: return log_end;
+  }
+  return offset;
+}
+
 Consumer::Consumer(Cluster& cluster, ConsumerOptions options)
     : cluster_(cluster), options_(std::move(options)) {}
 
@@ -213,13 +231,10 @@ Status Consumer::handle_part_error(Cursor& c, const Status& error, const proto::
       log_start = error_json.value("log_start", int64_t{-1});
       log_end = error_json.value("log_end", int64_t{-1});
     }
-    std::string where = "partition " + std::to_string(c.partition) + ": offset " +
-                        std::to_string(c.next) + " is out of range";
-    if (log_start >= 0 && log_end >= 0)
-      where += " (valid offsets " + std::to_string(log_start) + " to " + std::to_string(log_end) + ")";
+    std::string where = out_of_range_message(options_.topic, c.partition, c.next, log_start, log_end);
     if (options_.reset == ResetPolicy::kNone || log_start < 0 || log_end < 0)
       return Status(Code::kOffsetOutOfRange, where);
-    c.next = options_.reset == ResetPolicy::kEarliest ? log_start : log_end;
+    c.next = reset_position(options_.reset, c.next, log_start, log_end);
     if (options_.on_notice) options_.on_notice(where + ", reset to " + std::to_string(c.next));
     return Status::ok();
   }

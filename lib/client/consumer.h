@@ -31,12 +31,20 @@ struct PartitionOffsets {
 // What to do when a position falls outside the log (retention moved log start).
 enum class ResetPolicy { kNone, kEarliest, kLatest };
 
+// "logs/0: offset 500 is out of range [0, 120]": the valid positions run from
+// the log start to the log end, which is included (reading there waits for the
+// next record).
+std::string out_of_range_message(std::string_view topic, int32_t partition, int64_t offset,
+                                 int64_t log_start, int64_t log_end);
+// Where `policy` moves an out-of-range position (kNone leaves it).
+int64_t reset_position(ResetPolicy policy, int64_t offset, int64_t log_start, int64_t log_end);
+
 struct ConsumerOptions {
   std::string topic;
   int64_t max_bytes = 4 << 20;  // per fetch, across its parts
   int max_wait_ms = 500;        // long poll while nothing is new
   ResetPolicy reset = ResetPolicy::kNone;
-  // Told about resets ("partition 0: offset 5 is out of range ..., reset to 42").
+  // Told about resets ("logs/0: offset 5 is out of range [42, 120], reset to 42").
   std::function<void(const std::string&)> on_notice;
 };
 

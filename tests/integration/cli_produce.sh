@@ -149,10 +149,10 @@ check "retention moved the log start (${start:-0})" test "${start:-0}" -gt 0
 timeout 10 kconsume -t retained --from 0 >/dev/null 2>"$T/oor.err"
 check "an out-of-range start is exit 65" test $? -eq 65
 check "the message gives the valid range ($(cat "$T/oor.err"))" \
-  grep -Eq "offset 0 is out of range \(valid offsets [1-9][0-9]* to [0-9]+\).*\(OFFSET_OUT_OF_RANGE\)$" "$T/oor.err"
+  grep -Eq "^kconsume: error: retained/0: offset 0 is out of range \[[1-9][0-9]*, [0-9]+\]; use --reset earliest\|latest \(OFFSET_OUT_OF_RANGE\)$" "$T/oor.err"
 n=$(timeout 10 kconsume -t retained --from 0 --reset earliest 2>"$T/reset.err" | wc -l)
 check "--reset earliest jumps to the log start and reads on ($n records)" test "$n" -gt 0
-check "and says so on stderr ($(cat "$T/reset.err"))" grep -Eq "offset 0 is out of range .*, reset to [1-9][0-9]*$" "$T/reset.err"
+check "and says so on stderr ($(cat "$T/reset.err"))" grep -Eq "retained/0: offset 0 is out of range \[[1-9][0-9]*, [0-9]+\], reset to [1-9][0-9]*$" "$T/reset.err"
 check "-q silences the reset notice" \
   test -z "$(timeout 10 kconsume -q -t retained --from 0 --reset earliest 2>&1 >/dev/null)"
 finish
