@@ -90,8 +90,15 @@ _kreek() {
           ;;
       esac
       if [[ $cur == -* ]]; then
-        # shellcheck disable=SC2086
-        _kreek_reply -p --partitions -c --config --json $_kreek_common_flags
+        # The common flags work before and after the command; after it, offer
+        # that command's own flags with them.
+        case $sub in
+          '') _kreek_reply -b --brokers -v --verbose -q --quiet -h --help --version ;;
+          create) _kreek_reply -p --partitions -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          alter) _kreek_reply -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          list | describe) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          *) _kreek_reply -b --brokers -v --verbose -q --quiet -h --help ;;
+        esac
       elif [[ -z $sub ]]; then
         _kreek_reply create list describe alter delete
       elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete)$ ]]; then

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "client/client.h"
 
@@ -64,20 +65,28 @@ std::string describe_text(const proto::Json& d) {
   const auto parts = d.value("partitions", proto::Json::array());
   out += "topic " + d.value("topic", std::string("?")) + "  partitions " + std::to_string(parts.size()) + "\n";
   std::vector<std::vector<std::string>> rows{
-      {"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "LOG-END", "SIZE", "SEGMENTS"}};
+      {"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "LOG-END", "HW", "SIZE", "SEGMENTS"}};
   for (const auto& p : parts) {
     rows.push_back({scalar(p.value("partition", proto::Json())), scalar(p.value("leader", proto::Json())),
                     scalar(p.value("epoch", proto::Json())), node_list(p.value("replicas", proto::Json())),
                     node_list(p.value("isr", proto::Json())), scalar(p.value("log_start", proto::Json())),
-                    scalar(p.value("log_end", proto::Json())), scalar(p.value("size", proto::Json())),
-                    scalar(p.value("segments", proto::Json()))});
+                    scalar(p.value("log_end", proto::Json())), scalar(p.value("hw", proto::Json())),
+                    scalar(p.value("size", proto::Json())), scalar(p.value("segments", proto::Json()))});
   }
   print_table(rows, out);
+  // Every effective value, as --json has it, with the topic's own overrides
+  // marked; unset flush.* show Kafka's 9223372036854775807 (Long.MAX_VALUE,
+  // "never"), as kafka-configs does.
+  auto config = d.value("config", proto::Json::object());
   auto overrides = d.value("overrides", proto::Json::object());
-  if (overrides.is_object() && !overrides.empty()) {
-    out += "config overrides:\n";
-    for (auto it = overrides.begin(); it != overrides.end(); ++it)
-      out += "  " + it.key() + "=" + scalar(it.value()) + "\n";
+  if (!config.is_object()) config = proto::Json::object();
+  if (!overrides.is_object()) overrides = proto::Json::object();
+  for (auto it = overrides.begin(); it != overrides.end(); ++it)
+    if (!config.contains(it.key())) config[it.key()] = it.value();  // a broker that sends overrides only
+  if (!config.empty()) {
+    out += "config:\n";
+    for (auto it = config.begin(); it != config.end(); ++it)
+      out += "  " + it.key() + "=" + scalar(it.value()) + (overrides.contains(it.key()) ? "  (override)" : "") + "\n";
   }
   return out;
 }
@@ -113,17 +122,22 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
   alter->add_option("name", c.name, "topic name")->required();
   alter->add_option("-c,--config", c.configs, "KEY=VALUE, or KEY= to remove (repeatable)")->required();
   alter->add_flag("--json", c.json, "print the effective config as JSON");
-  for (auto* sub : {create, list, describe, del, alter})
+  for (auto* sub : {create, list, describe, del, alter}) {
     sub->callback([&c, sub] { c.action = sub->get_name(); });
+    // The common flags belong to ktopic, but users of kafka-topics and kcat
+    // put them anywhere: "ktopic describe orders -b HOST:PORT". Options the
+    // subcommand does not know fall through to ktopic's.
+    sub->fallthrough();
+    sub->footer("Common options (-b/--brokers, -v, -q) may also come after the command; see 'ktopic --help'.");
+  }
 }
 
 Status run_topic(const TopicConfig& c) {
   set_verbosity(c.common.verbose, c.common.quiet);
   KREEK_ASSIGN_OR_RETURN(client::ConfigChanges changes, parse_configs(c.configs, c.action == "alter"));
   if (c.partitions && *c.partitions < 1) return usage_error("--partitions must be >= 1");
-  KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(c.common));
-  client::Cluster cluster(copts);
-  KREEK_RETURN_IF_ERROR(cluster.bootstrap());
+  KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> connected, connect(c.common));
+  client::Cluster& cluster = *connected;
 
   if (c.action == "create") {
     KREEK_ASSIGN_OR_RETURN(auto r, client::create_topic(cluster, c.name, c.partitions, changes));
