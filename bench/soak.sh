@@ -14,27 +14,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/lib/common.sh
 source "$HERE/../tests/lib/common.sh"
 
-# Broker stop/kill/restart by name. (common.sh's stop_broker/kill9_broker/restart_broker
-# expand ${name} in the same `local` statement that assigns it, so they read an unset or a
-# caller's variable; these do the same job without that.)
-b_stop() {
-  local pid_var="${1}_PID"
-  local pid=${!pid_var}
-  kill -TERM "$pid" 2>/dev/null
-  wait "$pid"
-}
-b_kill9() {
-  local pid_var="${1}_PID"
-  kill -9 "${!pid_var}" 2>/dev/null
-  wait "${!pid_var}" 2>/dev/null
-  return 0
-}
-b_restart() {
-  local flags_var="${1}_FLAGS"
-  # shellcheck disable=SC2086
-  start_broker "$1" ${!flags_var}
-}
-
 SECONDS_TOTAL=${SOAK_SECONDS:-300}
 RATE=${SOAK_RATE:-10000}
 P=${SOAK_PARTITIONS:-4}
@@ -144,15 +123,15 @@ for ((r = 1; r <= RESTARTS; r++)); do
   sleep 0.005
   echo $((r * 2 - 1)) >"$W/epoch"
   if ((r % 2 == 1)); then
-    b_stop b1
+    stop_broker b1
     rc=$?
     say "restart $r: SIGTERM (broker exit $rc)"
     [ "$rc" = 0 ] || term_bad=$((term_bad + 1))
   else
-    b_kill9 b1
+    kill9_broker b1
     say "restart $r: kill -9"
   fi
-  if ! b_restart b1; then
+  if ! restart_broker b1; then
     say "broker did not come back after restart $r:"
     tail -n 20 "$b1_LOG" >&2
     exit 1

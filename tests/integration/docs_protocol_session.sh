@@ -5,67 +5,8 @@
 # `.\" test-session-begin` and `.\" test-session-end`; lines starting with
 # {"id": or {"v": are responses, every other line after the `$ nc` prompt is
 # a request. Fields that vary from run to run (ts) are deleted before comparing.
-# Env: KREEK_BIN (binaries, default ./build), KREEK_SRC (repo root).
-# shellcheck disable=SC2317 # cleanup runs from the EXIT trap
-set -uo pipefail
-KREEK_SRC=${KREEK_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-KREEK_BIN=${KREEK_BIN:-./build}
-[ -d "$KREEK_BIN" ] && KREEK_BIN=$(cd "$KREEK_BIN" && pwd)
-export PATH="$KREEK_BIN:$PATH"
-unset KREEK_BROKERS
-
-TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kreek-docs.XXXXXX")
-BROKER_PID=""
-cleanup() {
-  if [ -n "$BROKER_PID" ]; then
-    kill -9 "$BROKER_PID" 2>/dev/null
-    wait "$BROKER_PID" 2>/dev/null
-  fi
-  rm -rf "$TEST_TMP"
-}
-trap cleanup EXIT
-
-FAILURES=0
-PASSES=0
-fail() { echo "FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
-pass() { PASSES=$((PASSES + 1)); }
-check() {
-  local what=$1
-  shift
-  if "$@"; then pass; else fail "$what"; fi
-}
-finish() {
-  echo "$(basename "$0" .sh): $PASSES passed, $FAILURES failed"
-  [ "$FAILURES" -eq 0 ]
-  exit $?
-}
-
-# start_broker: a kbroker on a free loopback port with its own data dir; sets
-# BROKER_PID, BROKER_PORT, BROKER_LOG once the "listening on" line appears.
-start_broker() {
-  BROKER_LOG=$TEST_TMP/kbroker.log
-  kbroker --listen 127.0.0.1:0 --data-dir "$TEST_TMP/data" 2>"$BROKER_LOG" &
-  BROKER_PID=$!
-  local i
-  for ((i = 0; i < 2000; i++)); do # at most 20 s
-    BROKER_PORT=$(grep -Eo 'info listening on 127\.0\.0\.1:[0-9]+' "$BROKER_LOG" | head -n 1 | sed 's/.*://')
-    [ -n "$BROKER_PORT" ] && return 0
-    kill -0 "$BROKER_PID" 2>/dev/null || break
-    sleep 0.01
-  done
-  echo "kbroker did not print its listening line:" >&2
-  sed 's/^/  kbroker: /' "$BROKER_LOG" >&2
-  return 1
-}
-
-# stop_broker: SIGTERM, and the exit status kbroker ends with.
-stop_broker() {
-  kill -TERM "$BROKER_PID" 2>/dev/null
-  local rc=0
-  wait "$BROKER_PID" || rc=$?
-  BROKER_PID=""
-  return "$rc"
-}
+# Env: KREEK_BIN (binaries, default $KREEK_SRC/build), KREEK_SRC (repo root); see tests/lib/common.sh.
+source "$(dirname "$0")/../lib/common.sh"
 export LC_ALL=C
 
 page=$KREEK_SRC/man/man7/kreek-protocol.7
@@ -98,13 +39,13 @@ for op in hello create_topic produce fetch list_offsets; do
 done
 check "the session shows an error" grep -q '"ok":false' <<<"$session"
 
-if ! start_broker; then
+if ! start_broker b; then
   fail "kbroker did not start"
   finish
 fi
 
 out=$TEST_TMP/responses
-printf '%s\n' "${requests[@]}" | timeout 10 nc -N 127.0.0.1 "$BROKER_PORT" >"$out"
+printf '%s\n' "${requests[@]}" | timeout 10 nc -N 127.0.0.1 "$b_PORT" >"$out"
 rc=$?
 check "nc ends by itself once the broker has answered (exit $rc)" test "$rc" -eq 0
 
@@ -136,6 +77,6 @@ for ((i = 0; i < ${#expected[@]}; i++)); do
 done
 check "the last fetch's bytes add up to its batch lines (left $pending)" test "$pending" -eq 0
 
-stop_broker
+stop_broker b
 check "kbroker exits 0 on SIGTERM" test $? -eq 0
 finish

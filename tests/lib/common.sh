@@ -6,8 +6,10 @@
 #   start_broker b1            # sets b1_PID, b1_PORT, b1_ADDR, b1_DIR, b1_LOG
 #   start_broker b2 --flush-messages 1   # extra kbroker flags
 #   restart_broker b1          # same dir and port
-#   stop_broker b1             # SIGTERM, expects exit 0
+#   stop_broker b1             # SIGTERM; returns kbroker's exit status (0 expected)
 #   kill9_broker b1
+# start_broker waits BROKER_START_SECONDS (default 20) for the listening line,
+# and gives up at once, showing the broker's log, if kbroker exits first.
 
 set -uo pipefail
 
@@ -80,9 +82,18 @@ start_broker() {
   printf -v "${name}_DIR" %s "$dir/data"
   printf -v "${name}_LOG" %s "$log"
   printf -v "${name}_FLAGS" %s "$*"
-  wait_for_line "$log" 'info listening on 127\.0\.0\.1:[0-9]+' 20 || return 1
-  local port
-  port=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$log" | tail -n 1 | sed 's/.*://')
+  local port="" i
+  for ((i = 0; i < ${BROKER_START_SECONDS:-20} * 100; i++)); do
+    port=$(grep -Eo 'info listening on 127\.0\.0\.1:[0-9]+' "$log" | tail -n 1 | sed 's/.*://')
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
+  done
+  if [ -z "$port" ]; then
+    echo "kbroker $name did not print its listening line:" >&2
+    sed "s/^/  $name: /" "$log" >&2
+    return 1
+  fi
   printf -v "${name}_PORT" %s "$port"
   printf -v "${name}_ADDR" %s "127.0.0.1:$port"
 }
@@ -109,6 +120,26 @@ kill9_broker() {
   kill -9 "${!pid_var}" 2>/dev/null
   wait "${!pid_var}" 2>/dev/null
   return 0
+}
+
+# expired_topic TOPIC: creates a one-partition topic whose closed segments
+# retention deletes at once (the broker needs a short
+# --retention-check-interval-ms), fills a few segments, and waits until the log
+# start has moved past 0. Prints that log start; fails if it never moved.
+# (Retention keeps running, so the log start may move on afterwards.)
+expired_topic() {
+  local topic=$1 i start=0
+  timeout 10 ktopic create "$topic" -p 1 -c retention.ms=1 -c segment.bytes=4096 || return 1
+  for i in 1 2 3 4; do
+    head -c 3000 /dev/zero | tr '\0' r | fold -w 100 | timeout 10 kproduce -t "$topic" || return 1
+  done
+  for ((i = 0; i < 300; i++)); do
+    start=$(timeout 10 ktopic describe "$topic" --json | grep -o '"log_start":[0-9]*' | cut -d: -f2)
+    [ "${start:-0}" -gt 0 ] && break
+    sleep 0.05
+  done
+  echo "${start:-0}"
+  [ "${start:-0}" -gt 0 ]
 }
 
 # rpc ADDR 'json line'...: sends request lines, prints the response lines.
