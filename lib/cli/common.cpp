@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/topic_name.h"
 #include "client/interrupt.h"
 
 namespace kreek::cli {
@@ -162,8 +163,21 @@ Result<std::unique_ptr<client::Cluster>> connect(const CommonOptions& o) {
   return cluster;
 }
 
+const CLI::Validator& topic_name_check() {
+  // Kafka's rule, checked here too so a typo is a usage error even with no
+  // broker up, and costs no round trip. The description stays empty so help
+  // shows TOPIC, not the rule.
+  static const CLI::Validator check(
+      [](std::string& v) -> std::string {
+        if (is_valid_topic_name(v)) return "";
+        return "invalid topic name \"" + v + "\": use 1 to 249 of [A-Za-z0-9._-], not \".\" or \"..\"";
+      },
+      "");
+  return check;
+}
+
 void add_topic_flag(CLI::App& app, std::string& topic, const std::string& help) {
-  app.add_option("-t,--topic", topic, help)->required()->type_name("TOPIC");
+  app.add_option("-t,--topic", topic, help)->required()->type_name("TOPIC")->check(topic_name_check());
 }
 
 void add_partition_flag(CLI::App& app, std::optional<int32_t>& partition, const std::string& help) {

@@ -35,6 +35,8 @@ Result<std::unique_ptr<client::Cluster>> connect(const CommonOptions& options);
 // The flags kproduce and kconsume share, so both spell and check them alike.
 // -t/--topic TOPIC (required); `help` says what the tool does with it.
 void add_topic_flag(CLI::App& app, std::string& topic, const std::string& help);
+// Checks a topic name against Kafka's rule at parse time (for -t and ktopic's NAME).
+const CLI::Validator& topic_name_check();
 // -p/--partition N; a negative N is a parse error.
 void add_partition_flag(CLI::App& app, std::optional<int32_t>& partition, const std::string& help);
 

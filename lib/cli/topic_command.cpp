@@ -107,19 +107,19 @@ void print(const std::string& s) {
 void add_topic_commands(CLI::App& app, TopicConfig& c) {
   app.require_subcommand(1);
   auto* create = app.add_subcommand("create", "create a topic");
-  create->add_option("name", c.name, "topic name")->required();
+  create->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   create->add_option("-p,--partitions", c.partitions, "partition count (default: the broker's)");
   create->add_option("-c,--config", c.configs, "KEY=VALUE topic config (repeatable)");
   create->add_flag("--json", c.json, "print the broker's JSON response");
   auto* list = app.add_subcommand("list", "print topic names, one per line");
   list->add_flag("--json", c.json, "print the broker's metadata JSON");
   auto* describe = app.add_subcommand("describe", "show partitions, offsets, sizes and config");
-  describe->add_option("name", c.name, "topic name")->required();
+  describe->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   describe->add_flag("--json", c.json, "print the broker's JSON response");
   auto* del = app.add_subcommand("delete", "delete a topic and its data");
-  del->add_option("name", c.name, "topic name")->required();
+  del->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   auto* alter = app.add_subcommand("alter", "change config overrides (KEY= removes one)");
-  alter->add_option("name", c.name, "topic name")->required();
+  alter->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   alter->add_option("-c,--config", c.configs, "KEY=VALUE, or KEY= to remove (repeatable)")->required();
   alter->add_flag("--json", c.json, "print the effective config as JSON");
   for (auto* sub : {create, list, describe, del, alter}) {

@@ -62,15 +62,7 @@ check "-n never goes out of range" test "$(timeout 10 kconsume -t logs -p 1 -n 1
 # A checkpoint older than the log start: retention deleted records after the
 # last export. Not skipped silently: exit 65 and the checkpoint left as it was,
 # until --reset earliest says to go on from the oldest record still kept.
-check "create retained" timeout 10 ktopic create retained -p 1 -c retention.ms=1 -c segment.bytes=4096
-for i in 1 2 3 4; do
-  head -c 3000 /dev/zero | tr '\0' r | fold -w 100 | timeout 10 kproduce -t retained
-done
-for ((i = 0; i < 300; i++)); do
-  start=$(timeout 10 ktopic describe retained --json | grep -o '"log_start":[0-9]*' | cut -d: -f2)
-  [ "${start:-0}" -gt 0 ] && break
-  sleep 0.05
-done
+start=$(expired_topic retained)
 check "retention moved the log start (${start:-0})" test "${start:-0}" -gt 0
 echo '{"topic":"retained","offsets":{"0":0}}' >"$T/cp.json"
 timeout 10 kconsume -t retained --checkpoint "$T/cp.json" >"$T/cp.out" 2>"$T/cp.err"
@@ -134,4 +126,12 @@ check "kproduce FILE - FILE reads stdin in its place" \
   test "$(timeout 10 kconsume -t dash | tr '\n' ' ')" = "a b mid a b "
 timeout 10 kproduce -t dash -p -1 </dev/null 2>/dev/null
 check "a negative --partition is a usage error (exit 64)" test $? -eq 64
+for cmd in "kconsume -t bad/name" "kproduce -t bad/name" "ktopic describe bad/name" "ktopic create .."; do
+  err=$(KREEK_BROKERS=127.0.0.1:1 timeout 10 $cmd 2>&1 </dev/null >/dev/null)
+  rc=$?
+  check "$cmd: a bad topic name is a usage error with no broker asked (exit $rc: $err)" \
+    test "$rc" -eq 64 -a -n "$(grep 'invalid topic name' <<<"$err")"
+done
+timeout 10 ktopic lsit 2>"$T/cmd.err"
+check "an unknown ktopic command is named (exit $?)" grep -qx 'ktopic: error: unknown command "lsit"' "$T/cmd.err"
 finish

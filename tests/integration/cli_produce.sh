@@ -136,15 +136,7 @@ check "and prints nothing on stderr" test ! -s "$T/fhead.err"
 
 # Retention moves the log start: asking for offset 0 is out of range. (Retention
 # keeps running meanwhile, so the exact log start is not pinned down.)
-check "create retained" timeout 10 ktopic create retained -p 1 -c retention.ms=1 -c segment.bytes=4096
-for i in 1 2 3 4; do
-  head -c 3000 /dev/zero | tr '\0' r | fold -w 100 | timeout 10 kproduce -t retained
-done
-for ((i = 0; i < 300; i++)); do
-  start=$(timeout 10 ktopic describe retained --json | grep -o '"log_start":[0-9]*' | cut -d: -f2)
-  [ "${start:-0}" -gt 0 ] && break
-  sleep 0.05
-done
+start=$(expired_topic retained)
 check "retention moved the log start (${start:-0})" test "${start:-0}" -gt 0
 timeout 10 kconsume -t retained --from 0 >/dev/null 2>"$T/oor.err"
 check "an out-of-range start is exit 65" test $? -eq 65
