@@ -84,10 +84,19 @@ std::string first_usage_problem(const CLI::App& app, const CLI::ParseError& e) {
   return m;
 }
 
+// "ktopic describe" once a subcommand was chosen, so the hint points at the
+// help that lists the options the user was typing.
+std::string g_help_for;
+
+void note_command(const CLI::App& app) {
+  g_help_for = g_tool;
+  for (const CLI::App* sub : app.get_subcommands()) g_help_for += " " + sub->get_name();
+}
+
 void usage_lines(std::string_view message) {
   line("error", message);
   std::string t = "try '";
-  t += g_tool;
+  t += g_help_for.empty() ? std::string(g_tool) : g_help_for;
   t += " --help'\n";
   ssize_t unused = ::write(STDERR_FILENO, t.data(), t.size());
   (void)unused;
@@ -205,9 +214,11 @@ std::optional<int> parse_command_line(const char* tool, CLI::App& app, int argc,
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help / --version: stdout, 0
+    note_command(app);
     usage_lines(first_usage_problem(app, e));
     return 64;  // EX_USAGE
   }
+  note_command(app);
   return std::nullopt;
 }
 

@@ -132,6 +132,9 @@ for cmd in "kconsume -t bad/name" "kproduce -t bad/name" "ktopic describe bad/na
   check "$cmd: a bad topic name is a usage error with no broker asked (exit $rc: $err)" \
     test "$rc" -eq 64 -a -n "$(grep 'invalid topic name' <<<"$err")"
 done
+timeout 10 ktopic describe 2>"$T/sub.err"
+check "a usage error in a command points at that command's help" \
+  test "$(cat "$T/sub.err")" = "ktopic: error: name is required"$'\n'"try 'ktopic describe --help'"
 timeout 10 ktopic lsit 2>"$T/cmd.err"
 check "an unknown ktopic command is named (exit $?)" grep -qx 'ktopic: error: unknown command "lsit"' "$T/cmd.err"
 finish
