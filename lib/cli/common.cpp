@@ -70,12 +70,17 @@ std::string lower_first(std::string m) {
 // "kconsume --tpoic logs" would say "--topic is required". Name what the user
 // typed wrong instead: an unknown option, or an unknown ktopic command.
 std::string first_usage_problem(const CLI::App& app, const CLI::ParseError& e) {
-  std::vector<std::string> extra = app.remaining(/*recurse=*/true);
-  if (extra.empty()) return lower_first(e.what());
-  const std::string& word = extra.front();
-  const bool has_commands = !app.get_subcommands([](const CLI::App*) { return true; }).empty();
+  const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
   const bool chose_command = !app.get_subcommands().empty();
-  if (has_commands && !chose_command && !word.empty() && word[0] != '-')
+  std::vector<std::string> extra = app.remaining(/*recurse=*/true);
+  if (extra.empty()) {
+    if (commands.empty() || chose_command) return lower_first(e.what());
+    std::string m = "a command is required:";
+    for (const CLI::App* c : commands) m += " " + c->get_name();
+    return m;
+  }
+  const std::string& word = extra.front();
+  if (!commands.empty() && !chose_command && !word.empty() && word[0] != '-')
     return "unknown command \"" + word + "\"";
   std::string m = "the following argument";
   m += extra.size() > 1 ? "s were" : " was";

@@ -106,6 +106,10 @@ void print(const std::string& s) {
 
 void add_topic_commands(CLI::App& app, TopicConfig& c) {
   app.require_subcommand(1);
+  // "command", as ktopic(1) says; CLI11's own word is "subcommand".
+  app.get_formatter()->label("SUBCOMMAND", "COMMAND");
+  app.footer("Run 'ktopic COMMAND --help' for a command's options. The options above may also\n"
+             "follow the command: ktopic describe orders -b HOST:PORT.");
   auto* create = app.add_subcommand("create", "create a topic");
   create->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   create->add_option("-p,--partitions", c.partitions, "partition count (default: the broker's)");
@@ -128,6 +132,7 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
     // put them anywhere: "ktopic describe orders -b HOST:PORT". Options the
     // subcommand does not know fall through to ktopic's.
     sub->fallthrough();
+    sub->group("Commands");
     sub->footer("Common options (-b/--brokers, -v, -q) may also come after the command; see 'ktopic --help'.");
   }
 }
