@@ -20,7 +20,7 @@ const char* g_tool = "kreek";
 bool g_verbose = false;
 bool g_quiet = false;
 bool g_usage = false;  // the failing Status came from usage_error()
-volatile sig_atomic_t g_signals = 0;
+volatile sig_atomic_t g_signals = 0;  // the first stop signal's number, 0 before one
 
 void line(std::string_view level, std::string_view message) {
   std::string s = g_tool;
@@ -46,7 +46,7 @@ int64_t monotonic_ms_signal_safe() {
 void on_signal(int signum) {
   int64_t now = monotonic_ms_signal_safe();
   if (g_signals == 0) {
-    g_signals = 1;
+    g_signals = signum;
     g_first_signal_ms.store(now, std::memory_order_relaxed);
     client::request_stop();
     return;
@@ -234,6 +234,10 @@ int run_main(const char* tool, CLI::App& app, int argc, char** argv,
   if (auto rc = parse_command_line(tool, app, argc, argv)) return *rc;
   Status s = body();
   if (s.is_ok()) return 0;
+  // A request cut short by Ctrl-C or SIGTERM (ktopic waiting on a broker) did
+  // not fail: the user stopped it. Exit as a shell expects of a process the
+  // signal ended, 128 + its number, without an error line.
+  if (g_signals != 0 && s.message() == "interrupted") return 128 + g_signals;
   if (g_usage && s.code() == Code::kInvalidRequest) {
     usage_lines(s.message());
     return 64;

@@ -102,8 +102,6 @@ void add_produce_flags(CLI::App& app, ProduceConfig& c) {
 
 Status run_produce(const ProduceConfig& c) {
   set_verbosity(c.common.verbose, c.common.quiet);
-  // SIGINT stops reading input; acks of what was sent are still collected.
-  client::set_stop_aborts_io(false);
   KREEK_ASSIGN_OR_RETURN(int acks, parse_acks(c.acks));
   if (c.key && c.key_separator) return usage_error("-k and -K cannot be used together");
   if (c.json && (c.key || c.key_separator)) return usage_error("--json cannot be combined with -k or -K");
@@ -162,6 +160,10 @@ Status run_produce(const ProduceConfig& c) {
     close_inputs();
     return s;
   }
+  // From here SIGINT stops reading input, and acks of what was sent are still
+  // collected. Before, nothing has been sent, so a signal just ends the wait
+  // for a broker (exit 128 + signal).
+  client::set_stop_aborts_io(false);
   LineRecordParser parser(format);
   InputPump pump(producer, parser);
   for (auto& [fd, name] : inputs) {

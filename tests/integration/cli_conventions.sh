@@ -120,6 +120,26 @@ kill -TERM "$cpid"
 wait "$cpid"
 rc=$?
 check "SIGTERM ends kconsume -f with exit 0 ($rc)" test "$rc" -eq 0 -a ! -s "$T/term.err"
+# A broker that accepts but never answers (stopped): Ctrl-C ends ktopic as a
+# shell expects, 130 and no error line, not a TIMEOUT.
+kill -STOP "$b_PID"
+timeout 20 ktopic list 2>"$T/int.err" &
+kpid=$!
+sleep 0.5
+kill -INT "$kpid"
+wait "$kpid"
+rc=$?
+check "SIGINT ends a waiting ktopic with exit 130 ($rc)" test "$rc" -eq 130
+check "and no error line ($(cat "$T/int.err"))" test ! -s "$T/int.err"
+# kproduce too, while nothing has been sent yet (not after its 30 s timeout).
+echo x | timeout 20 kproduce -t logs 2>"$T/pint.err" &
+kpid=$!
+sleep 0.5
+kill -INT "$(pgrep -P "$kpid" -x kproduce || echo "$kpid")"
+wait "$kpid"
+rc=$?
+kill -CONT "$b_PID"
+check "SIGINT ends kproduce waiting for a broker with exit 130 ($rc: $(cat "$T/pint.err"))" test "$rc" -eq 130
 printf 'a\nb\n' >"$T/in.txt"
 echo mid | timeout 10 kproduce -t dash "$T/in.txt" - "$T/in.txt"
 check "kproduce FILE - FILE reads stdin in its place" \
