@@ -120,7 +120,9 @@ Status JsonScan::scan(std::string_view text, const ScanLimits& limits) {
 
   // Scans an object member's key and its ':' (p at the key, whitespace skipped);
   // leaves p at the member's value. Counts the member in the open object.
-  auto scan_key = [&]() -> Status {
+  // Forced inline: as a call it cost key-heavy produce lines ~1.7% more
+  // instructions than the two inline copies it replaced (callgrind); inlined, ~0.8%.
+  auto scan_key = [&]() __attribute__((always_inline)) -> Status {
     if (p == e) return fail(pos(p), "unexpected end of input");
     if (*p != '"') return fail(pos(p), "expected string key");
     KREEK_RETURN_IF_ERROR(scan_string());
