@@ -15,4 +15,12 @@ bool is_valid_topic_name(std::string_view name) {
   return true;
 }
 
+std::string topic_name_problem(std::string_view name) {
+  if (is_valid_topic_name(name)) return {};
+  if (name.size() > kMaxTopicNameLength)
+    return "invalid topic name: " + std::to_string(name.size()) + " bytes, longer than " +
+           std::to_string(kMaxTopicNameLength);
+  return "invalid topic name \"" + std::string(name) + "\": use 1 to 249 of [A-Za-z0-9._-], not \".\" or \"..\"";
+}
+
 }  // namespace kreek

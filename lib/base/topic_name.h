@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace kreek {
@@ -17,5 +18,9 @@ inline constexpr int32_t kMaxPartitions = 10'000;
 // [A-Za-z0-9._-]{1,249}, and not "." or ".." (they name directories).
 // Kafka's Topic.validate, so names port both ways.
 bool is_valid_topic_name(std::string_view name);
+// Empty for a valid name, else the one-line reason the broker sends and the
+// tools print: `invalid topic name "a b": use 1 to 249 of [A-Za-z0-9._-], ...`.
+// A name over the limit is not echoed, only its length.
+std::string topic_name_problem(std::string_view name);
 
 }  // namespace kreek

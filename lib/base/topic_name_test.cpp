@@ -24,4 +24,11 @@ TEST_SUITE("base") {
     CHECK_FALSE(is_valid_topic_name("caf\xc3\xa9"));
     CHECK_FALSE(is_valid_topic_name(std::string("a\0b", 3)));
   }
+
+  TEST_CASE("topic_name_problem says why, and does not echo a name over the limit") {
+    CHECK(topic_name_problem("orders").empty());
+    CHECK(topic_name_problem("a b") ==
+          "invalid topic name \"a b\": use 1 to 249 of [A-Za-z0-9._-], not \".\" or \"..\"");
+    CHECK(topic_name_problem(std::string(300, 'x')) == "invalid topic name: 300 bytes, longer than 249");
+  }
 }

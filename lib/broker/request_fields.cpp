@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "base/topic_name.h"
 #include "proto/wire.h"
 
 namespace kreek::broker {
@@ -62,12 +63,8 @@ Status read_bool(const json& req, const char* field, std::optional<bool>& out) {
 
 namespace {
 Status check_topic_name(const std::string& name) {
-  if (name.size() > proto::kMaxTopicNameLength)
-    return invalid_request("invalid topic name: " + std::to_string(name.size()) +
-                           " bytes, longer than 249");
-  if (!proto::is_valid_topic_name(name))
-    return invalid_request("invalid topic name \"" + name +
-                           "\": use 1 to 249 of [A-Za-z0-9._-], not \".\" or \"..\"");
+  std::string why = topic_name_problem(name);
+  if (!why.empty()) return invalid_request(std::move(why));
   return Status::ok();
 }
 }  // namespace

@@ -182,10 +182,7 @@ const CLI::Validator& topic_name_check() {
   // broker up, and costs no round trip. The description stays empty so help
   // shows TOPIC, not the rule.
   static const CLI::Validator check(
-      [](std::string& v) -> std::string {
-        if (is_valid_topic_name(v)) return "";
-        return "invalid topic name \"" + v + "\": use 1 to 249 of [A-Za-z0-9._-], not \".\" or \"..\"";
-      },
+      [](std::string& v) { return topic_name_problem(v); },
       "");
   return check;
 }
