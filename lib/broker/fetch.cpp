@@ -53,32 +53,6 @@ void append_part_error(std::string& out, const FetchPart& part, const Status& s,
   out += "},\"bytes\":0}";
 }
 
-// A read that met a damaged batch somewhere in its range: serve the good
-// batches before it one at a time, so the consumer gets everything up to the
-// damage and its next fetch (starting at the bad batch) sees CORRUPT_RECORD.
-Result<storage::ReadResult> read_good_prefix(const storage::PartitionLog& log, Offset from,
-                                             int64_t budget, Offset hw) {
-  storage::ReadResult out;
-  out.next = from;
-  Status first_error;
-  while (out.next < hw && (out.bytes == 0 || out.bytes < budget)) {
-    auto one = log.read(out.next, 0, hw);
-    if (!one.is_ok()) {
-      first_error = one.status();
-      break;
-    }
-    if (one->slices.empty() || one->next <= out.next) break;
-    for (auto& s : one->slices) out.slices.push_back(std::move(s));
-    out.bytes += one->bytes;
-    out.next = one->next;
-  }
-  if (out.slices.empty()) {
-    if (!first_error.is_ok()) return first_error;
-    return corrupt("read " + log.dir() + " at offset " + std::to_string(from.value()) + " failed");
-  }
-  return out;
-}
-
 }  // namespace
 
 Status parse_fetch(const json& req, std::string id_raw, FetchRequest& out) {
@@ -168,8 +142,8 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
     int64_t part_bytes = 0;
     if (from < hw) {
       int64_t budget = std::max<int64_t>(req.max_bytes - out.bytes, 0);
+      // A read stops before damage; one that starts at it gets CORRUPT_RECORD.
       auto r = log->read(from, budget, hw);
-      if (!r.is_ok() && r.status().code() == Code::kCorrupt) r = read_good_prefix(*log, from, budget, hw);
       if (!r.is_ok()) {
         out.has_error = true;
         append_part_error(head, part, r.status());
@@ -177,7 +151,7 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
       }
       for (auto& slice : r->slices) {
         if (slice.len <= 0) continue;
-        out.response.ranges.push_back(net::FileRange{slice.fd, slice.pos, slice.len, slice.owner});
+        out.response.ranges.push_back(net::FileRange{slice.fd, slice.pos, slice.len, slice.file});
         part_bytes += slice.len;
       }
     }

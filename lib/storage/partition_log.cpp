@@ -13,6 +13,28 @@
 #include "storage/segment.h"
 
 namespace kreek::storage {
+namespace {
+
+// One segment's part of a read: the batch holding `at`, extended up to the
+// budget and limit, then verified before any of it is handed out.
+Result<Segment::Extent> read_extent(Segment& seg, Offset at, int64_t budget, Offset limit,
+                                    bool take_first) {
+  KREEK_ASSIGN_OR_RETURN(ScannedBatch b, seg.locate(at));
+  KREEK_ASSIGN_OR_RETURN(Segment::Extent ext, seg.extent(b, budget, limit, take_first));
+  ext.pos = b.pos;
+  if (ext.end_pos <= b.pos) return ext;
+  // Verified once, before the bytes are first handed out; zero-copy after.
+  KREEK_ASSIGN_OR_RETURN(Segment::Checked ok, seg.verify(b.pos, b.header.base, ext.end_pos));
+  if (ok.damaged) {
+    ext.end_pos = ok.end_pos;
+    ext.next = seg.damage()->offset;
+    ext.reached_end = false;
+    if (ext.end_pos <= b.pos) return seg.damage()->status;
+  }
+  return ext;
+}
+
+}  // namespace
 
 PartitionLog::PartitionLog(std::string dir, LogConfig config)
     : dir_(std::move(dir)), config_(config), last_ts_(-1) {}
@@ -109,18 +131,23 @@ Result<ReadResult> PartitionLog::read(Offset from, int64_t max_bytes, Offset lim
     const std::shared_ptr<Segment>& seg = *it;
     if (seg->is_empty()) continue;
     if (seg->base() >= limit) break;
-    KREEK_ASSIGN_OR_RETURN(ScannedBatch b, seg->locate(first ? from : seg->base()));
-    KREEK_ASSIGN_OR_RETURN(Segment::Extent ext, seg->extent(b, budget, limit, first));
+    // Damage ends the read before it: what came before is returned, and the
+    // next read, starting at the damaged batch, gets the error.
+    Result<Segment::Extent> ext = read_extent(*seg, first ? from : seg->base(), budget, limit, first);
+    if (!ext.is_ok()) {
+      if (r.slices.empty()) return ext.status();
+      break;
+    }
     first = false;
-    if (ext.end_pos > b.pos) {
-      KREEK_ASSIGN_OR_RETURN(int fd, seg->fd());
-      int64_t len = ext.end_pos - b.pos;
-      r.slices.push_back(FileSlice{seg, fd, b.pos, len});
+    if (ext->end_pos > ext->pos) {
+      KREEK_ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg->file());
+      int64_t len = ext->end_pos - ext->pos;
+      r.slices.push_back(FileSlice{seg, file->fd(), ext->pos, len, std::move(file)});
       r.bytes += len;
       budget -= len;
-      r.next = ext.next;
+      r.next = ext->next;
     }
-    if (!ext.reached_end || budget <= 0) break;
+    if (!ext->reached_end || budget <= 0) break;
   }
   return r;
 }

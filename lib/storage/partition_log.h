@@ -14,20 +14,24 @@
 #include "base/status.h"
 #include "base/strong_id.h"
 #include "storage/batch_format.h"
+#include "storage/file.h"
 #include "storage/log_config.h"
 
 namespace kreek::storage {
 
 class Segment;
 
-// A byte range of a segment file that holds whole batch lines. `owner` keeps the
-// segment (and so `fd`) alive while a send is in flight, even if retention
-// deletes the segment meanwhile.
+// A byte range of a segment file that holds whole batch lines, every batch of
+// it checked (CRC, framing, continuity) before it was first handed out.
+// `owner` keeps the segment alive and `file` keeps `fd` open while a send is
+// in flight, even if retention deletes the segment or the descriptor bound
+// closes the segment's own descriptor meanwhile.
 struct FileSlice {
   std::shared_ptr<Segment> owner;
   int fd = -1;
   int64_t pos = 0;
   int64_t len = 0;
+  std::shared_ptr<File> file;
 };
 
 struct ReadResult {
@@ -85,6 +89,10 @@ class PartitionLog {
   // `max_bytes` (but always at least one batch if any exists below `limit`),
   // never past offset `limit` (exclusive; the high watermark).
   // kOffsetOutOfRange if from < log_start() or from > log_end().
+  // No byte of a damaged batch is returned: bytes not yet checked are checked
+  // first (Segment::verify), the read stops before damage, and a read that
+  // starts at or after the damaged batch (in its segment) gets kCorrupt
+  // naming the file and offset.
   Result<ReadResult> read(Offset from, int64_t max_bytes, Offset limit) const;
 
   Offset log_start() const;  // first offset still stored

@@ -164,6 +164,9 @@ Status Segment::append(const BatchHeader& h, std::string_view prefix, std::strin
   dirty_ = true;
   end_ = h.next();
   int64_t len = static_cast<int64_t>(prefix.size() + records.size() + kBatchSuffix.size());
+  // The caller validated the records and their CRC, and the prefix is ours:
+  // these bytes are checked without reading them back.
+  verified_.add(VerifiedRange{pos, pos + len, h.base, h.next()});
   const TimeEntry* last_time = time_index_.empty() ? nullptr : &time_index_.entries().back();
   NewEntries e = note_batch(h, pos, len, last_time);
   // An index write failure is not the append's failure: the entry is kept in
@@ -189,8 +192,8 @@ Status Segment::seal() {
 }
 
 Status Segment::ensure_loaded() {
-  if (loaded_) return Status::ok();
   KREEK_RETURN_IF_ERROR(ensure_open());
+  if (loaded_) return Status::ok();
   KREEK_RETURN_IF_ERROR(open_index_files(true));
   KREEK_RETURN_IF_ERROR(index_.load());
   KREEK_RETURN_IF_ERROR(time_index_.load());
@@ -199,10 +202,15 @@ Status Segment::ensure_loaded() {
     log::debug("segment " + name_ + ": index stale or missing, rebuilding it from the log");
     KREEK_RETURN_IF_ERROR(rebuild_indexes());
   }
-  if (log_->size() > 0) {
+  if (log_->size() > 0 && !(damage_ && damage_->pos == 0)) {
     auto first = read_batch_prefix(*log_, 0);
-    if (!first) return fail_corrupt(0, first.status());
-    first_ts_ = first->header.ts;
+    if (first) {
+      first_ts_ = first->header.ts;
+    } else if (first.status().code() == Code::kIoError) {
+      return first.status();
+    } else {
+      (void)note_damage(0, base_, first.status().message());
+    }
   }
   loaded_ = true;
   close_index_files();  // entries are in memory now; appends reopen them
@@ -251,19 +259,31 @@ Status Segment::rebuild_indexes() {
   BatchScanner scan(*log_, 0, BatchScanner::Mode::kBoundaries);
   ScannedBatch b;
   Offset expected = base_;
+  // Damage ends the index where it starts; reads of the part before it go on
+  // (verify() and damage() keep anything at or after it from being served).
+  bool damaged = false;
   while (scan.next(&b)) {
-    if (b.header.base != expected)
-      return fail_corrupt(b.pos, corrupt("batch base " + std::to_string(b.header.base.value()) +
-                                         " where " + std::to_string(expected.value()) + " was expected"));
+    if (!batch_follows(expected, b.header.base)) {
+      (void)note_damage(b.pos, expected,
+                        "batch base " + std::to_string(b.header.base.value()) + " where " +
+                            std::to_string(expected.value()) + " was expected");
+      damaged = true;
+      break;
+    }
     NewEntries e = note_batch(b.header, b.pos, b.len, ti.empty() ? nullptr : &ti.back());
     if (e.offset) oi.push_back(*e.offset);
     if (e.time) ti.push_back(*e.time);
     expected = b.header.next();
   }
-  if (!scan.status().is_ok()) return fail_corrupt(scan.pos(), scan.status());
-  if (expected != end_)
-    return corrupt(name_ + ": batches end at offset " + std::to_string(expected.value()) +
-                   " but the next segment starts at " + std::to_string(end_.value()));
+  if (!damaged && !scan.status().is_ok()) {
+    if (scan.status().code() == Code::kIoError) return scan.status();
+    (void)note_damage(scan.pos(), expected, scan.status().message());
+    damaged = true;
+  }
+  if (!damaged && !batch_follows(expected, end_))
+    (void)note_damage(log_->size(), expected,
+                      "batches end at offset " + std::to_string(expected.value()) +
+                          " but the next segment starts at " + std::to_string(end_.value()));
   if (max_ts_.value() >= 0 && (ti.empty() || ti.back().ts < max_ts_.value()))
     ti.push_back(TimeEntry{max_ts_.value(), rel_of_max_});
   KREEK_RETURN_IF_ERROR(index_.rewrite(std::move(oi)));
@@ -283,6 +303,8 @@ Status Segment::truncate_to(Offset offset) {
   }
   KREEK_RETURN_IF_ERROR(log_->truncate(cut));
   dirty_ = true;
+  verified_.cut(cut, new_end);
+  if (damage_ && damage_->pos >= cut) damage_.reset();
   uint32_t rel_cut = static_cast<uint32_t>(new_end - base_);
   const auto& oi = index_.entries();
   size_t keep = 0;
@@ -305,29 +327,41 @@ Result<ScannedBatch> Segment::locate(Offset offset) {
   if (offset < base_ || offset >= end_)
     return internal_error(name_ + ": offset " + std::to_string(offset.value()) + " is not in [" +
                           std::to_string(base_.value()) + ", " + std::to_string(end_.value()) + ")");
+  if (damage_ && offset >= damage_->offset) return damage_->status;
   uint32_t rel = static_cast<uint32_t>(offset - base_);
   const auto& oi = index_.entries();
   auto it = std::upper_bound(oi.begin(), oi.end(), rel,
                              [](uint32_t r, const OffsetEntry& e) { return r < e.rel; });
   int64_t start = it == oi.begin() ? 0 : std::prev(it)->pos;
+  // The index entry (or the segment start) says which offset starts there.
+  Offset expected = it == oi.begin() ? base_ : base_ + std::prev(it)->rel;
   BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
   ScannedBatch b;
   while (scan.next(&b)) {
+    if (!batch_follows(expected, b.header.base))
+      return note_damage(b.pos, expected,
+                         "batch base " + std::to_string(b.header.base.value()) + " where " +
+                             std::to_string(expected.value()) + " was expected");
     if (b.header.next() > offset) return b;
+    expected = b.header.next();
   }
-  if (!scan.status().is_ok()) return fail_corrupt(scan.pos(), scan.status());
-  return corrupt(name_ + ": offset " + std::to_string(offset.value()) + " not found before end of segment");
+  if (!scan.status().is_ok()) {
+    if (scan.status().code() == Code::kIoError) return scan.status();
+    return note_damage(scan.pos(), expected, scan.status().message());
+  }
+  return note_damage(scan.pos(), expected,
+                     "offset " + std::to_string(offset.value()) + " not found before the end of the file");
 }
 
 Result<Segment::Extent> Segment::extent(const ScannedBatch& first, int64_t max_bytes, Offset limit,
                                         bool take_first) {
   KREEK_RETURN_IF_ERROR(ensure_loaded());
-  Extent out{first.pos, first.header.base, false};
+  Extent out{first.pos, first.pos, first.header.base, false};
   if (first.header.next() > limit) return out;
   if (first.len > max_bytes && !take_first) return out;
   int64_t size = log_->size();
-  if (end_ <= limit && size - first.pos <= max_bytes) return Extent{size, end_, true};
-  out = Extent{first.end(), first.header.next(), false};
+  if (end_ <= limit && size - first.pos <= max_bytes) return Extent{first.pos, size, end_, true};
+  out = Extent{first.pos, first.end(), first.header.next(), false};
   // Skip ahead with the index: an entry is a batch boundary at a known offset.
   const auto& oi = index_.entries();
   int64_t max_end = first.pos + max_bytes;
@@ -338,16 +372,28 @@ Result<Segment::Extent> Segment::extent(const ScannedBatch& first, int64_t max_b
   auto lim = std::min(by_pos, by_off);
   if (lim != oi.begin()) {
     const OffsetEntry& e = *std::prev(lim);
-    if (static_cast<int64_t>(e.pos) > out.end_pos) out = Extent{e.pos, base_ + e.rel, false};
+    if (static_cast<int64_t>(e.pos) > out.end_pos) out = Extent{first.pos, e.pos, base_ + e.rel, false};
   }
+  // Damage met here ends the extent before it (recorded; verify() then stops
+  // the read there too), so the batches before it are still served.
   BatchScanner scan(*log_, out.end_pos, BatchScanner::Mode::kBoundaries);
   ScannedBatch b;
   while (scan.next(&b)) {
     if (b.end() > max_end || b.header.next() > limit) return out;
+    if (!batch_follows(out.next, b.header.base)) {
+      (void)note_damage(b.pos, out.next,
+                        "batch base " + std::to_string(b.header.base.value()) + " where " +
+                            std::to_string(out.next.value()) + " was expected");
+      return out;
+    }
     out.end_pos = b.end();
     out.next = b.header.next();
   }
-  if (!scan.status().is_ok()) return fail_corrupt(scan.pos(), scan.status());
+  if (!scan.status().is_ok()) {
+    if (scan.status().code() == Code::kIoError) return scan.status();
+    (void)note_damage(scan.pos(), out.next, scan.status().message());
+    return out;
+  }
   out.reached_end = true;
   return out;
 }
@@ -399,6 +445,11 @@ Result<TimestampMs> Segment::first_timestamp() {
 Result<int> Segment::fd() {
   KREEK_RETURN_IF_ERROR(ensure_open());
   return log_->fd();
+}
+
+Result<std::shared_ptr<File>> Segment::file() {
+  KREEK_RETURN_IF_ERROR(ensure_open());
+  return log_;
 }
 
 Result<std::string> Segment::read_bytes(int64_t pos, int64_t len) {

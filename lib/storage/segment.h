@@ -2,8 +2,10 @@
 // sparse offset index (.index) and time index (.timeindex). The active segment
 // keeps everything in memory; a closed segment opened at start-up is only
 // stat()ed, and opens its log and loads (validating, or rebuilding) its indexes
-// on first lookup. Owner-thread only, except sync(), which FlushPlan::run may
-// call from a worker thread while the owner keeps appending.
+// on first lookup. Every batch is checked (CRC, framing, continuity) once
+// before its bytes are first served, and damage found then is remembered.
+// Owner-thread only, except sync(), which FlushPlan::run may call from a
+// worker thread while the owner keeps appending.
 #pragma once
 
 #include <atomic>
@@ -22,6 +24,7 @@
 #include "storage/batch_scanner.h"
 #include "storage/file.h"
 #include "storage/segment_index.h"
+#include "storage/verified_ranges.h"
 
 namespace kreek::storage {
 
@@ -74,6 +77,7 @@ class Segment {
   // bytes from first.pos stay <= max_bytes (the first is taken regardless if
   // `take_first`) and their offsets stay below `limit`.
   struct Extent {
+    int64_t pos = 0;       // where the read starts: first.pos
     int64_t end_pos = 0;   // read [first.pos, end_pos)
     Offset next;           // offset after the last batch included
     bool reached_end = false;  // true if the read ran to the end of the segment
@@ -88,7 +92,34 @@ class Segment {
   Result<TimestampMs> first_timestamp();
   // Descriptor for zero-copy sends; opens the file if needed. -1 for memory files.
   Result<int> fd();
+  // The open .log file, for a FileSlice to hold while its send is in flight.
+  Result<std::shared_ptr<File>> file();
   Result<std::string> read_bytes(int64_t pos, int64_t len);
+
+  // --- verification on first read --------------------------------------------
+  // Damage found in this segment by a read (or by loading its indexes): the
+  // bytes from `pos` on are never served, and reads of offsets at or after
+  // `offset` (up to end()) are refused with `status`, a kCorrupt naming the
+  // file, the offset and the file position.
+  struct Damage {
+    int64_t pos = 0;
+    Offset offset;
+    Status status;
+  };
+  const std::optional<Damage>& damage() const { return damage_; }
+  // Makes sure every batch in [pos, end) has been checked, checking now what
+  // no earlier read, append or recovery has: framing, CRC-32C, base
+  // continuity (batch_follows) and, where the file ends, that its batches
+  // reach end() (a shortened file must not skip offsets). `first` is the base
+  // offset of the batch at `pos`; pos and end are batch boundaries. Damage
+  // found is recorded (damage(), logged once per segment) and the good part
+  // ends before it. kIoError if the file cannot be read.
+  struct Checked {
+    int64_t end_pos = 0;   // bytes [pos, end_pos) are good
+    bool damaged = false;  // true: damage stops them at end_pos (damage()->pos)
+  };
+  Result<Checked> verify(int64_t pos, Offset first, int64_t end);
+  int64_t verified_bytes() const { return verified_.bytes(); }
 
   // --- recovery -------------------------------------------------------------
   struct Recovery {
@@ -138,6 +169,10 @@ class Segment {
   };
   NewEntries note_batch(const BatchHeader& h, int64_t pos, int64_t len, const TimeEntry* last_time);
   Status fail_corrupt(int64_t pos, const Status& why) const;
+  // Records damage at file position `pos`, where offset `offset` was expected
+  // (the earliest damage wins), logs it the first time, and returns the
+  // status reads of this segment now get.
+  Status note_damage(int64_t pos, Offset offset, const std::string& why);
 
   std::string dir_;  // empty for segments over caller-supplied files
   std::string name_;
@@ -146,7 +181,7 @@ class Segment {
   // Size before the log is opened, stat()ed on first use: open() of a
   // partition touches only its active segment (-1 = not yet known).
   mutable int64_t stat_size_ = -1;
-  std::unique_ptr<File> log_;
+  std::shared_ptr<File> log_;  // shared: in-flight FileSlices and flushes hold it open
   OffsetIndex index_;
   TimeIndex time_index_;
   bool loaded_ = false;  // indexes loaded and tail state known
@@ -159,6 +194,8 @@ class Segment {
   int64_t bytes_since_entry_ = 0;
   int64_t index_interval_ = 4096;
   bool dirty_ = false;
+  VerifiedRanges verified_;
+  std::optional<Damage> damage_;
   // Guards swapping the index File pointers against sync() copying them.
   std::mutex files_mu_;
   std::atomic<bool> dir_sync_pending_{false};  // a new segment: fsync the directory once

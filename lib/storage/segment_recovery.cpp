@@ -52,6 +52,7 @@ Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_c
 
   // Verification reads big windows: this may be a whole segment.
   BatchScanner scan(*log_, start, BatchScanner::Mode::kVerify, 1 << 20);
+  const Offset verified_from = expected;
   Recovery r;
   ScannedBatch b;
   while (scan.next(&b)) {
@@ -84,6 +85,10 @@ Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_c
     KREEK_RETURN_IF_ERROR(log_->truncate(r.bad_pos));
   }
   end_ = expected;
+  // What was just verified need not be again when it is first read.
+  verified_.cut(start, verified_from);
+  verified_.add(VerifiedRange{start, r.truncated ? r.bad_pos : size, verified_from, expected});
+  damage_.reset();
   if (seal_if_clean && !r.truncated && max_ts_.value() >= 0 &&
       (ti.empty() || ti.back().ts < max_ts_.value()))
     ti.push_back(TimeEntry{max_ts_.value(), rel_of_max_});
