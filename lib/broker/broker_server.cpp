@@ -109,6 +109,9 @@ class BrokerProcess {
     flush_timer_->stop();
     retention_timer_->stop();
     ctx_.purgatory->complete_all();
+    // The fsyncs run on the worker threads, several at once; flush_all then
+    // finds nothing left to sync but writes the checkpoint.
+    ctx_.flusher->flush_everything();
     ctx_.flusher->when_idle([this] { flush_and_drain(); });
   }
 

@@ -40,7 +40,7 @@ void FlushScheduler::fail(std::vector<Waiter>& waiters, const Status& status) {
   waiters.clear();
 }
 
-void FlushScheduler::start(const std::shared_ptr<State>& st) {
+void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
   storage::PartitionLog* log = ctx_.logs.log(st->topic, st->partition);
   if (st->orphaned || log == nullptr) {
     fail(st->waiting, Status(Code::kUnknownTopic, "topic \"" + st->topic +
@@ -52,11 +52,13 @@ void FlushScheduler::start(const std::shared_ptr<State>& st) {
     fail(st->waiting, io_error(ps.offline_reason));
     return;
   }
+  auto plan = std::make_shared<storage::FlushPlan>(closed_only ? log->begin_flush_closed()
+                                                                : log->begin_flush());
+  if (closed_only && plan->segments.empty()) return;
   st->in_flight = true;
   ++in_flight_;
-  auto plan = std::make_shared<storage::FlushPlan>(log->begin_flush());
-  auto covered = std::make_shared<std::vector<Waiter>>(std::move(st->waiting));
-  st->waiting.clear();
+  auto covered = std::make_shared<std::vector<Waiter>>();
+  if (!closed_only) covered->swap(st->waiting);
   auto result = std::make_shared<Status>();
 
   auto finish = [this, st, plan, covered, result] {
@@ -103,12 +105,22 @@ void FlushScheduler::tick() {
   int64_t now = clock::monotonic_ms();
   for (const auto& e : ctx_.logs.logs()) {
     int64_t n = e.log->unflushed_messages();
-    if (n == 0) continue;
     const storage::LogConfig& c = e.log->config();
-    if (n >= c.flush_messages || now - e.log->first_unflushed_ms() >= c.flush_ms)
+    if (n > 0 && (n >= c.flush_messages || now - e.log->first_unflushed_ms() >= c.flush_ms)) {
       flush_partition(e.topic->name, e.partition);
+    } else if (e.log->has_unsynced_closed()) {
+      // A rolled segment is synced soon after the roll, off the loop, so the
+      // recovery point keeps up and shutdown has only active segments left.
+      auto st = state(e.topic->name, e.partition);
+      if (!st->in_flight) start(st, /*closed_only=*/true);
+    }
   }
   maybe_checkpoint(false);
+}
+
+void FlushScheduler::flush_everything() {
+  for (const auto& e : ctx_.logs.logs())
+    if (e.log->has_unsynced()) flush_partition(e.topic->name, e.partition);
 }
 
 void FlushScheduler::forget_topic(const std::string& topic) {

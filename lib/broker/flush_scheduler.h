@@ -2,7 +2,8 @@
 // produce requests waiting on them (group commit). At most one FlushPlan is in
 // flight per partition; appends that arrive meanwhile wait for the next one,
 // so one fsync acknowledges every batch it covers. Also drives the periodic
-// flush.messages / flush.ms policy and the recovery-point checkpoint.
+// flush.messages / flush.ms policy, the background sync of segments closed by
+// rolls (whatever the policy) and the recovery-point checkpoint.
 // Loop thread only; FlushPlan::run goes to EventLoop::queue_work.
 #pragma once
 
@@ -34,9 +35,13 @@ class FlushScheduler {
                          std::string line);
   // Starts a flush of topic/p unless one is already in flight.
   void flush_partition(const std::string& topic, PartitionId p);
-  // Periodic: flushes logs due by flush.messages / flush.ms and writes the
-  // recovery-point checkpoint if flushes advanced it (at most once per interval).
+  // Periodic: flushes logs due by flush.messages / flush.ms, syncs segments
+  // closed by rolls, and writes the recovery-point checkpoint if flushes
+  // advanced it (at most once per interval).
   void tick();
+  // Starts a flush of every log with unsynced data (shutdown: the fsyncs run
+  // on the worker threads side by side rather than one after another).
+  void flush_everything();
   // Writes the checkpoint now if any flush advanced a recovery point.
   void checkpoint_now() { maybe_checkpoint(true); }
   // The topic was deleted: its waiters get UNKNOWN_TOPIC, in-flight flushes
@@ -61,7 +66,8 @@ class FlushScheduler {
     std::vector<Waiter> waiting;  // not covered by the flush in flight
   };
   std::shared_ptr<State> state(const std::string& topic, PartitionId p);
-  void start(const std::shared_ptr<State>& st);
+  // A full flush (answers the waiters), or only the segments closed by rolls.
+  void start(const std::shared_ptr<State>& st, bool closed_only = false);
   void fail(std::vector<Waiter>& waiters, const Status& status);
   void maybe_checkpoint(bool force);
 

@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/atomic_file.h"
 #include "storage/segment.h"
 
 namespace kreek::storage {
@@ -66,6 +67,7 @@ Status PartitionLog::roll() {
   segments_.back()->close_index_files();
   KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, log_end(), config_.index_interval_bytes));
   segments_.push_back(std::move(seg));
+  unsynced_closed_ = true;  // the closed segment waits for begin_flush_closed
   return Status::ok();
 }
 
@@ -174,28 +176,63 @@ Result<Offset> PartitionLog::offset_for_time(TimestampMs ts) const {
   return log_end();
 }
 
-FlushPlan PartitionLog::begin_flush() {
+FlushPlan PartitionLog::plan_flush(size_t segment_count, Offset up_to) {
   FlushPlan plan;
-  plan.up_to = log_end();
-  for (const auto& s : segments_)
-    if (s->take_dirty()) plan.segments.push_back(s);
+  plan.up_to = up_to;
+  plan.dir = dir_;
+  for (size_t i = 0; i < segment_count; ++i) {
+    const auto& s = segments_[i];
+    if (!s->take_dirty()) continue;
+    plan.segments.push_back(s);
+    for (auto& f : s->files_to_sync()) plan.files.push_back(std::move(f));
+    // One directory fsync per plan, however many segments it holds.
+    if (s->take_dir_sync()) plan.fsync_dir = true;
+  }
+  return plan;
+}
+
+bool PartitionLog::has_unsynced() const {
+  return unflushed_messages_ > 0 || unsynced_closed_ || segments_.back()->is_dirty();
+}
+
+FlushPlan PartitionLog::begin_flush() {
+  FlushPlan plan = plan_flush(segments_.size(), log_end());
   unflushed_messages_ = 0;
   first_unflushed_ms_ = 0;
+  unsynced_closed_ = false;
+  return plan;
+}
+
+FlushPlan PartitionLog::begin_flush_closed() {
+  FlushPlan plan = plan_flush(segments_.size() - 1, segments_.back()->base());
+  plan.closed_only = true;
+  unsynced_closed_ = false;
   return plan;
 }
 
 Status FlushPlan::run() {
-  for (const auto& s : segments) KREEK_RETURN_IF_ERROR(s->sync());
+  for (const auto& f : files) KREEK_RETURN_IF_ERROR(f->sync());
+  if (fsync_dir) {
+    Status s = sync_dir(dir);
+    if (!s && s.code() != Code::kNotFound) return s;  // kNotFound: the topic was deleted
+  }
   synced = true;
   return Status::ok();
 }
 
 void PartitionLog::end_flush(const FlushPlan& plan) {
   if (plan.synced) {
+    // Only bytes really synced: up_to was fixed when the plan began, and every
+    // segment below it was either in this plan or synced by an earlier one.
     recovery_point_ = std::max(recovery_point_, std::min(plan.up_to, log_end()));
     return;
   }
-  for (const auto& s : plan.segments) s->mark_dirty();
+  for (const auto& s : plan.segments) {
+    s->mark_dirty();
+    if (plan.fsync_dir) s->mark_dir_sync();
+    if (s != segments_.back()) unsynced_closed_ = true;
+  }
+  if (plan.closed_only) return;  // its messages were never taken off the counters
   int64_t pending = std::min(plan.up_to, log_end()) - recovery_point_;
   if (pending > 0) {
     if (unflushed_messages_ == 0) first_unflushed_ms_ = clock::monotonic_ms();

@@ -49,15 +49,22 @@ struct AppendResult {
 // What a reader or recovery reports when it drops bytes (leveldb's Reporter).
 using Reporter = std::function<void(std::string_view message)>;
 
-// An fsync of everything appended so far, in three steps so the slow middle
-// step can run off the loop: begin_flush (owner thread) -> run (any thread)
-// -> end_flush (owner thread) advances the recovery point.
+// An fsync of everything appended so far (begin_flush), or of the segments
+// closed by rolls (begin_flush_closed), in three steps so the slow middle
+// step can run off the loop: begin (owner thread) -> run (any thread) ->
+// end_flush (owner thread) advances the recovery point to up_to. At most one
+// plan per log may be in flight: a later plan skips segments an earlier one
+// took, so it must not end first.
 struct FlushPlan {
   std::vector<std::shared_ptr<Segment>> segments;  // those with unsynced bytes
-  Offset up_to;                                    // log end when planned
-  bool synced = false;                             // set by a successful run()
-  // fdatasync each segment + its indexes. Touches only the plan's segments,
-  // which stay alive (and keep their descriptors) while the plan exists.
+  std::vector<std::shared_ptr<File>> files;        // their files, held open until the plan ends
+  std::string dir;                                 // the partition directory
+  bool fsync_dir = false;    // a segment was created since the last flush: fsync dir once
+  bool closed_only = false;  // begin_flush_closed: the active segment is not included
+  Offset up_to;              // everything below it is synced once run() succeeds
+  bool synced = false;       // set by a successful run()
+  // fdatasync each file, then the directory once. Touches only the plan's
+  // files, which stay open while the plan exists.
   Status run();
 };
 
@@ -110,6 +117,13 @@ class PartitionLog {
   // end_flush advances the recovery point to plan.up_to if the run succeeded,
   // and otherwise marks the segments dirty again.
   FlushPlan begin_flush();
+  // The segments closed by rolls that are not yet synced, up to the active
+  // segment's base (Kafka flushes a rolled segment in the background the
+  // same way), so the recovery point follows the rolls and a shutdown has
+  // only the active segments left to sync. Counters are left alone.
+  FlushPlan begin_flush_closed();
+  bool has_unsynced_closed() const { return unsynced_closed_; }
+  bool has_unsynced() const;  // anything at all for begin_flush to sync
   void end_flush(const FlushPlan& plan);
   Status flush();  // begin + run + end, all on this thread (tests, shutdown)
 
@@ -139,6 +153,7 @@ class PartitionLog {
   Status recover_segments(Offset recovery_point);
   Status roll();
   Status delete_front_segment();
+  FlushPlan plan_flush(size_t segment_count, Offset up_to);
   // Sets last_ts_/last_epoch_ from the newest batch still in the log.
   Status refresh_tail();
   void report(const std::string& message) const;
@@ -150,6 +165,7 @@ class PartitionLog {
   Offset recovery_point_;
   int64_t unflushed_messages_ = 0;
   int64_t first_unflushed_ms_ = 0;
+  bool unsynced_closed_ = false;  // a closed segment is dirty (rolled or recovered)
   TimestampMs last_ts_;
   Reporter reporter_;
 };

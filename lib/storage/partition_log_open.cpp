@@ -88,6 +88,9 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
   std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(dir), config));
   log->reporter_ = std::move(reporter);
   KREEK_RETURN_IF_ERROR(log->recover_segments(recovery_point));
+  // Segments recovery rewrote are dirty: the background flush takes them.
+  for (size_t i = 0; i + 1 < log->segments_.size(); ++i)
+    if (log->segments_[i]->is_dirty()) log->unsynced_closed_ = true;
   KREEK_RETURN_IF_ERROR(log->refresh_tail());
   log->recovery_point_ = std::min(recovery_point, log->log_end());
   log->unflushed_messages_ = log->log_end() - log->recovery_point_;

@@ -460,6 +460,17 @@ Result<std::string> Segment::read_bytes(int64_t pos, int64_t len) {
   return out;
 }
 
+std::vector<std::shared_ptr<File>> Segment::files_to_sync() {
+  std::vector<std::shared_ptr<File>> out;
+  std::lock_guard<std::mutex> lock(files_mu_);
+  if (log_) out.push_back(log_);
+  // Closed segments' index files are already closed: they are rebuildable
+  // and validated on load, so only the active segment's are synced.
+  if (auto f = index_.shared_file()) out.push_back(std::move(f));
+  if (auto f = time_index_.shared_file()) out.push_back(std::move(f));
+  return out;
+}
+
 Status Segment::sync() {
   std::shared_ptr<File> index, time_index;
   {

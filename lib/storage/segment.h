@@ -141,7 +141,16 @@ class Segment {
   // log descriptor lives as long as this object, and index files closed
   // meanwhile stay open until this sync lets go of them.
   Status sync();
+  // For a FlushPlan (owner thread): the files a flush must fdatasync — the log
+  // and any open index files — held open by the plan while it runs, so the
+  // descriptor bound may close the segment's own descriptor meanwhile.
+  std::vector<std::shared_ptr<File>> files_to_sync();
+  // A new segment's directory entry is not durable until the directory is
+  // fsynced; a FlushPlan does that once for all its segments.
+  bool take_dir_sync() { return dir_sync_pending_.exchange(false); }
+  void mark_dir_sync() { dir_sync_pending_ = true; }
   bool take_dirty() { return std::exchange(dirty_, false); }
+  bool is_dirty() const { return dirty_; }
   // Closes the index files of a closed segment so it holds one descriptor
   // (its log) however many segments a partition has; entries stay in memory,
   // and the files are reopened if the segment is appended to again.
