@@ -10,7 +10,8 @@ source "$(dirname "$0")/../lib/common.sh"
 SEEDS=${FAULT_SEEDS:-8}
 # "crash": damage past the recovery point, found and cut at start-up.
 # "clean": damage below it, which reads must refuse (kreek-format(5), RECOVERY).
-MODES=${FAULT_MODES:-crash}
+# Both run in make test; FAULT_SEEDS=100 for a longer search.
+MODES=${FAULT_MODES:-crash clean}
 
 # fetch_all ADDR TOPIC OUT: every batch line of partition 0 into OUT; prints the
 # error code that ended the read ("" when it reached the log end).
@@ -125,4 +126,36 @@ for ((seed = 1; seed <= SEEDS; seed++)); do
     damage_once "$seed" "$mode"
   done
 done
+
+# kconsume over a flipped byte below the recovery point: everything before it
+# on stdout, then one clear line naming the offset, exit 65 (EX_DATAERR), no retry loop.
+if [[ " $MODES " == *" clean "* ]]; then
+  work="$TEST_TMP/consume"
+  cp -a "$TEST_TMP/pristine-clean" "$work"
+  mapfile -t segs < <(ls "$work"/f-0/*.log | sort)
+  seg=${segs[1]}
+  # The 5th line's records: flip a byte in a value (its CRC no longer matches).
+  pos=$(LC_ALL=C awk 'NR < 5 { p += length($0) + 1 } NR == 5 { print p + int(length($0) / 2); exit }' "$seg")
+  bad=$(sed -n 5p "$seg" | jq '.base')
+  printf 'Z' | dd of="$seg" bs=1 seek="$pos" conv=notrunc status=none
+  kbroker --listen 127.0.0.1:0 --data-dir "$work" 2>"$TEST_TMP/consume.log" &
+  pid=$!
+  _started_pids+=("$pid")
+  wait_for_line "$TEST_TMP/consume.log" 'listening on' 20
+  port=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$TEST_TMP/consume.log" | sed 's/.*://')
+  timeout 20 kconsume -b "127.0.0.1:$port" -t f --format '%o\n' >"$TEST_TMP/consume.out" 2>"$TEST_TMP/consume.err"
+  rc=$?
+  check "kconsume over a damaged batch exits 65 (got $rc)" test "$rc" = 65
+  check "kconsume prints every record before the damaged batch at offset $bad" \
+    test "$(tail -n 1 "$TEST_TMP/consume.out")" = $((bad - 1))
+  check "kconsume reports one line naming CORRUPT_RECORD and offset $bad: $(cat "$TEST_TMP/consume.err")" \
+    bash -c '[ "$(wc -l <"$1")" = 1 ] && grep -q CORRUPT_RECORD "$1" && grep -q "offset $2" "$1"' _ "$TEST_TMP/consume.err" "$bad"
+  # A second consumer gets the same answer; the broker logged the damage once.
+  timeout 20 kconsume -b "127.0.0.1:$port" -t f >/dev/null 2>&1
+  check "a second kconsume also exits 65" test $? = 65
+  check "the broker logs the damaged segment once" \
+    test "$(grep -c "corrupt batch at offset $bad" "$TEST_TMP/consume.log")" = 1
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null
+fi
 finish
