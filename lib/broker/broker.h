@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "proto/wire.h"
+#include "storage/descriptor_cache.h"
 #include "storage/log_config.h"
 
 namespace kreek::broker {
@@ -21,6 +22,8 @@ struct BrokerConfig {
   int64_t max_request_bytes = proto::kDefaultMaxRequestBytes;
   storage::LogConfig log_defaults;  // topic defaults (--flush-messages, --retention-ms, ...)
   int64_t retention_check_interval_ms = 5000;  // capped at kMaxRetentionCheckIntervalMs
+  // Descriptors closed segments keep open, across every partition (--max-open-segments).
+  int64_t max_open_segments = storage::kDefaultMaxOpenSegments;
   int64_t flush_check_interval_ms = 100;
   int64_t checkpoint_interval_ms = 1000;  // recovery-point checkpoint at most this often
   int64_t shutdown_timeout_ms = 10'000;   // how long shutdown waits for clients to take their responses

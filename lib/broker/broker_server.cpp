@@ -163,7 +163,8 @@ int run(const BrokerConfig& given) {
     return kExitCantCreate;
   }
   auto logs = storage::LogManager::open(config.data_dir, config.log_defaults,
-                                        [](std::string_view m) { log::info(m); });
+                                        [](std::string_view m) { log::info(m); },
+                                        static_cast<size_t>(config.max_open_segments));
   if (!logs.is_ok()) {
     log::error(logs.status().message());
     return logs.status().code() == Code::kInternal ? kExitSoftware : kExitIoError;

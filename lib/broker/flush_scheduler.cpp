@@ -35,6 +35,11 @@ void FlushScheduler::flush_partition(const std::string& topic, PartitionId p) {
   if (!st->in_flight) start(st);
 }
 
+void FlushScheduler::flush_closed(const std::string& topic, PartitionId p) {
+  auto st = state(topic, p);
+  if (!st->in_flight) start(st, /*closed_only=*/true);
+}
+
 void FlushScheduler::fail(std::vector<Waiter>& waiters, const Status& status) {
   for (auto& w : waiters) w.reply.send(proto::error_line(w.id_raw, status));
   waiters.clear();
@@ -111,8 +116,7 @@ void FlushScheduler::tick() {
     } else if (e.log->has_unsynced_closed()) {
       // A rolled segment is synced soon after the roll, off the loop, so the
       // recovery point keeps up and shutdown has only active segments left.
-      auto st = state(e.topic->name, e.partition);
-      if (!st->in_flight) start(st, /*closed_only=*/true);
+      flush_closed(e.topic->name, e.partition);
     }
   }
   maybe_checkpoint(false);

@@ -35,6 +35,9 @@ class FlushScheduler {
                          std::string line);
   // Starts a flush of topic/p unless one is already in flight.
   void flush_partition(const std::string& topic, PartitionId p);
+  // Starts a sync of topic/p's segments closed by rolls, unless a flush is in
+  // flight (the next tick or append tries again).
+  void flush_closed(const std::string& topic, PartitionId p);
   // Periodic: flushes logs due by flush.messages / flush.ms, syncs segments
   // closed by rolls, and writes the recovery-point checkpoint if flushes
   // advanced it (at most once per interval).

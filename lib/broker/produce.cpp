@@ -126,6 +126,9 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
     return fail(appended.status());
   }
   ctx.purgatory->on_append(topic, pid);
+  // The append rolled a segment: sync the closed one in the background now,
+  // not at the next tick, so few closed segments wait with unsynced bytes.
+  if (log->has_unsynced_closed()) ctx.flusher->flush_closed(topic, pid);
 
   const bool needs_fsync = log->config().flush_always();
   if (silent) {

@@ -86,8 +86,9 @@ LogManager::~LogManager() {
 }
 
 Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogConfig defaults,
-                                                     Reporter reporter) {
+                                                     Reporter reporter, size_t max_open_segments) {
   std::unique_ptr<LogManager> m(new LogManager());
+  m->fd_cache_ = std::make_shared<DescriptorCache>(max_open_segments);
   m->data_dir_ = data_dir;
   m->defaults_ = defaults;
   m->reporter_ = reporter;
@@ -195,7 +196,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       std::string key = partition_key(name, p);
       auto rp = points.find(key);
       Offset point(rp == points.end() ? 0 : rp->second);
-      auto log = PartitionLog::open(data_dir + "/" + key, t->config, point, reporter);
+      auto log = PartitionLog::open(data_dir + "/" + key, t->config, point, reporter, m->fd_cache_);
       if (!log) return log.status().with_context("open " + key);
       m->logs_.emplace(std::make_pair(name, p), std::move(*log));
     }
@@ -227,7 +228,7 @@ Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32
     std::string dir = data_dir_ + "/" + partition_key(name, p);
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);  // a stale leftover holds no committed data
-    auto log = PartitionLog::open(dir, config, Offset(0), reporter_);
+    auto log = PartitionLog::open(dir, config, Offset(0), reporter_, fd_cache_);
     if (log) {
       logs.push_back(std::move(*log));
     } else {

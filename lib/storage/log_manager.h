@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "base/strong_id.h"
+#include "storage/descriptor_cache.h"
 #include "storage/log_config.h"
 #include "storage/partition_log.h"
 
@@ -34,8 +35,11 @@ class LogManager {
   // Locks and opens `data_dir` (created if missing), loads every topic and opens
   // its partition logs, recovering each past its checkpointed recovery point.
   // Partition directories of topics that no longer exist are removed.
+  // `max_open_segments` bounds the .log descriptors closed segments keep
+  // open across every partition (DescriptorCache).
   static Result<std::unique_ptr<LogManager>> open(std::string data_dir, LogConfig defaults,
-                                                   Reporter reporter);
+                                                   Reporter reporter,
+                                                   size_t max_open_segments = kDefaultMaxOpenSegments);
   ~LogManager();
 
   // kTopicExists, or kInvalidRequest for a bad name/count/config.
@@ -72,6 +76,7 @@ class LogManager {
   LogConfig defaults_;
   Reporter reporter_;
   int lock_fd_ = -1;
+  std::shared_ptr<DescriptorCache> fd_cache_;
   std::map<std::string, std::unique_ptr<TopicInfo>> topics_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<PartitionLog>> logs_;
 };

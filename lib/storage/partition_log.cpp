@@ -65,6 +65,7 @@ void PartitionLog::report(const std::string& message) const {
 Status PartitionLog::roll() {
   KREEK_RETURN_IF_ERROR(segments_.back()->seal());
   segments_.back()->close_index_files();
+  segments_.back()->set_descriptor_cache(fd_cache_);  // closed now: its descriptor counts
   KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, log_end(), config_.index_interval_bytes));
   segments_.push_back(std::move(seg));
   unsynced_closed_ = true;  // the closed segment waits for begin_flush_closed
@@ -221,6 +222,7 @@ Status FlushPlan::run() {
 }
 
 void PartitionLog::end_flush(const FlushPlan& plan) {
+  for (const auto& s : plan.segments) s->end_plan();
   if (plan.synced) {
     // Only bytes really synced: up_to was fixed when the plan began, and every
     // segment below it was either in this plan or synced by an earlier one.
@@ -272,6 +274,7 @@ Status PartitionLog::truncate_to(Offset offset) {
       KREEK_RETURN_IF_ERROR(segments_.back()->remove_files());
       segments_.pop_back();
     }
+    segments_.back()->set_descriptor_cache(nullptr);  // active again: never closed
     KREEK_RETURN_IF_ERROR(segments_.back()->truncate_to(offset));
   }
   recovery_point_ = std::min(recovery_point_, log_end());

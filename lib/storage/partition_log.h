@@ -20,6 +20,7 @@
 namespace kreek::storage {
 
 class Segment;
+class DescriptorCache;
 
 // A byte range of a segment file that holds whole batch lines, every batch of
 // it checked (CRC, framing, continuity) before it was first handed out.
@@ -78,8 +79,11 @@ class PartitionLog {
   // are validated batch by batch: the log is truncated at the first torn or
   // corrupt batch (reported through `reporter`), and their indexes rebuilt.
   // Indexes of earlier segments are loaded lazily and rebuilt if stale.
+  // `fd_cache` bounds the descriptors its closed segments keep open (null:
+  // no bound); it is shared by the logs of a broker.
   static Result<std::unique_ptr<PartitionLog>> open(std::string dir, LogConfig config,
-                                                     Offset recovery_point, Reporter reporter);
+                                                     Offset recovery_point, Reporter reporter,
+                                                     std::shared_ptr<DescriptorCache> fd_cache = nullptr);
   ~PartitionLog();
 
   // Appends one batch: prefix stamped with the next offset, `epoch` and append
@@ -165,7 +169,8 @@ class PartitionLog {
   Offset recovery_point_;
   int64_t unflushed_messages_ = 0;
   int64_t first_unflushed_ms_ = 0;
-  bool unsynced_closed_ = false;  // a closed segment is dirty (rolled or recovered)
+  bool unsynced_closed_ = false;
+  std::shared_ptr<DescriptorCache> fd_cache_;  // a closed segment is dirty (rolled or recovered)
   TimestampMs last_ts_;
   Reporter reporter_;
 };

@@ -78,7 +78,8 @@ Result<Listing> list_segments(const std::string& dir) {
 }  // namespace
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogConfig config,
-                                                         Offset recovery_point, Reporter reporter) {
+                                                         Offset recovery_point, Reporter reporter,
+                                                         std::shared_ptr<DescriptorCache> fd_cache) {
   // One mkdir in the common case (parent exists); the slower walk otherwise.
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     std::error_code ec;
@@ -89,8 +90,12 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
   log->reporter_ = std::move(reporter);
   KREEK_RETURN_IF_ERROR(log->recover_segments(recovery_point));
   // Segments recovery rewrote are dirty: the background flush takes them.
-  for (size_t i = 0; i + 1 < log->segments_.size(); ++i)
+  // Closed segments count against the descriptor bound (recovery opened some).
+  log->fd_cache_ = std::move(fd_cache);
+  for (size_t i = 0; i + 1 < log->segments_.size(); ++i) {
     if (log->segments_[i]->is_dirty()) log->unsynced_closed_ = true;
+    log->segments_[i]->set_descriptor_cache(log->fd_cache_);
+  }
   KREEK_RETURN_IF_ERROR(log->refresh_tail());
   log->recovery_point_ = std::min(recovery_point, log->log_end());
   log->unflushed_messages_ = log->log_end() - log->recovery_point_;

@@ -32,7 +32,33 @@ Segment::Segment(std::string dir, Offset base)
       base_(base),
       end_(base) {}
 
-Segment::~Segment() = default;
+Segment::~Segment() {
+  if (fd_cache_) fd_cache_->forget(this);
+}
+
+void Segment::set_descriptor_cache(std::shared_ptr<DescriptorCache> cache) {
+  if (fd_cache_) fd_cache_->forget(this);
+  fd_cache_ = std::move(cache);
+  if (fd_cache_ && log_) fd_cache_->touch(this);
+}
+
+bool Segment::close_log() {
+  if (!log_) return true;
+  if (dirty_) {
+    // Limitation: this fdatasync runs on the owner thread. It happens only
+    // when more closed segments wait for their background sync than the
+    // bound allows, and then acts as back-pressure on the rolls.
+    Status s = log_->sync();
+    if (!s) {
+      log::error("sync " + name_ + " before closing its descriptor: " + s.message());
+      return false;
+    }
+  }
+  std::lock_guard<std::mutex> lock(files_mu_);
+  stat_size_ = log_->size();  // a closed segment's size no longer changes
+  log_.reset();
+  return true;
+}
 
 Result<std::shared_ptr<Segment>> Segment::create(const std::string& dir, Offset base,
                                                  int64_t index_interval) {
@@ -86,8 +112,12 @@ int64_t Segment::size() const {
 }
 
 Status Segment::ensure_open() {
-  if (log_) return Status::ok();
-  KREEK_ASSIGN_OR_RETURN(log_, open_posix_file(name_, false));
+  if (!log_) {
+    KREEK_ASSIGN_OR_RETURN(std::unique_ptr<File> f, open_posix_file(name_, false));
+    std::lock_guard<std::mutex> lock(files_mu_);
+    log_ = std::move(f);
+  }
+  if (fd_cache_) fd_cache_->touch(this);  // most recently used; may close others
   return Status::ok();
 }
 
@@ -461,6 +491,9 @@ Result<std::string> Segment::read_bytes(int64_t pos, int64_t len) {
 }
 
 std::vector<std::shared_ptr<File>> Segment::files_to_sync() {
+  // A log the bound closed was synced by close_log() first (a segment in a
+  // plan is never closed): reopening it only to sync it again would cost a
+  // descriptor per segment, which is what the bound is there to avoid.
   std::vector<std::shared_ptr<File>> out;
   std::lock_guard<std::mutex> lock(files_mu_);
   if (log_) out.push_back(log_);
@@ -472,14 +505,14 @@ std::vector<std::shared_ptr<File>> Segment::files_to_sync() {
 }
 
 Status Segment::sync() {
-  std::shared_ptr<File> index, time_index;
+  std::shared_ptr<File> log, index, time_index;
   {
     std::lock_guard<std::mutex> lock(files_mu_);
+    log = log_;
     index = index_.shared_file();
     time_index = time_index_.shared_file();
   }
-  // log_ is set before a segment can be dirty and never reset while it lives.
-  if (log_) KREEK_RETURN_IF_ERROR(log_->sync());
+  if (log) KREEK_RETURN_IF_ERROR(log->sync());
   // Closed segments' index files are already closed: they are rebuildable
   // and validated on load, so only the active segment's are synced.
   if (index) KREEK_RETURN_IF_ERROR(index->sync());

@@ -22,6 +22,7 @@
 #include "base/strong_id.h"
 #include "storage/batch_format.h"
 #include "storage/batch_scanner.h"
+#include "storage/descriptor_cache.h"
 #include "storage/file.h"
 #include "storage/segment_index.h"
 #include "storage/verified_ranges.h"
@@ -149,13 +150,34 @@ class Segment {
   // fsynced; a FlushPlan does that once for all its segments.
   bool take_dir_sync() { return dir_sync_pending_.exchange(false); }
   void mark_dir_sync() { dir_sync_pending_ = true; }
-  bool take_dirty() { return std::exchange(dirty_, false); }
+  // Taking the dirty flag puts the segment in a plan until end_plan(): its
+  // descriptor is not closed meanwhile, so a dirty segment without an open log
+  // is always one close_log() synced first.
+  bool take_dirty() {
+    if (dirty_) in_plan_ = true;
+    return std::exchange(dirty_, false);
+  }
+  void end_plan() { in_plan_ = false; }
   bool is_dirty() const { return dirty_; }
   // Closes the index files of a closed segment so it holds one descriptor
   // (its log) however many segments a partition has; entries stay in memory,
   // and the files are reopened if the segment is appended to again.
   void close_index_files();
   void mark_dirty() { dirty_ = true; }
+
+  // --- the descriptor bound ----------------------------------------------------
+  // A closed segment notes its open log in `cache` (null: unbounded, as for
+  // the active segment) and may then have it closed by close_log().
+  void set_descriptor_cache(std::shared_ptr<DescriptorCache> cache);
+  // A segment over real files that no flush plan holds.
+  bool can_close_log() const { return log_ != nullptr && !in_plan_ && !dir_.empty(); }
+  // DescriptorCache only: closes this segment's own descriptor (holders of
+  // file() keep theirs); the next lookup reopens it. A dirty segment is
+  // fdatasynced first, through the descriptor that wrote it (false, and the
+  // descriptor stays open, if that fails); it stays dirty so a flush plan
+  // still covers its directory entry and the recovery point.
+  bool close_log();
+  bool has_open_log() const { return log_ != nullptr; }
   // Unlinks the three files; open descriptors (in-flight FileSlices) stay valid.
   Status remove_files();
 
@@ -203,7 +225,9 @@ class Segment {
   int64_t bytes_since_entry_ = 0;
   int64_t index_interval_ = 4096;
   bool dirty_ = false;
+  bool in_plan_ = false;  // taken by a FlushPlan that has not ended
   VerifiedRanges verified_;
+  std::shared_ptr<DescriptorCache> fd_cache_;
   std::optional<Damage> damage_;
   // Guards swapping the index File pointers against sync() copying them.
   std::mutex files_mu_;
