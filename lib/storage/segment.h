@@ -4,8 +4,9 @@
 // stat()ed, and opens its log and loads (validating, or rebuilding) its indexes
 // on first lookup. Every batch is checked (CRC, framing, continuity) once
 // before its bytes are first served, and damage found then is remembered.
-// Owner-thread only, except sync(), which FlushPlan::run may call from a
-// worker thread while the owner keeps appending.
+// Owner-thread only, except sync(), which may run on a worker thread while the
+// owner keeps appending (FlushPlan::run syncs the files of files_to_sync()
+// instead, so the descriptor bound can close a segment's log meanwhile).
 #pragma once
 
 #include <atomic>
@@ -138,9 +139,9 @@ class Segment {
 
   // --- durability and deletion ------------------------------------------------
   // fdatasync of the log, of the indexes if still open (the active segment),
-  // and of the directory once for a new segment. Safe on a worker thread: the
-  // log descriptor lives as long as this object, and index files closed
-  // meanwhile stay open until this sync lets go of them.
+  // and of the directory once for a new segment: one segment on its own.
+  // Safe on a worker thread: files closed meanwhile (indexes, or the log by
+  // the descriptor bound) stay open until this sync lets go of them.
   Status sync();
   // For a FlushPlan (owner thread): the files a flush must fdatasync — the log
   // and any open index files — held open by the plan while it runs, so the
