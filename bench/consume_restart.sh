@@ -28,13 +28,20 @@ start_broker k --segment-bytes "$SEG" || { say "kbroker did not start"; exit 1; 
 timeout 300 kproduce -b "$k_ADDR" -t bench "$TEST_TMP/records.txt" || { say "kproduce failed"; exit 1; }
 segs=$(find "$k_DIR" -path '*bench-*' -name '*.log' | wc -l)
 
+# CPU seconds (user+sys) the broker has used so far: steadier than wall time
+# on a shared machine.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_of() { awk -v t="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+
 consume_once() {
-  local t0=$EPOCHREALTIME count
+  local t0=$EPOCHREALTIME c0 count el
+  c0=$(cpu_of "$k_PID")
   count=$(timeout 300 kconsume -b "$k_ADDR" -t bench | wc -l)
-  local el
   el=$(secs_since "$t0")
   [ "$count" = "$N" ] || say "WARNING: consumed $count records, expected $N"
-  printf '%-52s %8s s  %10s rec/s\n' "$1" "$el" "$(awk -v n="$N" -v s="$el" 'BEGIN { printf "%.0f", n / s }')"
+  printf '%-52s %8s s  %10s rec/s  kbroker CPU %5.2f s\n' "$1" "$el" \
+    "$(awk -v n="$N" -v s="$el" 'BEGIN { printf "%.0f", n / s }')" \
+    "$(awk -v a="$c0" -v b="$(cpu_of "$k_PID")" 'BEGIN { print b - a }')"
 }
 
 echo "kconsume of $N records in $segs segments of $SEG bytes (kconsume | wc -l, page cache warm)"
