@@ -386,8 +386,9 @@ stop_timed() {
 
 part_f() {
   local topics=10 parts=100 seg=1024 want=${BENCH_SCALE_SEGMENTS:-10000} f0=$EPOCHREALTIME
-  # Stay under the open-files limit (kbroker holds descriptors per segment): never start a
-  # round that would take it past 85% of ulimit -n, or the run measures EMFILE instead.
+  # Stay under the open-files limit (kbroker holds three descriptors per partition plus up to
+  # --max-open-segments for closed segments): never start a round that would take it past 85%
+  # of ulimit -n, or the run measures EMFILE instead.
   local fdlim fds=0 fd_gain=0
   fdlim=$(ulimit -n)
   command -v kbroker >/dev/null || { PART_ERR="kbroker not built in $KREEK_BIN"; return 1; }
