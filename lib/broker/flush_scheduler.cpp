@@ -83,6 +83,9 @@ void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
       Status s = result->with_context("fsync " + where);
       log::error(s.message() + "; partition taken offline for produce");
       if (!st->orphaned) {
+        // The log freezes its recovery point, so not even the shutdown flush
+        // can mark these bytes as safely on disk.
+        if (storage::PartitionLog* l = ctx_.logs.log(st->topic, st->partition)) l->end_flush(*plan);
         PartitionState& ps = ctx_.partitions.mutable_state(st->topic, st->partition);
         ps.offline = true;
         ps.offline_reason = "partition " + where + " is offline after a failed fsync";

@@ -114,6 +114,16 @@ TEST_SUITE("storage") {
       CHECK(log->has_unsynced_closed());
       CHECK(log->begin_flush_closed().segments.size() == plan.segments.size());
     }
+    SUBCASE("after a failed fsync even a later good one does not move it (shutdown included)") {
+      FlushPlan plan = log->begin_flush();
+      plan.files.push_back(std::make_shared<FailingSync>());
+      CHECK(!plan.run());
+      log->end_flush(plan);
+      CHECK(log->sync_failed());
+      fill(*log, 2);
+      CHECK(log->flush().is_ok());  // what shutdown does
+      CHECK(log->recovery_point() == before);
+    }
     SUBCASE("a full plan that failed leaves the closed segments to sync too") {
       FlushPlan plan = log->begin_flush();
       plan.files.push_back(std::make_shared<FailingSync>());

@@ -212,10 +212,19 @@ FlushPlan PartitionLog::begin_flush_closed() {
 }
 
 Status FlushPlan::run() {
-  for (const auto& f : files) KREEK_RETURN_IF_ERROR(f->sync());
+  for (const auto& f : files) {
+    Status s = f->sync();
+    if (!s) {
+      failed = true;
+      return s;
+    }
+  }
   if (fsync_dir) {
     Status s = sync_dir(dir);
-    if (!s && s.code() != Code::kNotFound) return s;  // kNotFound: the topic was deleted
+    if (!s && s.code() != Code::kNotFound) {  // kNotFound: the topic was deleted
+      failed = true;
+      return s;
+    }
   }
   synced = true;
   return Status::ok();
@@ -226,9 +235,10 @@ void PartitionLog::end_flush(const FlushPlan& plan) {
   if (plan.synced) {
     // Only bytes really synced: up_to was fixed when the plan began, and every
     // segment below it was either in this plan or synced by an earlier one.
-    recovery_point_ = std::max(recovery_point_, std::min(plan.up_to, log_end()));
+    if (!sync_failed_) recovery_point_ = std::max(recovery_point_, std::min(plan.up_to, log_end()));
     return;
   }
+  if (plan.failed) sync_failed_ = true;
   for (const auto& s : plan.segments) {
     s->mark_dirty();
     if (plan.fsync_dir) s->mark_dir_sync();

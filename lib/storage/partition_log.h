@@ -64,6 +64,7 @@ struct FlushPlan {
   bool closed_only = false;  // begin_flush_closed: the active segment is not included
   Offset up_to;              // everything below it is synced once run() succeeds
   bool synced = false;       // set by a successful run()
+  bool failed = false;       // set by a run() whose fsync failed
   // fdatasync each file, then the directory once. Touches only the plan's
   // files, which stay open while the plan exists.
   Status run();
@@ -119,7 +120,10 @@ class PartitionLog {
 
   // begin_flush takes the dirty segments and zeroes the unflushed counters;
   // end_flush advances the recovery point to plan.up_to if the run succeeded,
-  // and otherwise marks the segments dirty again.
+  // and otherwise marks the segments dirty again. After a failed run the recovery point never moves again in this
+  // process: the kernel may have dropped the dirty pages, so a later fsync that
+  // succeeds proves nothing, and the next start-up must validate every byte
+  // past the last point known to be on disk.
   FlushPlan begin_flush();
   // The segments closed by rolls that are not yet synced, up to the active
   // segment's base (Kafka flushes a rolled segment in the background the
@@ -128,6 +132,7 @@ class PartitionLog {
   FlushPlan begin_flush_closed();
   bool has_unsynced_closed() const { return unsynced_closed_; }
   bool has_unsynced() const;  // anything at all for begin_flush to sync
+  bool sync_failed() const { return sync_failed_; }
   void end_flush(const FlushPlan& plan);
   Status flush();  // begin + run + end, all on this thread (tests, shutdown)
 
@@ -170,6 +175,7 @@ class PartitionLog {
   int64_t unflushed_messages_ = 0;
   int64_t first_unflushed_ms_ = 0;
   bool unsynced_closed_ = false;
+  bool sync_failed_ = false;  // a flush run failed: the recovery point is frozen
   std::shared_ptr<DescriptorCache> fd_cache_;  // a closed segment is dirty (rolled or recovered)
   TimestampMs last_ts_;
   Reporter reporter_;
