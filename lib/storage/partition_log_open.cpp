@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "storage/partition_log.h"
 #include "storage/segment.h"
+#include "storage/segment_swap.h"
 
 namespace kreek::storage {
 namespace {
@@ -104,6 +105,10 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
 }
 
 Status PartitionLog::recover_segments(Offset recovery_point) {
+  // A compaction's segment swap cut short by a crash is finished or undone
+  // first, so the listing below sees one consistent set of segments.
+  KREEK_ASSIGN_OR_RETURN(std::string swap_note, finish_interrupted_swap(dir_));
+  if (!swap_note.empty()) report(dir_ + ": " + swap_note);
   KREEK_ASSIGN_OR_RETURN(Listing listing, list_segments(dir_));
   const std::vector<Offset>& bases = listing.logs;
   int64_t interval = config_.index_interval_bytes;
@@ -129,6 +134,11 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
     KREEK_ASSIGN_OR_RETURN(Segment::Recovery rec, seg->recover(recovery_point, !last));
     segments_.push_back(seg);
     std::string reason = rec.truncated ? rec.reason.message() : std::string();
+    // In a compacted log a closed segment may end before the next one starts:
+    // compaction removed its last records (kreek-format(5), Gaps). Elsewhere
+    // that means lost data, and what follows the hole is dropped as before.
+    if (!rec.truncated && !last && seg->end() < bases[i + 1] && config_.cleanup_compact)
+      seg->cover_to(bases[i + 1]);
     if (!rec.truncated && !last && seg->end() != bases[i + 1]) {
       rec.truncated = true;
       rec.bad_offset = seg->end();
