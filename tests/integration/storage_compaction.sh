@@ -65,7 +65,12 @@ printf '{"key":"a","value":"1"}\n{"key":"b","value":"1"}\n{"key":"a","value":nul
 check "produce records and a tombstone" timeout 10 kproduce -t gone --json "$T/gone.json"
 check "the tombstone is removed by a later compaction" \
   wait_for_line "$b_LOG" 'info compacted gone/0 .* 1 tombstone\(s\) removed' 20
-check "only the live key is left" test "$(timeout 10 kconsume -t gone --format '%o %k %v\n')" = "1 b 1"
+# Offset 2 (the tombstone) is a gap at the end of the closed segments: kconsume
+# must step over it to the log end and exit, not wait there.
+out=$(timeout 10 kconsume -t gone --format '%o %k %v\n')
+rc=$?
+check "only the live key is left (got: $out)" test "$out" = "1 b 1"
+check "kconsume reads past a gap at the end and exits 0 (got $rc)" test "$rc" -eq 0
 
 # Keyless records have no place in a compacted topic.
 echo "no key here" | timeout 10 kproduce -t users 2>"$T/keyless.err"
