@@ -90,22 +90,13 @@ void CompactionScheduler::finish() {
                 std::to_string(s.segments_before) + " -> " + std::to_string(s.segments_after) +
                 " segment(s), " + std::to_string(s.tombstones_removed) + " tombstone(s) removed, " +
                 std::to_string(s.run_ms) + " ms");
-      // The renames reach the disk with the directory's fsync, off the loop.
-      if (ctx_.loop != nullptr) {
-        std::string dir = job->plan->dir();
-        ctx_.loop->queue_work(
-            [dir] {
-              Status st = storage::sync_dir(dir);
-              if (!st.is_ok() && st.code() != Code::kNotFound)
-                log::warn("fsync " + dir + " after compaction: " + st.message());
-            },
-            [] {});
-      }
+      persist(job->plan->dir());
       break;
     }
     case storage::CompactionOutcome::kUnchanged:
       log::debug("compaction of " + w + ": nothing to remove in offsets [" +
                  std::to_string(s.start.value()) + ", " + std::to_string(s.end.value()) + ")");
+      persist("");
       break;
     case storage::CompactionOutcome::kNothingToDo:
       log::debug("compaction of " + w + ": nothing cleanable yet (min.compaction.lag.ms)");
@@ -118,8 +109,45 @@ void CompactionScheduler::finish() {
   if (!stopped_ && !ctx_.stopping && ctx_.loop != nullptr) tick();
 }
 
+void CompactionScheduler::persist(std::string dir) {
+  if (!dir.empty()) dirs_to_sync_.push_back(std::move(dir));
+  checkpoint_pending_ = true;
+  if (!writing_) write_next();
+}
+
+void CompactionScheduler::write_next() {
+  if (!checkpoint_pending_) return;
+  checkpoint_pending_ = false;
+  auto dirs = std::move(dirs_to_sync_);
+  dirs_to_sync_.clear();
+  std::string contents = ctx_.logs.cleaner_checkpoint_contents();
+  storage::LogManager* logs = &ctx_.logs;
+  // The checkpoint follows the directory fsync: it never claims a compaction
+  // whose renames a crash could still undo.
+  auto work = [dirs, contents, logs] {
+    for (const auto& dir : dirs) {
+      Status st = storage::sync_dir(dir);
+      if (!st.is_ok() && st.code() != Code::kNotFound)
+        log::warn("fsync " + dir + " after compaction: " + st.message());
+    }
+    Status st = logs->write_cleaner_checkpoint(contents);
+    if (!st.is_ok()) log::warn("write cleaner checkpoint: " + st.message());
+  };
+  if (ctx_.loop == nullptr) {
+    work();
+    return;
+  }
+  writing_ = true;
+  ctx_.loop->queue_work(std::move(work), [this] {
+    writing_ = false;
+    write_next();
+  });
+}
+
 void CompactionScheduler::forget_topic(const std::string& topic) {
   if (job_ && job_->topic == topic) job_->plan->cancel();
+  // A topic created later under the same name must not inherit its position.
+  persist("");
 }
 
 void CompactionScheduler::stop() {

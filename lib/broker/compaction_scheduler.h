@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/strong_id.h"
 
@@ -43,10 +44,18 @@ class CompactionScheduler {
   };
   void start(const std::string& topic, PartitionId p);
   void finish();
+  // Off the loop: fsyncs `dir` (if not empty) so the swap's renames are
+  // durable, then writes the cleaner checkpoint. One write at a time; a newer
+  // position waits for the write in flight.
+  void persist(std::string dir);
+  void write_next();
 
   BrokerContext& ctx_;
   std::shared_ptr<Job> job_;
   bool stopped_ = false;
+  bool writing_ = false;
+  std::vector<std::string> dirs_to_sync_;  // waiting for the next write
+  bool checkpoint_pending_ = false;
 };
 
 }  // namespace kreek::broker

@@ -25,8 +25,8 @@ struct CompactionStats {
 
 struct CleanerState {
   // Every closed segment below this offset was rewritten by the last
-  // compaction (Kafka's "first dirty offset"); a segment boundary. Not
-  // persisted: after a restart the whole log counts as dirty once.
+  // compaction (Kafka's "first dirty offset"); a segment boundary. Kept in
+  // <data-dir>/cleaner-offset-checkpoint with oldest_tombstone.
   Offset cleaned_to{0};
   // Batch ts of the oldest tombstone the last compaction kept below
   // cleaned_to (-1: none), so expiring tombstones make a log due by themselves.

@@ -5,6 +5,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "base/clock.h"
 #include "storage/atomic_file.h"
 #include "storage/partition_log.h"
@@ -167,6 +169,12 @@ Result<CompactionResult> Compactor::end(PartitionLog* log, CompactionPlan& plan)
   if (any) ++st.runs;
   out.outcome = any ? CompactionOutcome::kSwapped : CompactionOutcome::kUnchanged;
   return out;
+}
+
+void Compactor::restore(PartitionLog& log, Offset cleaned_to, TimestampMs oldest_tombstone) {
+  // Records appended after a crash cut the log back are not clean.
+  log.cleaner_.cleaned_to = std::clamp(cleaned_to, Offset(0), log.log_end());
+  log.cleaner_.oldest_tombstone = oldest_tombstone;
 }
 
 Result<CompactionResult> Compactor::compact_now(PartitionLog& log, TimestampMs now,

@@ -124,6 +124,9 @@ class Compactor {
   // rename is returned after the directory was brought back to a consistent
   // state (the swap finished or rolled back, as start-up would).
   static Result<CompactionResult> end(PartitionLog* log, CompactionPlan& plan);
+  // Start-up: the cleaner's position read back from the data directory's
+  // cleaner-offset-checkpoint (clamped to the log as it was recovered).
+  static void restore(PartitionLog& log, Offset cleaned_to, TimestampMs oldest_tombstone);
   // begin + run + end + directory fsync on this thread (tests, tools).
   static Result<CompactionResult> compact_now(PartitionLog& log, TimestampMs now,
                                               const CompactionOptions& options = {});

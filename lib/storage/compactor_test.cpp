@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/log_manager.h"
 #include "storage/partition_log.h"
 #include "storage/segment_swap.h"
 #include "storage/storage_test_util.h"
@@ -446,5 +447,29 @@ TEST_SUITE("storage compaction") {
     CHECK(r->why.find(why) != std::string::npos);
     CHECK(dump(*log) == before);
     CHECK_FALSE(has_suffix_files(t.sub("p")));
+  }
+
+  TEST_CASE("the cleaner's position survives a restart through cleaner-offset-checkpoint") {
+    TempDir t;
+    int64_t cleaned = 0;
+    {
+      auto m = LogManager::open(t.path(), LogConfig(), nullptr);
+      REQUIRE(m);
+      REQUIRE((*m)->create_topic("users", 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "1024"}}));
+      PartitionLog* log = (*m)->log("users", PartitionId(0));
+      REQUIRE(log);
+      fill(*log);
+      put(*log, {kv("k0", std::nullopt)}, kT0 + 100);
+      auto r = Compactor::compact_now(*log, TimestampMs(kT0 + 1000));
+      REQUIRE(r);
+      cleaned = log->cleaner().cleaned_to.value();
+      REQUIRE(cleaned > 0);
+      REQUIRE((*m)->write_cleaner_checkpoint((*m)->cleaner_checkpoint_contents()).is_ok());
+    }
+    auto m = LogManager::open(t.path(), LogConfig(), nullptr);
+    REQUIRE(m);
+    PartitionLog* log = (*m)->log("users", PartitionId(0));
+    CHECK(log->cleaner().cleaned_to.value() == cleaned);
+    CHECK(Compactor::assess(*log, TimestampMs(kT0)).dirty_bytes == 0);
   }
 }

@@ -51,6 +51,8 @@ check "list_offsets earliest is still 0" rpc "$b_ADDR" '{"op":"list_offsets","id
 printf 'user-1:v4\n' | timeout 10 kproduce -t users -K :
 check "the new value supersedes offset 10 in the next compaction" \
   wait_for_line "$b_LOG" 'info compacted users/0 offsets \[0, 17\): 6 -> 5 records' 20
+check "the cleaner checkpoint records how far users-0 was compacted" \
+  wait_for_line "$b_DIR/cleaner-offset-checkpoint" '"users-0":17' 10
 check "stop the broker" stop_broker b
 check "restart the broker" restart_broker b
 timeout 10 kconsume -t users --format '%o %k %v\n' >"$T/got2.txt"
