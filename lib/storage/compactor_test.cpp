@@ -158,6 +158,31 @@ TEST_SUITE("storage compaction") {
     }
   }
 
+  TEST_CASE("a batch that loses a middle record becomes one batch per surviving run") {
+    TempDir t;
+    LogConfig c = compacted(100000);
+    c.segment_ms = 10;
+    auto log = open_log(t.sub("p"), c);
+    put(*log, {kv("a", "1"), kv("b", "1"), kv("c", "1")}, kT0);
+    put(*log, {kv("b", "2")}, kT0 + 1);
+    REQUIRE(log->roll_if_due(TimestampMs(kT0 + 100)).is_ok());
+    put(*log, {kv("d", "1")}, kT0 + 200);
+    REQUIRE(Compactor::compact_now(*log, TimestampMs(kT0 + 300)));
+    auto rr = log->read(Offset(0), 1 << 20, log->log_end());
+    REQUIRE(rr);
+    auto h = headers_of(bytes_of(*rr));  // parse_batch checks every CRC
+    REQUIRE(h.size() == 4);
+    CHECK(h[0].base == Offset(0));
+    CHECK(h[0].n == 1);
+    CHECK(h[1].base == Offset(2));
+    CHECK(h[1].n == 1);
+    CHECK(h[1].ts == TimestampMs(kT0));  // the run keeps its batch's time and epoch
+    CHECK(h[1].epoch == LeaderEpoch(2));
+    CHECK(h[2].base == Offset(3));
+    CHECK(h[2].ts == TimestampMs(kT0 + 1));
+    CHECK(h[3].base == Offset(4));
+  }
+
   TEST_CASE("reads from any offset start at the next surviving record (gaps)") {
     TempDir t;
     auto log = open_log(t.sub("p"), compacted());
