@@ -88,13 +88,13 @@ Result<CompactionResult> Compactor::end(PartitionLog* log, CompactionPlan& plan)
     return out;
   };
   if (log == nullptr) return discard("the topic was deleted");
+  if (plan.cancelled_) return discard("it was cancelled");
   if (!plan.status_.is_ok()) {
     for (const auto& g : plan.groups_)
       if (g.changed) plan.remove_outputs(g);
     log->cleaner_.not_before_ms = clock::now_ms() + kRetryAfterErrorMs;
     return plan.status_;
   }
-  if (plan.cancelled_) return discard("it was cancelled");
   if (!log->config_.cleanup_compact) return discard("cleanup.policy no longer holds compact");
   if (log->cleaner_.layout_version != plan.layout_version_) return discard("the log was truncated");
   // The log must still begin with the very segments the plan read.

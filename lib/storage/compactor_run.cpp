@@ -123,6 +123,7 @@ Status CompactionPlan::scan_dirty() {
 }
 
 Status CompactionPlan::write_group(Group& g) {
+  if (cancelled_) return cancelled_status();  // e.g. the topic is being deleted: create nothing
   const Offset base = sources_[g.first].base;
   const Offset dirty_from =
       first_dirty_ < sources_.size() ? sources_[first_dirty_].base : sources_.back().end;

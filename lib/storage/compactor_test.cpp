@@ -437,7 +437,7 @@ TEST_SUITE("storage compaction") {
     CHECK(Compactor::assess(*log, TimestampMs(kT0)).dirty_bytes > 0);
   }
 
-  TEST_CASE("a compaction is abandoned if the log was truncated, cut by retention or deleted") {
+  TEST_CASE("a compaction is abandoned if the log was truncated, cut by retention, cancelled or deleted") {
     TempDir t;
     LogConfig c = compacted();
     c.cleanup_delete = true;
@@ -457,6 +457,10 @@ TEST_SUITE("storage compaction") {
       REQUIRE(d);
       REQUIRE(*d > 0);
       why = "retention";
+    }
+    SUBCASE("cancelled") {
+      plan->cancel();  // shutdown or topic deletion while it ran
+      why = "cancelled";
     }
     SUBCASE("deleted") {
       auto r = Compactor::end(nullptr, *plan);

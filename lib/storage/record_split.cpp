@@ -122,7 +122,11 @@ bool base64_decode(std::string_view text, std::string& out) {
 }
 
 Status bad(size_t pos, const char* what) {
-  return corrupt("records array: " + std::string(what) + " at byte " + std::to_string(pos));
+  std::string m = "records array: ";
+  m += what;
+  m += " at byte ";
+  m += std::to_string(pos);
+  return corrupt(m);
 }
 
 }  // namespace
