@@ -3,10 +3,10 @@
 
 #include <cstdio>
 
+#include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker_context.h"
-#include "storage/atomic_file.h"
 #include "storage/compactor.h"
 #include "storage/partition_log.h"
 
@@ -126,7 +126,7 @@ void CompactionScheduler::write_next() {
   // whose renames a crash could still undo.
   auto work = [dirs, contents, logs] {
     for (const auto& dir : dirs) {
-      Status st = storage::sync_dir(dir);
+      Status st = sync_dir(dir);
       if (!st.is_ok() && st.code() != Code::kNotFound)
         log::warn("fsync " + dir + " after compaction: " + st.message());
     }

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
+#include "base/atomic_file.h"
 #include "base/clock.h"
-#include "storage/atomic_file.h"
 #include "storage/partition_log.h"
 #include "storage/segment.h"
 #include "storage/segment_swap.h"

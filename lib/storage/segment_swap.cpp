@@ -9,7 +9,7 @@
 
 #include <functional>
 
-#include "storage/atomic_file.h"
+#include "base/atomic_file.h"
 #include "storage/segment.h"
 
 namespace kreek::storage {
