@@ -140,6 +140,7 @@ Result<CompactionResult> Compactor::end(PartitionLog* log, CompactionPlan& plan)
     if (live) {
       auto seg = Segment::open_closed(plan.dir_, base, end, plan.config_.index_interval_bytes);
       if (!seg.is_ok()) return seg.status();
+      (*seg)->allow_gaps(true);
       next.push_back(std::move(*seg));
     } else {
       for (size_t i = grp.first; i <= grp.last; ++i) next.push_back(plan.sources_[i].seg);

@@ -136,6 +136,7 @@ Status CompactionPlan::write_group(Group& g) {
   }
   auto out = Segment::over_files(base, base, std::move(files[0]), std::move(files[1]),
                                  std::move(files[2]), config_.index_interval_bytes);
+  out->allow_gaps(true);
   const KeyMap& m = *map_;
   std::vector<RecordSpan> spans;
   std::vector<char> keep;

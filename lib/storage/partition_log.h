@@ -149,7 +149,9 @@ class PartitionLog {
   // to the leader's epoch boundary).
   Status truncate_to(Offset offset);
 
-  void set_config(const LogConfig& c) { config_ = c; }
+  // A log that becomes compacted accepts compaction's gaps from then on (and
+  // keeps accepting them if compaction is turned off again while it runs).
+  void set_config(const LogConfig& c);
   const LogConfig& config() const { return config_; }
   const std::string& dir() const { return dir_; }
   int64_t size_bytes() const;

@@ -117,6 +117,7 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
       report(dir_ + ": no segments although the recovery point is " +
              std::to_string(recovery_point.value()) + "; starting empty at offset 0");
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, Offset(0), interval));
+    seg->allow_gaps(config_.cleanup_compact);
     segments_.push_back(std::move(seg));
     return Status::ok();
   }
@@ -126,10 +127,12 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
   while (first_check + 1 < n && bases[first_check + 1] <= recovery_point) ++first_check;
   for (size_t i = 0; i < first_check; ++i) {
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::open_closed(dir_, bases[i], bases[i + 1], interval));
+    seg->allow_gaps(config_.cleanup_compact);
     segments_.push_back(std::move(seg));
   }
   for (size_t i = first_check; i < n; ++i) {
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::open_closed(dir_, bases[i], bases[i], interval));
+    seg->allow_gaps(config_.cleanup_compact);
     bool last = i + 1 == n;
     KREEK_ASSIGN_OR_RETURN(Segment::Recovery rec, seg->recover(recovery_point, !last));
     segments_.push_back(seg);

@@ -182,7 +182,7 @@ Status Segment::fail_corrupt(int64_t pos, const Status& why) const {
 Status Segment::append(const BatchHeader& h, std::string_view prefix, std::string_view records) {
   KREEK_RETURN_IF_ERROR(ensure_loaded());
   KREEK_RETURN_IF_ERROR(open_index_files(true));
-  KREEK_CHECK(h.base >= end_);  // compacted segments have gaps; see segment.h
+  KREEK_CHECK(batch_follows(end_, h.base, gaps_));  // see allow_gaps()
   int64_t pos = log_->size();
   KREEK_CHECK(pos <= static_cast<int64_t>(UINT32_MAX));
   struct iovec iov[3] = {
@@ -271,13 +271,12 @@ Result<bool> Segment::load_tail(bool require_seal) {
   BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
   ScannedBatch b;
   while (scan.next(&b)) {
-    // Compaction leaves gaps between batches, never overlaps.
-    if (b.header.base < expected) return false;
+    if (!batch_follows(expected, b.header.base, gaps_)) return false;
     (void)note_batch(b.header, b.pos, b.len, nullptr);
     expected = b.header.next();
   }
   if (scan.status().code() == Code::kIoError) return scan.status();
-  if (!scan.status().is_ok() || expected > end_) return false;
+  if (!scan.status().is_ok() || !batch_follows(expected, end_, gaps_)) return false;
   bytes_since_entry_ = size - start;
   if (require_seal && size > 0 && (ti.empty() || ti.back().ts != max_ts_.value())) return false;
   return true;
@@ -294,7 +293,7 @@ Status Segment::rebuild_indexes() {
   // (verify() and damage() keep anything at or after it from being served).
   bool damaged = false;
   while (scan.next(&b)) {
-    if (!batch_follows(expected, b.header.base)) {
+    if (!batch_follows(expected, b.header.base, gaps_)) {
       (void)note_damage(b.pos, expected,
                         "batch base " + std::to_string(b.header.base.value()) + " where " +
                             std::to_string(expected.value()) + " was expected");
@@ -311,7 +310,7 @@ Status Segment::rebuild_indexes() {
     (void)note_damage(scan.pos(), expected, scan.status().message());
     damaged = true;
   }
-  if (!damaged && !batch_follows(expected, end_))
+  if (!damaged && !batch_follows(expected, end_, gaps_))
     (void)note_damage(log_->size(), expected,
                       "batches end at offset " + std::to_string(expected.value()) +
                           " but the next segment starts at " + std::to_string(end_.value()));
@@ -382,7 +381,7 @@ Result<std::optional<ScannedBatch>> Segment::find_batch(Offset offset) {
   BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
   ScannedBatch b;
   while (scan.next(&b)) {
-    if (!batch_follows(expected, b.header.base))
+    if (!batch_follows(expected, b.header.base, gaps_))
       return note_damage(b.pos, expected,
                          "batch base " + std::to_string(b.header.base.value()) + " where " +
                              std::to_string(expected.value()) + " was expected");
@@ -394,7 +393,9 @@ Result<std::optional<ScannedBatch>> Segment::find_batch(Offset offset) {
     return note_damage(scan.pos(), expected, scan.status().message());
   }
   // Compaction removed everything from `offset` to the end of this segment.
-  return std::optional<ScannedBatch>();
+  if (gaps_) return std::optional<ScannedBatch>();
+  return note_damage(scan.pos(), expected,
+                     "offset " + std::to_string(offset.value()) + " not found before the end of the file");
 }
 
 Result<Segment::Extent> Segment::extent(const ScannedBatch& first, int64_t max_bytes, Offset limit,
@@ -424,7 +425,7 @@ Result<Segment::Extent> Segment::extent(const ScannedBatch& first, int64_t max_b
   ScannedBatch b;
   while (scan.next(&b)) {
     if (b.end() > max_end || b.header.next() > limit) return out;
-    if (!batch_follows(out.next, b.header.base)) {
+    if (!batch_follows(out.next, b.header.base, gaps_)) {
       (void)note_damage(b.pos, out.next,
                         "batch base " + std::to_string(b.header.base.value()) + " where " +
                             std::to_string(out.next.value()) + " was expected");

@@ -144,6 +144,10 @@ class Segment {
   // A closed segment whose last records were compacted away still covers the
   // offsets up to the next segment's base: end() becomes `end` (>= end()).
   void cover_to(Offset end);
+  // The segment belongs to a compacted log: gaps between batches (and before
+  // end()) are compaction's, not damage (batch_follows). Off by default.
+  void allow_gaps(bool on) { gaps_ = on; }
+  bool allows_gaps() const { return gaps_; }
 
   // --- durability and deletion ------------------------------------------------
   // fdatasync of the log, of the indexes if still open (the active segment),
@@ -238,6 +242,7 @@ class Segment {
   VerifiedRanges verified_;
   std::shared_ptr<DescriptorCache> fd_cache_;
   std::optional<Damage> damage_;
+  bool gaps_ = false;  // allow_gaps()
   // Guards swapping the index File pointers against sync() copying them.
   std::mutex files_mu_;
   std::atomic<bool> dir_sync_pending_{false};  // a new segment: fsync the directory once
