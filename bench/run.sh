@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh: what `make bench` runs. Measures kreek (produce, consume, latency, durable
-# appends, start-up with many segments) and Redis Streams and the raw disk beside it, all in
+# appends, start-up with many segments, compaction) and Redis Streams and the raw disk beside it, all in
 # this one run on this machine, and prints one table. A part that fails prints
 # "FAILED: reason" and the rest goes on; the script exits 0 whenever the measurements ran.
 #
@@ -460,6 +460,45 @@ part_f() {
   return 0
 }
 
+# G: log compaction. Keyed records in runs of 100 per key over 1000 keys, so
+# almost every record is superseded; the figure is the cleaner's own worker
+# time from its log line (scan + rewrite), not the produce.
+part_g() {
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  local n=$((N / 4)) keyed="$TEST_TMP/keyed.txt"
+  awk -v n="$n" 'BEGIN { pad = sprintf("%80s", ""); gsub(/ /, "x", pad); for (i = 0; i < n; i++) printf "key-%04d:%s\n", int(i / 100) % 1000, pad }' >"$keyed"
+  start_broker kc --compaction-check-interval-ms 200 --retention-check-interval-ms 100 || {
+    PART_ERR="kbroker did not start: $(tail -n 1 "$kc_LOG")"
+    return 1
+  }
+  ktopic -b "$kc_ADDR" create bench-compact -p 1 -c cleanup.policy=compact -c segment.ms=1000 \
+    -c min.cleanable.dirty.ratio=0.01 >/dev/null 2>"$TEST_TMP/g.err" || {
+    PART_ERR="ktopic create bench-compact: $(tail -n 1 "$TEST_TMP/g.err")"
+    b_stop kc
+    return 1
+  }
+  kproduce -b "$kc_ADDR" -t bench-compact -K : "$keyed" 2>"$TEST_TMP/g.prod.err" || {
+    PART_ERR="kproduce: $(tail -n 1 "$TEST_TMP/g.prod.err")"
+    b_stop kc
+    return 1
+  }
+  if ! wait_for_line "$kc_LOG" "compacted bench-compact/0 offsets \\[0, $n\\)" 120; then
+    PART_ERR="no compaction of all $n records within 120 s"
+    b_stop kc
+    return 1
+  fi
+  local line before after bb ba ms
+  line=$(grep -E "compacted bench-compact/0 offsets \\[0, $n\\)" "$kc_LOG" | tail -n 1)
+  before=$(sed -nE 's/.*: ([0-9]+) -> ([0-9]+) records.*/\1/p' <<<"$line")
+  after=$(sed -nE 's/.*: ([0-9]+) -> ([0-9]+) records.*/\2/p' <<<"$line")
+  bb=$(sed -nE 's/.*records, ([0-9.]+ [KM]?i?B) -> ([0-9.]+ [KM]?i?B),.*/\1/p' <<<"$line")
+  ba=$(sed -nE 's/.*records, ([0-9.]+ [KM]?i?B) -> ([0-9.]+ [KM]?i?B),.*/\2/p' <<<"$line")
+  ms=$(sed -nE 's/.* ([0-9]+) ms$/\1/p' <<<"$line")
+  [ -n "$ms" ] && [ "$ms" -gt 0 ] || ms=1
+  row "compaction, $(human "$before") keyed records" "$(human "$(calc "$before * 1000 / $ms" 0)")" "rec/s" "" "$before -> $after records, $bb -> $ba, ${ms} ms worker time"
+  b_stop kc || say "warning: kbroker exited $? on SIGTERM"
+}
+
 # --- run ---
 for tool in kbroker kproduce kconsume ktopic; do
   command -v "$tool" >/dev/null || say "warning: $tool not found in $KREEK_BIN"
@@ -474,6 +513,7 @@ run_part D "Redis Streams beside them (redis-server $(redis-server --version 2>/
 run_part E "storage: raw disk vs kreek" part_e
 [ "$KA_STATE" = up ] && { stop_broker ka || say "warning: kbroker exited $? on SIGTERM"; }
 run_part F "start-up with many partitions and segments" part_f
+run_part G "log compaction (cleanup.policy=compact)" part_g
 
 echo
 echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"

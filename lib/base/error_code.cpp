@@ -19,7 +19,7 @@ constexpr int kExUsage = 64, kExDataErr = 65, kExNoInput = 66, kExUnavailable = 
               kExSoftware = 70, kExIoErr = 74, kExTempFail = 75, kExProtocol = 76,
               kExCantCreat = 73;
 
-constexpr std::array<CodeInfo, 16> kCodes{{
+constexpr std::array<CodeInfo, 17> kCodes{{
     {Code::kOk, "OK", 0, false},
     {Code::kInvalidRequest, "INVALID_REQUEST", kExUsage, false},
     {Code::kUnknownTopic, "UNKNOWN_TOPIC", kExNoInput, false},
@@ -36,6 +36,7 @@ constexpr std::array<CodeInfo, 16> kCodes{{
     {Code::kInternal, "INTERNAL", kExSoftware, false},
     {Code::kUnknownPartition, "UNKNOWN_PARTITION", kExNoInput, false},
     {Code::kNotFound, "NOT_FOUND", kExNoInput, false},
+    {Code::kInvalidRecord, "INVALID_RECORD", kExDataErr, false},
 }};
 
 const CodeInfo& info(Code code) {

@@ -31,6 +31,7 @@ enum class Code {
   kInternal,           // INTERNAL             exit 70
   kUnknownPartition,   // UNKNOWN_PARTITION    exit 66
   kNotFound,           // NOT_FOUND            exit 66 (a file or other local object)
+  kInvalidRecord,      // INVALID_RECORD       exit 65 (e.g. a keyless record for a compacted topic)
 };
 
 // The wire name ("NOT_LEADER"), and back; unknown names map to kInternal.

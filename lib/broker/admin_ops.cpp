@@ -1,10 +1,14 @@
 // hello, metadata and the topic admin ops; list_offsets lives in list_offsets.cpp.
 #include "broker/admin_ops.h"
 
+#include <cmath>
+
+#include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker_context.h"
 #include "broker/request_fields.h"
 #include "proto/wire.h"
+#include "storage/compactor.h"
 #include "storage/log_manager.h"
 
 namespace kreek::broker {
@@ -150,6 +154,15 @@ Result<json> handle_describe_topic(BrokerContext& ctx, const json& req) {
       pj["hw"] = log->log_end().value();  // standalone: the high watermark is the log end
       pj["size"] = log->size_bytes();
       pj["segments"] = log->segment_count();
+      if (t->config.cleanup_compact) {
+        // The log cleaner's view: how far it got and how dirty the rest is.
+        const storage::CleanerState& cs = log->cleaner();
+        storage::Cleanable c = storage::Compactor::assess(*log, TimestampMs(clock::now_ms()));
+        pj["cleaner"] = {{"cleaned_to", cs.cleaned_to.value()},
+                         {"dirty_ratio", std::round(c.dirty_ratio * 1000) / 1000},
+                         {"compactions", cs.runs},
+                         {"last_ms", cs.last_run_ms}};
+      }
     }
     parts.push_back(std::move(pj));
   }

@@ -24,6 +24,7 @@ struct BrokerConfig {
   int64_t retention_check_interval_ms = 5000;  // capped at kMaxRetentionCheckIntervalMs
   // Descriptors closed segments keep open, across every partition (--max-open-segments).
   int64_t max_open_segments = storage::kDefaultMaxOpenSegments;
+  int64_t compaction_check_interval_ms = 15'000;  // log cleaner (Kafka's log.cleaner.backoff.ms)
   int64_t flush_check_interval_ms = 100;
   int64_t checkpoint_interval_ms = 1000;  // recovery-point checkpoint at most this often
   int64_t shutdown_timeout_ms = 10'000;   // how long shutdown waits for clients to take their responses

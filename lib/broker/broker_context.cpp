@@ -3,6 +3,7 @@
 #include "broker/broker_context.h"
 
 #include "base/clock.h"
+#include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
 #include "broker/flush_scheduler.h"
 #include "proto/message.h"
@@ -37,7 +38,8 @@ BrokerContext::BrokerContext(const BrokerConfig& config, storage::LogManager& lo
       address(config.listen),
       partitions(NodeId(config.node_id)),
       flusher(std::make_unique<FlushScheduler>(*this)),
-      purgatory(std::make_unique<FetchPurgatory>(*this)) {}
+      purgatory(std::make_unique<FetchPurgatory>(*this)),
+      compactor(std::make_unique<CompactionScheduler>(*this)) {}
 
 BrokerContext::~BrokerContext() = default;
 
@@ -54,6 +56,7 @@ Result<const storage::TopicInfo*> BrokerContext::find_topic(const std::string& n
 
 void BrokerContext::on_topic_deleted(const std::string& name) {
   flusher->forget_topic(name);
+  compactor->forget_topic(name);
   purgatory->on_topic_changed(name);
   partitions.forget_topic(name);
   auto it = round_robin.find(name);

@@ -1,5 +1,6 @@
 // BrokerContext: the state every request handler shares — config, the log
-// manager, partition leadership, the flush scheduler and the fetch purgatory.
+// manager, partition leadership, the flush scheduler, the fetch purgatory and
+// the log cleaner.
 // One per broker; lives on the loop thread (nothing here is thread-safe).
 #pragma once
 
@@ -21,6 +22,7 @@ namespace kreek::broker {
 
 class FlushScheduler;
 class FetchPurgatory;
+class CompactionScheduler;
 
 // Bad-request warnings: at most kPerSecond lines a second, then one summary of
 // how many were dropped, so a misbehaving client cannot flood the log.
@@ -59,6 +61,7 @@ struct BrokerContext {
   PartitionTable partitions;
   std::unique_ptr<FlushScheduler> flusher;
   std::unique_ptr<FetchPurgatory> purgatory;
+  std::unique_ptr<CompactionScheduler> compactor;
   WarnLimiter warnings;
   std::map<std::string, uint32_t, std::less<>> round_robin;  // keyless produce, per topic
   bool stopping = false;  // shutdown began: no new long polls park

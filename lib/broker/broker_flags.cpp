@@ -80,6 +80,11 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
+  app.add_option("--compaction-check-interval-ms", c.compaction_check_interval_ms,
+                 "how often compacted topics are checked for cleaning, in ms")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, kMaxI64))
+      ->capture_default_str();
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
   auto* quiet = app.add_flag_function(

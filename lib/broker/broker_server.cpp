@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/broker_context.h"
+#include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
 #include "broker/flush_scheduler.h"
 #include "broker/request_router.h"
@@ -88,6 +89,9 @@ class BrokerProcess {
     retention_timer_ = loop_.make_timer();
     retention_timer_->start(config_.retention_check_interval_ms,
                             config_.retention_check_interval_ms, [this] { sweep_retention(ctx_); });
+    compaction_timer_ = loop_.make_timer();
+    compaction_timer_->start(config_.compaction_check_interval_ms,
+                             config_.compaction_check_interval_ms, [this] { ctx_.compactor->tick(); });
     loop_.on_signal(SIGINT, [this](int sig) { on_signal(sig); });
     loop_.on_signal(SIGTERM, [this](int sig) { on_signal(sig); });
     return kExitOk;
@@ -108,6 +112,8 @@ class BrokerProcess {
     server_->stop_accepting();
     flush_timer_->stop();
     retention_timer_->stop();
+    compaction_timer_->stop();
+    ctx_.compactor->stop();
     ctx_.purgatory->complete_all();
     // The fsyncs run on the worker threads, several at once; flush_all then
     // finds nothing left to sync but writes the checkpoint.
@@ -139,7 +145,7 @@ class BrokerProcess {
   BrokerContext ctx_;
   RequestRouter router_;
   std::unique_ptr<net::Server> server_;
-  std::unique_ptr<net::Timer> flush_timer_, retention_timer_, drain_timer_;
+  std::unique_ptr<net::Timer> flush_timer_, retention_timer_, compaction_timer_, drain_timer_;
   bool shutting_down_ = false;
   int64_t drain_deadline_ = 0;
   int exit_code_ = kExitOk;
@@ -152,6 +158,7 @@ int run(const BrokerConfig& given) {
   config.retention_check_interval_ms =
       std::clamp<int64_t>(config.retention_check_interval_ms, 1, kMaxRetentionCheckIntervalMs);
   config.flush_check_interval_ms = std::max<int64_t>(config.flush_check_interval_ms, 1);
+  config.compaction_check_interval_ms = std::max<int64_t>(config.compaction_check_interval_ms, 1);
   log::set_level(config.log_level);
   log::info(std::string("kreek ") + KREEK_VERSION + " node " + std::to_string(config.node_id) +
             " data dir " + config.data_dir);

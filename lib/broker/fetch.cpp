@@ -154,6 +154,7 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
         out.response.ranges.push_back(net::FileRange{slice.fd, slice.pos, slice.len, slice.file});
         part_bytes += slice.len;
       }
+      if (part_bytes == 0) out.skipped_gap = true;
     }
     out.bytes += part_bytes;
     append_part_prefix(head, part);
@@ -177,7 +178,7 @@ void handle_fetch(BrokerContext& ctx, const Request& req, const json& body, Repl
     return;
   }
   FetchOutcome out = read_fetch(ctx, fr);
-  bool answer_now = out.has_error || out.bytes >= fr.min_bytes || fr.max_wait_ms == 0 ||
+  bool answer_now = out.has_error || out.skipped_gap || out.bytes >= fr.min_bytes || fr.max_wait_ms == 0 ||
                     ctx.loop == nullptr || ctx.stopping;
   if (answer_now) {
     reply.send(std::move(out.response));

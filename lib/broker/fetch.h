@@ -41,6 +41,9 @@ struct FetchOutcome {
   net::Response response;
   int64_t bytes = 0;       // data bytes across parts
   bool has_error = false;  // some part failed: answer at once, never park
+  // Some part's offsets up to hw hold no record (compacted away): answering
+  // now lets the consumer move to hw instead of waiting out max_wait_ms.
+  bool skipped_gap = false;
 };
 
 // Reads every part now (up to each partition's high watermark).

@@ -67,7 +67,7 @@ void FetchPurgatory::on_append(const std::string& topic, PartitionId p) {
       continue;
     }
     FetchOutcome out = read_fetch(ctx_, it->second.req);
-    if (out.has_error || out.bytes >= it->second.req.min_bytes) finish(id, &out);
+    if (out.has_error || out.skipped_gap || out.bytes >= it->second.req.min_bytes) finish(id, &out);
   }
 }
 

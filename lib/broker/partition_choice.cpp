@@ -71,6 +71,18 @@ Result<BatchKey> batch_key(const proto::JsonScan& scan, uint32_t arr) {
   return out;
 }
 
+Status require_keys(const proto::JsonScan& scan, uint32_t arr, const std::string& topic) {
+  const proto::Token& a = scan.at(arr);
+  uint32_t rec = arr + 1;
+  for (uint32_t idx = 0; idx < a.size; ++idx, rec = scan.at(rec).next) {
+    if (raw_key(scan, rec).kind == RawKey::kNone)
+      return Status(Code::kInvalidRecord, "compacted topic \"" + topic +
+                                              "\" cannot accept a record without a key (records[" +
+                                              std::to_string(idx) + "])");
+  }
+  return Status::ok();
+}
+
 int32_t choose_partition(const BatchKey& key, int32_t partitions, uint32_t& round_robin) {
   if (partitions <= 0) return 0;
   if (key.keyed) return proto::partition_for_key(key.key, partitions);

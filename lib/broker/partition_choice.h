@@ -21,6 +21,10 @@ struct BatchKey {
 // kInvalidRequest if records disagree (different keys, or keyed and keyless mixed).
 Result<BatchKey> batch_key(const proto::JsonScan& scan, uint32_t arr);
 
+// kInvalidRecord naming the first record of `arr` without a key (compacted
+// topics keep the newest record per key, so a keyless one has no place).
+Status require_keys(const proto::JsonScan& scan, uint32_t arr, const std::string& topic);
+
 // partition_for_key for keyed batches; otherwise `round_robin`++ % partitions.
 int32_t choose_partition(const BatchKey& key, int32_t partitions, uint32_t& round_robin);
 

@@ -93,6 +93,10 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
                            std::to_string(t.config.max_message_bytes) + " of topic \"" + topic +
                            "\""));
 
+  if (t.config.cleanup_compact) {
+    if (s = require_keys(scan, records_tok, topic); !s.is_ok()) return fail(s);
+  }
+
   PartitionId pid;
   if (partition) {
     if (*partition >= t.partitions)

@@ -74,6 +74,14 @@ std::string describe_text(const proto::Json& d) {
                     scalar(p.value("size", proto::Json())), scalar(p.value("segments", proto::Json()))});
   }
   print_table(rows, out);
+  for (const auto& p : parts) {
+    auto c = p.value("cleaner", proto::Json());
+    if (!c.is_object()) continue;
+    out += "cleaner: partition " + scalar(p.value("partition", proto::Json())) + " cleaned to " +
+           scalar(c.value("cleaned_to", proto::Json())) + ", dirty ratio " +
+           scalar(c.value("dirty_ratio", proto::Json())) + ", " +
+           scalar(c.value("compactions", proto::Json())) + " compaction(s) since start-up\n";
+  }
   // Every effective value, as --json has it, with the topic's own overrides
   // marked; unset flush.* show Kafka's 9223372036854775807 (Long.MAX_VALUE,
   // "never"), as kafka-configs does.

@@ -187,6 +187,9 @@ Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, R
     // After the sink asked to stop, the remaining parts are read (to keep the
     // connection in step) but not delivered.
     if (!stopped) KREEK_RETURN_IF_ERROR(deliver(c, *payload, sink, stopped));
+    // The broker always returns a batch when one lies in [position, hw); none
+    // means compaction removed every offset up to hw, so continue from there.
+    if (!stopped && part.bytes == 0 && part.hw > c.next) c.next = part.hw;
   }
   return Status::ok();
 }
@@ -204,7 +207,11 @@ Status Consumer::deliver(Cursor& c, std::string_view payload, RecordSink& sink, 
     while (decoder_.next()) {
       int64_t off = decoder_.offset().value();
       if (off < c.next) continue;  // the batch straddles the position asked for
-      if (c.stop >= 0 && off >= c.stop) return Status::ok();
+      if (c.stop >= 0 && off >= c.stop) {
+        // Offsets before `off` that were not delivered were compacted away.
+        c.next = std::max(c.next, c.stop);
+        return Status::ok();
+      }
       const proto::Record& rec = decoder_.record();
       out.offset = off;
       out.timestamp = rec.ts ? *rec.ts : b.ts.value();

@@ -37,8 +37,11 @@ struct BatchHeader {
 // The continuity rule along a log, in one place: a batch starting at `base`
 // (or the next segment, starting at its base offset) may follow a batch whose
 // next offset is `prev_next` only if base == prev_next. Compaction, which
-// leaves gaps between batches, relaxes it to base >= prev_next.
-inline bool batch_follows(Offset prev_next, Offset base) { return base == prev_next; }
+// leaves gaps between batches, relaxes it to base >= prev_next in the logs of
+// compacted topics (`gaps`); elsewhere a gap is lost data.
+inline bool batch_follows(Offset prev_next, Offset base, bool gaps = false) {
+  return gaps ? base >= prev_next : base == prev_next;
+}
 
 // `{"v":1,"base":B,"n":N,"epoch":E,"ts":T,` — the part of the prefix the CRC covers.
 std::string encode_batch_head(const BatchHeader& h);

@@ -15,6 +15,7 @@
 #include "base/atomic_file.h"
 #include "base/clock.h"
 #include "base/topic_name.h"
+#include "storage/compactor.h"
 
 namespace kreek::storage {
 namespace {
@@ -22,6 +23,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kCheckpointName = "recovery-point-offset-checkpoint";
+constexpr std::string_view kCleanerCheckpointName = "cleaner-offset-checkpoint";
 
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 std::string partition_key(const std::string& topic, int32_t p) { return topic + "-" + std::to_string(p); }
@@ -191,6 +193,22 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
            (it == m->topics_.end() ? " does not exist" : " has fewer partitions"));
   }
 
+  // Where compaction got to; a missing or unreadable file means every
+  // compacted log is dirty again, which costs a compaction and loses nothing.
+  std::map<std::string, int64_t> cleaned, tombstones;
+  auto cc = read_small_file(data_dir + "/" + std::string(kCleanerCheckpointName));
+  if (cc) {
+    json j = json::parse(*cc, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.value("version", 0) == 1) {
+      for (const char* field : {"offsets", "tombstones"}) {
+        if (!j.contains(field) || !j[field].is_object()) continue;
+        auto& into = std::string_view(field) == "offsets" ? cleaned : tombstones;
+        for (const auto& [k, v] : j[field].items())
+          if (v.is_number_integer()) into[k] = v.get<int64_t>();
+      }
+    }
+  }
+
   for (const auto& [name, t] : m->topics_) {
     for (int32_t p = 0; p < t->partitions; ++p) {
       std::string key = partition_key(name, p);
@@ -198,6 +216,11 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       Offset point(rp == points.end() ? 0 : rp->second);
       auto log = PartitionLog::open(data_dir + "/" + key, t->config, point, reporter, m->fd_cache_);
       if (!log) return log.status().with_context("open " + key);
+      auto c = cleaned.find(key);
+      if (c != cleaned.end()) {
+        auto ts = tombstones.find(key);
+        Compactor::restore(**log, Offset(c->second), TimestampMs(ts == tombstones.end() ? -1 : ts->second));
+      }
       m->logs_.emplace(std::make_pair(name, p), std::move(*log));
     }
   }
@@ -320,6 +343,23 @@ Status LogManager::write_recovery_checkpoint() {
     offsets[partition_key(key.first, key.second)] = l->recovery_point().value();
   json j = {{"version", 1}, {"offsets", offsets}};
   return write_file_atomically(data_dir_ + "/" + std::string(kCheckpointName), j.dump() + "\n");
+}
+
+std::string LogManager::cleaner_checkpoint_contents() const {
+  json offsets = json::object(), tombstones = json::object();
+  for (const auto& [key, l] : logs_) {
+    if (!l->config().cleanup_compact) continue;
+    const CleanerState& c = l->cleaner();
+    std::string k = partition_key(key.first, key.second);
+    offsets[k] = c.cleaned_to.value();
+    if (c.oldest_tombstone.value() >= 0) tombstones[k] = c.oldest_tombstone.value();
+  }
+  json j = {{"version", 1}, {"offsets", offsets}, {"tombstones", tombstones}};
+  return j.dump() + "\n";
+}
+
+Status LogManager::write_cleaner_checkpoint(const std::string& contents) const {
+  return write_file_atomically(data_dir_ + "/" + std::string(kCleanerCheckpointName), contents);
 }
 
 Status LogManager::flush_all() {

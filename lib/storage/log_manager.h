@@ -6,6 +6,7 @@
 //   <data-dir>/meta.json                          {"format":1}
 //   <data-dir>/topics/<topic>.json                {"name","partitions","config":{overrides},"created_ms"}
 //   <data-dir>/recovery-point-offset-checkpoint   {"version":1,"offsets":{"<topic>-<p>":N}}
+//   <data-dir>/cleaner-offset-checkpoint          {"version":1,"offsets":{..},"tombstones":{..}}
 //   <data-dir>/<topic>-<p>/<20-digit base>.log|.index|.timeindex
 #pragma once
 
@@ -64,6 +65,12 @@ class LogManager {
   // Atomically rewrites the recovery-point checkpoint from every log's
   // recovery_point() (temp file, fsync, rename, fsync dir).
   Status write_recovery_checkpoint();
+  // The compactor's position in every compacted log, as the contents of
+  // <data-dir>/cleaner-offset-checkpoint (owner thread); write it with
+  // write_cleaner_checkpoint, which touches nothing else and may run on a
+  // worker thread. open() restores it (Kafka's cleaner-offset-checkpoint).
+  std::string cleaner_checkpoint_contents() const;
+  Status write_cleaner_checkpoint(const std::string& contents) const;
   // Flushes every log and writes the checkpoint: the clean-shutdown path.
   Status flush_all();
 

@@ -16,14 +16,19 @@
 namespace kreek::storage {
 namespace {
 
-// One segment's part of a read: the batch holding `at`, extended up to the
-// budget and limit, then verified before any of it is handed out.
-Result<Segment::Extent> read_extent(Segment& seg, Offset at, int64_t budget, Offset limit,
-                                    bool take_first) {
-  KREEK_ASSIGN_OR_RETURN(ScannedBatch b, seg.locate(at));
+// One segment's part of a read: the batch holding `at` (or the next one, if
+// compaction removed `at`; nullopt if none is left in this segment), extended
+// up to the budget and limit, then verified before any of it is handed out.
+// `first_base` is that batch's base offset.
+Result<std::optional<Segment::Extent>> read_extent(Segment& seg, Offset at, int64_t budget,
+                                                   Offset limit, bool take_first, Offset* first_base) {
+  KREEK_ASSIGN_OR_RETURN(std::optional<ScannedBatch> found, seg.find_batch(at));
+  if (!found) return std::optional<Segment::Extent>();
+  const ScannedBatch& b = *found;
+  *first_base = b.header.base;
   KREEK_ASSIGN_OR_RETURN(Segment::Extent ext, seg.extent(b, budget, limit, take_first));
   ext.pos = b.pos;
-  if (ext.end_pos <= b.pos) return ext;
+  if (ext.end_pos <= b.pos) return std::optional<Segment::Extent>(ext);
   // Verified once, before the bytes are first handed out; zero-copy after.
   KREEK_ASSIGN_OR_RETURN(Segment::Checked ok, seg.verify(b.pos, b.header.base, ext.end_pos));
   if (ok.damaged) {
@@ -32,7 +37,7 @@ Result<Segment::Extent> read_extent(Segment& seg, Offset at, int64_t budget, Off
     ext.reached_end = false;
     if (ext.end_pos <= b.pos) return seg.damage()->status;
   }
-  return ext;
+  return std::optional<Segment::Extent>(ext);
 }
 
 }  // namespace
@@ -41,6 +46,12 @@ PartitionLog::PartitionLog(std::string dir, LogConfig config)
     : dir_(std::move(dir)), config_(config), last_ts_(-1) {}
 
 PartitionLog::~PartitionLog() = default;
+
+void PartitionLog::set_config(const LogConfig& c) {
+  config_ = c;
+  if (c.cleanup_compact)
+    for (const auto& s : segments_) s->allow_gaps(true);
+}
 
 Offset PartitionLog::log_start() const { return segments_.front()->base(); }
 Offset PartitionLog::log_end() const { return segments_.back()->end(); }
@@ -67,6 +78,7 @@ Status PartitionLog::roll() {
   segments_.back()->close_index_files();
   segments_.back()->set_descriptor_cache(fd_cache_);  // closed now: its descriptor counts
   KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, log_end(), config_.index_interval_bytes));
+  seg->allow_gaps(config_.cleanup_compact);
   segments_.push_back(std::move(seg));
   unsynced_closed_ = true;  // the closed segment waits for begin_flush_closed
   return Status::ok();
@@ -132,15 +144,26 @@ Result<ReadResult> PartitionLog::read(Offset from, int64_t max_bytes, Offset lim
   int64_t budget = max_bytes;
   for (--it; it != segments_.end(); ++it) {
     const std::shared_ptr<Segment>& seg = *it;
-    if (seg->is_empty()) continue;
     if (seg->base() >= limit) break;
-    // Damage ends the read before it: what came before is returned, and the
-    // next read, starting at the damaged batch, gets the error.
-    Result<Segment::Extent> ext = read_extent(*seg, first ? from : seg->base(), budget, limit, first);
-    if (!ext.is_ok()) {
-      if (r.slices.empty()) return ext.status();
+    // A compacted segment may hold nothing at or after `from` (gaps; see
+    // kreek-format(5)): the read goes on in the next segment. Damage ends the
+    // read before it: what came before is returned, and the next read,
+    // starting at the damaged batch, gets the error.
+    Offset first_base;
+    Result<std::optional<Segment::Extent>> found = std::optional<Segment::Extent>();
+    if (!seg->is_empty() && seg->size() > 0)
+      found = read_extent(*seg, std::max(from, seg->base()), budget, limit, first, &first_base);
+    if (!found.is_ok()) {
+      if (r.slices.empty()) return found.status();
       break;
     }
+    if (!*found) {
+      if (first && seg->end() <= limit) r.next = std::max(r.next, seg->end());
+      continue;
+    }
+    const Segment::Extent* ext = &**found;
+    if (first && ext->end_pos == ext->pos && first_base > from)
+      r.next = std::max(r.next, std::min(first_base, limit));  // the gap before it
     first = false;
     if (ext->end_pos > ext->pos) {
       KREEK_ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg->file());
@@ -157,21 +180,24 @@ Result<ReadResult> PartitionLog::read(Offset from, int64_t max_bytes, Offset lim
 
 Result<Offset> PartitionLog::offset_for_time(TimestampMs ts) const {
   // Timestamps never decrease along the log (append stamps max(now, last)),
-  // so segments sort by their newest timestamp. Only the last may be empty.
-  size_t n = segments_.size();
-  if (segments_.back()->is_empty()) --n;
-  size_t lo = 0, hi = n;
+  // so segments that hold batches sort by their newest timestamp. Compaction
+  // may leave closed segments empty; they are left out of the search.
+  std::vector<Segment*> held;
+  held.reserve(segments_.size());
+  for (const auto& s : segments_)
+    if (!s->is_empty() && s->size() > 0) held.push_back(s.get());
+  size_t lo = 0, hi = held.size();
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    KREEK_ASSIGN_OR_RETURN(TimestampMs max_ts, segments_[mid]->max_timestamp());
+    KREEK_ASSIGN_OR_RETURN(TimestampMs max_ts, held[mid]->max_timestamp());
     if (max_ts < ts) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  for (size_t i = lo; i < n; ++i) {
-    KREEK_ASSIGN_OR_RETURN(std::optional<Offset> found, segments_[i]->offset_for_time(ts));
+  for (size_t i = lo; i < held.size(); ++i) {
+    KREEK_ASSIGN_OR_RETURN(std::optional<Offset> found, held[i]->offset_for_time(ts));
     if (found) return *found;
   }
   return log_end();
@@ -263,7 +289,7 @@ Status PartitionLog::refresh_tail() {
   last_ts_ = TimestampMs(-1);
   last_epoch_ = LeaderEpoch(-1);
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
-    if ((*it)->is_empty()) continue;
+    if ((*it)->is_empty() || (*it)->size() == 0) continue;  // compaction may empty a segment
     KREEK_ASSIGN_OR_RETURN(last_ts_, (*it)->last_timestamp());
     KREEK_ASSIGN_OR_RETURN(last_epoch_, (*it)->last_epoch());
     break;
@@ -273,11 +299,15 @@ Status PartitionLog::refresh_tail() {
 
 Status PartitionLog::truncate_to(Offset offset) {
   if (offset >= log_end()) return Status::ok();
+  // A compaction planned over the old segments must not be swapped in.
+  ++cleaner_.layout_version;
+  cleaner_.cleaned_to = std::min(cleaner_.cleaned_to, offset);
   if (offset <= log_start()) {
     // Nothing below `offset` survives: start over there (Kafka's truncateFullyAndStartAt).
     for (const auto& s : segments_) KREEK_RETURN_IF_ERROR(s->remove_files());
     segments_.clear();
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, offset, config_.index_interval_bytes));
+    seg->allow_gaps(config_.cleanup_compact);
     segments_.push_back(std::move(seg));
   } else {
     while (segments_.back()->base() >= offset) {

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "base/strong_id.h"
 #include "storage/batch_format.h"
+#include "storage/cleaner_state.h"
 #include "storage/file.h"
 #include "storage/log_config.h"
 
@@ -97,14 +98,16 @@ class PartitionLog {
   Result<AppendResult> append(std::string_view records, int32_t n, uint32_t records_crc,
                               LeaderEpoch epoch, TimestampMs now);
 
-  // Reads whole batches starting with the one that contains `from`, up to
+  // Reads whole batches starting with the one that contains `from` (or, if
+  // compaction removed `from`, the next batch that survived), up to
   // `max_bytes` (but always at least one batch if any exists below `limit`),
   // never past offset `limit` (exclusive; the high watermark).
   // kOffsetOutOfRange if from < log_start() or from > log_end().
   // No byte of a damaged batch is returned: bytes not yet checked are checked
   // first (Segment::verify), the read stops before damage, and a read that
   // starts at or after the damaged batch (in its segment) gets kCorrupt
-  // naming the file and offset.
+  // naming the file and offset. When no batch holds an offset in
+  // [from, limit), `next` is the first offset after the gap (compaction).
   Result<ReadResult> read(Offset from, int64_t max_bytes, Offset limit) const;
 
   Offset log_start() const;  // first offset still stored
@@ -146,12 +149,16 @@ class PartitionLog {
   // to the leader's epoch boundary).
   Status truncate_to(Offset offset);
 
-  void set_config(const LogConfig& c) { config_ = c; }
+  // A log that becomes compacted accepts compaction's gaps from then on (and
+  // keeps accepting them if compaction is turned off again while it runs).
+  void set_config(const LogConfig& c);
   const LogConfig& config() const { return config_; }
   const std::string& dir() const { return dir_; }
   int64_t size_bytes() const;
   int segment_count() const;
   LeaderEpoch last_epoch() const;  // of the last batch; -1 if the log holds none
+  // Compaction bookkeeping (compactor.h); cleanup.policy=compact logs only.
+  const CleanerState& cleaner() const { return cleaner_; }
 
   // Closes files and removes the directory (topic deletion). The log must not
   // be used afterwards (in-flight FileSlices stay readable).
@@ -168,6 +175,7 @@ class PartitionLog {
   void report(const std::string& message) const;
   LeaderEpoch last_epoch_{-1};
   friend class Compactor;
+  CleanerState cleaner_;
   std::string dir_;
   LogConfig config_;
   std::vector<std::shared_ptr<Segment>> segments_;  // ascending base offset; last is active

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "storage/partition_log.h"
 #include "storage/segment.h"
+#include "storage/segment_swap.h"
 
 namespace kreek::storage {
 namespace {
@@ -104,6 +105,10 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
 }
 
 Status PartitionLog::recover_segments(Offset recovery_point) {
+  // A compaction's segment swap cut short by a crash is finished or undone
+  // first, so the listing below sees one consistent set of segments.
+  KREEK_ASSIGN_OR_RETURN(std::string swap_note, finish_interrupted_swap(dir_));
+  if (!swap_note.empty()) report(dir_ + ": " + swap_note);
   KREEK_ASSIGN_OR_RETURN(Listing listing, list_segments(dir_));
   const std::vector<Offset>& bases = listing.logs;
   int64_t interval = config_.index_interval_bytes;
@@ -112,6 +117,7 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
       report(dir_ + ": no segments although the recovery point is " +
              std::to_string(recovery_point.value()) + "; starting empty at offset 0");
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, Offset(0), interval));
+    seg->allow_gaps(config_.cleanup_compact);
     segments_.push_back(std::move(seg));
     return Status::ok();
   }
@@ -121,14 +127,21 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
   while (first_check + 1 < n && bases[first_check + 1] <= recovery_point) ++first_check;
   for (size_t i = 0; i < first_check; ++i) {
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::open_closed(dir_, bases[i], bases[i + 1], interval));
+    seg->allow_gaps(config_.cleanup_compact);
     segments_.push_back(std::move(seg));
   }
   for (size_t i = first_check; i < n; ++i) {
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::open_closed(dir_, bases[i], bases[i], interval));
+    seg->allow_gaps(config_.cleanup_compact);
     bool last = i + 1 == n;
     KREEK_ASSIGN_OR_RETURN(Segment::Recovery rec, seg->recover(recovery_point, !last));
     segments_.push_back(seg);
     std::string reason = rec.truncated ? rec.reason.message() : std::string();
+    // In a compacted log a closed segment may end before the next one starts:
+    // compaction removed its last records (kreek-format(5), Gaps). Elsewhere
+    // that means lost data, and what follows the hole is dropped as before.
+    if (!rec.truncated && !last && seg->end() < bases[i + 1] && config_.cleanup_compact)
+      seg->cover_to(bases[i + 1]);
     if (!rec.truncated && !last && seg->end() != bases[i + 1]) {
       rec.truncated = true;
       rec.bad_offset = seg->end();

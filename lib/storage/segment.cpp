@@ -182,7 +182,7 @@ Status Segment::fail_corrupt(int64_t pos, const Status& why) const {
 Status Segment::append(const BatchHeader& h, std::string_view prefix, std::string_view records) {
   KREEK_RETURN_IF_ERROR(ensure_loaded());
   KREEK_RETURN_IF_ERROR(open_index_files(true));
-  KREEK_CHECK(h.base == end_);
+  KREEK_CHECK(batch_follows(end_, h.base, gaps_));  // see allow_gaps()
   int64_t pos = log_->size();
   KREEK_CHECK(pos <= static_cast<int64_t>(UINT32_MAX));
   struct iovec iov[3] = {
@@ -271,12 +271,12 @@ Result<bool> Segment::load_tail(bool require_seal) {
   BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
   ScannedBatch b;
   while (scan.next(&b)) {
-    if (b.header.base != expected) return false;
+    if (!batch_follows(expected, b.header.base, gaps_)) return false;
     (void)note_batch(b.header, b.pos, b.len, nullptr);
     expected = b.header.next();
   }
   if (scan.status().code() == Code::kIoError) return scan.status();
-  if (!scan.status().is_ok() || expected != end_) return false;
+  if (!scan.status().is_ok() || !batch_follows(expected, end_, gaps_)) return false;
   bytes_since_entry_ = size - start;
   if (require_seal && size > 0 && (ti.empty() || ti.back().ts != max_ts_.value())) return false;
   return true;
@@ -293,7 +293,7 @@ Status Segment::rebuild_indexes() {
   // (verify() and damage() keep anything at or after it from being served).
   bool damaged = false;
   while (scan.next(&b)) {
-    if (!batch_follows(expected, b.header.base)) {
+    if (!batch_follows(expected, b.header.base, gaps_)) {
       (void)note_damage(b.pos, expected,
                         "batch base " + std::to_string(b.header.base.value()) + " where " +
                             std::to_string(expected.value()) + " was expected");
@@ -310,7 +310,7 @@ Status Segment::rebuild_indexes() {
     (void)note_damage(scan.pos(), expected, scan.status().message());
     damaged = true;
   }
-  if (!damaged && !batch_follows(expected, end_))
+  if (!damaged && !batch_follows(expected, end_, gaps_))
     (void)note_damage(log_->size(), expected,
                       "batches end at offset " + std::to_string(expected.value()) +
                           " but the next segment starts at " + std::to_string(end_.value()));
@@ -327,9 +327,10 @@ Status Segment::truncate_to(Offset offset) {
   int64_t cut = 0;
   Offset new_end = base_;
   if (offset > base_) {
-    KREEK_ASSIGN_OR_RETURN(ScannedBatch b, locate(offset));
-    cut = b.pos;
-    new_end = b.header.base;
+    KREEK_ASSIGN_OR_RETURN(std::optional<ScannedBatch> b, find_batch(offset));
+    // In a compacted gap the batches before the cut end below `offset`.
+    cut = b ? b->pos : log_->size();
+    new_end = b ? std::min(b->header.base, offset) : offset;
   }
   KREEK_RETURN_IF_ERROR(log_->truncate(cut));
   dirty_ = true;
@@ -353,6 +354,18 @@ Status Segment::truncate_to(Offset offset) {
 }
 
 Result<ScannedBatch> Segment::locate(Offset offset) {
+  KREEK_ASSIGN_OR_RETURN(std::optional<ScannedBatch> b, find_batch(offset));
+  if (!b)
+    return corrupt(name_ + ": offset " + std::to_string(offset.value()) + " not found before end of segment");
+  return *b;
+}
+
+void Segment::cover_to(Offset end) {
+  KREEK_CHECK(end >= end_);
+  end_ = end;
+}
+
+Result<std::optional<ScannedBatch>> Segment::find_batch(Offset offset) {
   KREEK_RETURN_IF_ERROR(ensure_loaded());
   if (offset < base_ || offset >= end_)
     return internal_error(name_ + ": offset " + std::to_string(offset.value()) + " is not in [" +
@@ -368,17 +381,19 @@ Result<ScannedBatch> Segment::locate(Offset offset) {
   BatchScanner scan(*log_, start, BatchScanner::Mode::kBoundaries);
   ScannedBatch b;
   while (scan.next(&b)) {
-    if (!batch_follows(expected, b.header.base))
+    if (!batch_follows(expected, b.header.base, gaps_))
       return note_damage(b.pos, expected,
                          "batch base " + std::to_string(b.header.base.value()) + " where " +
                              std::to_string(expected.value()) + " was expected");
-    if (b.header.next() > offset) return b;
+    if (b.header.next() > offset) return std::optional<ScannedBatch>(b);
     expected = b.header.next();
   }
   if (!scan.status().is_ok()) {
     if (scan.status().code() == Code::kIoError) return scan.status();
     return note_damage(scan.pos(), expected, scan.status().message());
   }
+  // Compaction removed everything from `offset` to the end of this segment.
+  if (gaps_) return std::optional<ScannedBatch>();
   return note_damage(scan.pos(), expected,
                      "offset " + std::to_string(offset.value()) + " not found before the end of the file");
 }
@@ -410,7 +425,7 @@ Result<Segment::Extent> Segment::extent(const ScannedBatch& first, int64_t max_b
   ScannedBatch b;
   while (scan.next(&b)) {
     if (b.end() > max_end || b.header.next() > limit) return out;
-    if (!batch_follows(out.next, b.header.base)) {
+    if (!batch_follows(out.next, b.header.base, gaps_)) {
       (void)note_damage(b.pos, out.next,
                         "batch base " + std::to_string(b.header.base.value()) + " where " +
                             std::to_string(out.next.value()) + " was expected");

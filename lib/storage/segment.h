@@ -62,7 +62,8 @@ class Segment {
   // --- the active segment ---------------------------------------------------
   // Writes prefix + records + "}\n" with one writev; indexes every
   // `index_interval` bytes. On error nothing of the line stays in the file.
-  // `prefix` is encode_batch_prefix(h).
+  // `prefix` is encode_batch_prefix(h). h.base is end() for the active
+  // segment; the compactor writing a cleaned segment may leave gaps (h.base > end()).
   Status append(const BatchHeader& h, std::string_view prefix, std::string_view records);
   void set_index_interval(int64_t bytes) { index_interval_ = bytes; }
   // Closing: adds the time index entry for the max timestamp if missing, so a
@@ -73,7 +74,11 @@ class Segment {
   Status truncate_to(Offset offset);
 
   // --- lookups (any segment) -------------------------------------------------
-  // The batch containing `offset` (base <= offset < end).
+  // The batch containing `offset` (base <= offset < end), or, when compaction
+  // removed `offset`, the first batch after it; nullopt if the segment holds
+  // no batch at or after it (its tail was compacted away).
+  Result<std::optional<ScannedBatch>> find_batch(Offset offset);
+  // find_batch, with "no batch at or after `offset`" as an error.
   Result<ScannedBatch> locate(Offset offset);
   // Extends a read that starts with batch `first`: whole batches while the
   // bytes from first.pos stay <= max_bytes (the first is taken regardless if
@@ -136,6 +141,13 @@ class Segment {
   // the index agrees with the log; cuts the file at the first bad batch and
   // rebuilds both indexes. `seal_if_clean`: the segment is not the last one.
   Result<Recovery> recover(Offset recovery_point, bool seal_if_clean);
+  // A closed segment whose last records were compacted away still covers the
+  // offsets up to the next segment's base: end() becomes `end` (>= end()).
+  void cover_to(Offset end);
+  // The segment belongs to a compacted log: gaps between batches (and before
+  // end()) are compaction's, not damage (batch_follows). Off by default.
+  void allow_gaps(bool on) { gaps_ = on; }
+  bool allows_gaps() const { return gaps_; }
 
   // --- durability and deletion ------------------------------------------------
   // fdatasync of the log, of the indexes if still open (the active segment),
@@ -230,6 +242,7 @@ class Segment {
   VerifiedRanges verified_;
   std::shared_ptr<DescriptorCache> fd_cache_;
   std::optional<Damage> damage_;
+  bool gaps_ = false;  // allow_gaps()
   // Guards swapping the index File pointers against sync() copying them.
   std::mutex files_mu_;
   std::atomic<bool> dir_sync_pending_{false};  // a new segment: fsync the directory once

@@ -33,7 +33,7 @@ Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_c
       const OffsetEntry entry = e[i - 1];
       auto at = read_batch_prefix(*log_, entry.pos);
       auto first = read_batch_prefix(*log_, 0);
-      if (at && first && at->header.base == base_ + entry.rel && first->header.base == base_) {
+      if (at && first && at->header.base == base_ + entry.rel && batch_follows(base_, first->header.base, gaps_)) {
         start = entry.pos;
         expected = at->header.base;
         oi.assign(e.begin(), e.begin() + static_cast<std::ptrdiff_t>(i));
@@ -56,7 +56,10 @@ Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_c
   Recovery r;
   ScannedBatch b;
   while (scan.next(&b)) {
-    if (b.header.base != expected) {
+    // Gaps are allowed in compacted logs (compaction removes records but
+    // never renumbers); overlaps and a first batch below the segment's name
+    // are always damage.
+    if (!batch_follows(expected, b.header.base, gaps_)) {
       r.truncated = true;
       r.bad_pos = b.pos;
       r.reason = corrupt(b.pos == 0 ? "first batch has base " + std::to_string(b.header.base.value()) +

@@ -35,7 +35,7 @@ Result<Segment::Checked> Segment::verify(int64_t pos, Offset first, int64_t end)
   // end must lead to the batch at pos.
   if (const VerifiedRange* before = pos > 0 ? verified_.covering(pos - 1) : nullptr;
       before != nullptr && before->end == pos && pos < end && !verified_.covering(pos) &&
-      !batch_follows(before->next, first)) {
+      !batch_follows(before->next, first, gaps_)) {
     (void)note_damage(pos, before->next,
                       "batch base " + std::to_string(first.value()) +
                           " does not follow the previous batch's end " +
@@ -58,7 +58,7 @@ Result<Segment::Checked> Segment::verify(int64_t pos, Offset first, int64_t end)
     ScannedBatch b;
     std::string bad;
     while (at < gap_end && scan.next(&b)) {
-      if (!batch_follows(next, b.header.base)) {
+      if (!batch_follows(next, b.header.base, gaps_)) {
         bad = "batch base " + std::to_string(b.header.base.value()) +
               " does not follow the previous batch's end " + std::to_string(next.value());
         break;
@@ -75,10 +75,10 @@ Result<Segment::Checked> Segment::verify(int64_t pos, Offset first, int64_t end)
       if (scan.status().code() == Code::kIoError) return scan.status();
       bad = scan.status().is_ok() ? "batch lines end early" : scan.status().message();
     }
-    if (bad.empty() && at == size && !batch_follows(next, end_))
+    if (bad.empty() && at == size && !batch_follows(next, end_, gaps_))
       bad = "the segment file ends at offset " + std::to_string(next.value()) +
             " but its offsets run to " + std::to_string(end_.value());
-    if (bad.empty() && after != nullptr && at == after->pos && !batch_follows(next, after->first))
+    if (bad.empty() && after != nullptr && at == after->pos && !batch_follows(next, after->first, gaps_))
       bad = "batch base " + std::to_string(after->first.value()) +
             " does not follow the previous batch's end " + std::to_string(next.value());
     // A range that failed to lead into the next one must not be joined to it.
