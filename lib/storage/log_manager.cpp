@@ -214,9 +214,10 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       std::string key = partition_key(name, p);
       auto rp = points.find(key);
       Offset point(rp == points.end() ? 0 : rp->second);
-      auto log = PartitionLog::open(data_dir + "/" + key, t->config, point, reporter, m->fd_cache_);
-      if (!log) return log.status().with_context("open " + key);
       auto c = cleaned.find(key);
+      auto log = PartitionLog::open(data_dir + "/" + key, t->config, point, reporter, m->fd_cache_,
+                                    /*compacted_before=*/c != cleaned.end() && c->second > 0);
+      if (!log) return log.status().with_context("open " + key);
       if (c != cleaned.end()) {
         auto ts = tombstones.find(key);
         Compactor::restore(**log, Offset(c->second), TimestampMs(ts == tombstones.end() ? -1 : ts->second));
@@ -348,8 +349,10 @@ Status LogManager::write_recovery_checkpoint() {
 std::string LogManager::cleaner_checkpoint_contents() const {
   json offsets = json::object(), tombstones = json::object();
   for (const auto& [key, l] : logs_) {
-    if (!l->config().cleanup_compact) continue;
     const CleanerState& c = l->cleaner();
+    // A log compacted once keeps its entry when compaction is turned off:
+    // the entry is what tells the next start-up its gaps are not damage.
+    if (!l->config().cleanup_compact && c.cleaned_to.value() == 0) continue;
     std::string k = partition_key(key.first, key.second);
     offsets[k] = c.cleaned_to.value();
     if (c.oldest_tombstone.value() >= 0) tombstones[k] = c.oldest_tombstone.value();

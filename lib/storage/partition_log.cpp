@@ -49,8 +49,10 @@ PartitionLog::~PartitionLog() = default;
 
 void PartitionLog::set_config(const LogConfig& c) {
   config_ = c;
-  if (c.cleanup_compact)
+  if (c.cleanup_compact && !gaps_) {
+    gaps_ = true;
     for (const auto& s : segments_) s->allow_gaps(true);
+  }
 }
 
 Offset PartitionLog::log_start() const { return segments_.front()->base(); }
@@ -78,7 +80,7 @@ Status PartitionLog::roll() {
   segments_.back()->close_index_files();
   segments_.back()->set_descriptor_cache(fd_cache_);  // closed now: its descriptor counts
   KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, log_end(), config_.index_interval_bytes));
-  seg->allow_gaps(config_.cleanup_compact);
+  seg->allow_gaps(gaps_);
   segments_.push_back(std::move(seg));
   unsynced_closed_ = true;  // the closed segment waits for begin_flush_closed
   return Status::ok();
@@ -307,7 +309,7 @@ Status PartitionLog::truncate_to(Offset offset) {
     for (const auto& s : segments_) KREEK_RETURN_IF_ERROR(s->remove_files());
     segments_.clear();
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, offset, config_.index_interval_bytes));
-    seg->allow_gaps(config_.cleanup_compact);
+    seg->allow_gaps(gaps_);
     segments_.push_back(std::move(seg));
   } else {
     while (segments_.back()->base() >= offset) {

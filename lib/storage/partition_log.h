@@ -83,9 +83,13 @@ class PartitionLog {
   // Indexes of earlier segments are loaded lazily and rebuilt if stale.
   // `fd_cache` bounds the descriptors its closed segments keep open (null:
   // no bound); it is shared by the logs of a broker.
+  // `compacted_before`: the log was compacted under an earlier config (the
+  // cleaner checkpoint names it), so its gaps are not damage even if its
+  // cleanup.policy no longer says compact.
   static Result<std::unique_ptr<PartitionLog>> open(std::string dir, LogConfig config,
                                                      Offset recovery_point, Reporter reporter,
-                                                     std::shared_ptr<DescriptorCache> fd_cache = nullptr);
+                                                     std::shared_ptr<DescriptorCache> fd_cache = nullptr,
+                                                     bool compacted_before = false);
   ~PartitionLog();
 
   // Appends one batch: prefix stamped with the next offset, `epoch` and append
@@ -149,9 +153,11 @@ class PartitionLog {
   // to the leader's epoch boundary).
   Status truncate_to(Offset offset);
 
-  // A log that becomes compacted accepts compaction's gaps from then on (and
-  // keeps accepting them if compaction is turned off again while it runs).
+  // A log that becomes compacted accepts compaction's gaps from then on, also
+  // after compaction is turned off again (see may_have_gaps).
   void set_config(const LogConfig& c);
+  // Gaps between batches are compaction's, not damage: the log is or was compacted.
+  bool may_have_gaps() const { return gaps_; }
   const LogConfig& config() const { return config_; }
   const std::string& dir() const { return dir_; }
   int64_t size_bytes() const;
@@ -178,6 +184,7 @@ class PartitionLog {
   CleanerState cleaner_;
   std::string dir_;
   LogConfig config_;
+  bool gaps_ = false;  // may_have_gaps()
   std::vector<std::shared_ptr<Segment>> segments_;  // ascending base offset; last is active
   Offset recovery_point_;
   int64_t unflushed_messages_ = 0;

@@ -80,7 +80,8 @@ Result<Listing> list_segments(const std::string& dir) {
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogConfig config,
                                                          Offset recovery_point, Reporter reporter,
-                                                         std::shared_ptr<DescriptorCache> fd_cache) {
+                                                         std::shared_ptr<DescriptorCache> fd_cache,
+                                                         bool compacted_before) {
   // One mkdir in the common case (parent exists); the slower walk otherwise.
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     std::error_code ec;
@@ -89,6 +90,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
   }
   std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(dir), config));
   log->reporter_ = std::move(reporter);
+  log->gaps_ = config.cleanup_compact || compacted_before;
   KREEK_RETURN_IF_ERROR(log->recover_segments(recovery_point));
   // Segments recovery rewrote are dirty: the background flush takes them.
   // Closed segments count against the descriptor bound (recovery opened some).
@@ -117,7 +119,7 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
       report(dir_ + ": no segments although the recovery point is " +
              std::to_string(recovery_point.value()) + "; starting empty at offset 0");
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::create(dir_, Offset(0), interval));
-    seg->allow_gaps(config_.cleanup_compact);
+    seg->allow_gaps(gaps_);
     segments_.push_back(std::move(seg));
     return Status::ok();
   }
@@ -127,12 +129,12 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
   while (first_check + 1 < n && bases[first_check + 1] <= recovery_point) ++first_check;
   for (size_t i = 0; i < first_check; ++i) {
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::open_closed(dir_, bases[i], bases[i + 1], interval));
-    seg->allow_gaps(config_.cleanup_compact);
+    seg->allow_gaps(gaps_);
     segments_.push_back(std::move(seg));
   }
   for (size_t i = first_check; i < n; ++i) {
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::open_closed(dir_, bases[i], bases[i], interval));
-    seg->allow_gaps(config_.cleanup_compact);
+    seg->allow_gaps(gaps_);
     bool last = i + 1 == n;
     KREEK_ASSIGN_OR_RETURN(Segment::Recovery rec, seg->recover(recovery_point, !last));
     segments_.push_back(seg);
@@ -140,7 +142,7 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
     // In a compacted log a closed segment may end before the next one starts:
     // compaction removed its last records (kreek-format(5), Gaps). Elsewhere
     // that means lost data, and what follows the hole is dropped as before.
-    if (!rec.truncated && !last && seg->end() < bases[i + 1] && config_.cleanup_compact)
+    if (!rec.truncated && !last && seg->end() < bases[i + 1] && gaps_)
       seg->cover_to(bases[i + 1]);
     if (!rec.truncated && !last && seg->end() != bases[i + 1]) {
       rec.truncated = true;
