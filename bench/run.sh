@@ -5,7 +5,8 @@
 # "FAILED: reason" and the rest goes on; the script exits 0 whenever the measurements ran.
 #
 # Env: KREEK_BIN (build dir), BENCH_RECORDS (default 2000000), BENCH_LAT_SECONDS (5),
-#      BENCH_FSYNC_SECONDS (5), BENCH_SKIP (letters of parts to skip, e.g. "DF").
+#      BENCH_FSYNC_SECONDS (5), BENCH_FANOUT (concurrent readers in part B, 8),
+#      BENCH_SKIP (letters of parts to skip, e.g. "DF").
 set -uo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -171,6 +172,23 @@ part_b() {
   # Correctness of what was timed: a second pass counted by wc (not timed into the figure).
   count=$(timeout 300 kconsume -b "$ka_ADDR" -t bench-produce 2>/dev/null | wc -l)
   [ "$count" = "$N" ] || row "  WARNING: kconsume | wc -l" "$count" "records" "" "expected $N"
+  # Many readers of one partition: the broker sends from the page cache with
+  # sendfile, so its CPU per reader should stay flat as readers are added.
+  local readers=${BENCH_FANOUT:-8} i pids=() c0 c1 per
+  c0=$(cpu_of "$ka_PID")
+  t0=$EPOCHREALTIME
+  for ((i = 0; i < readers; i++)); do
+    timeout 300 kconsume -b "$ka_ADDR" -t bench-produce >/dev/null 2>>"$TEST_TMP/b.fan.err" &
+    pids+=($!)
+  done
+  rc=0
+  for i in "${pids[@]}"; do wait "$i" || rc=$?; done
+  el=$(secs_since "$t0")
+  c1=$(cpu_of "$ka_PID")
+  [ "$rc" = 0 ] || { row "  WARNING: a concurrent kconsume failed" "$rc" "exit" "" "$(tail -n 1 "$TEST_TMP/b.fan.err")"; return 0; }
+  per=$(calc "($c1 - $c0) / $readers" 3)
+  row "$readers concurrent kconsume, same partition" "$(human "$(calc "$N * $readers / $el" 0)")" "rec/s" "" "all readers together, ${el}s; clients share the 2 cores"
+  row "  kbroker CPU per reader" "$per" "s" "" "for $(human "$N") records each (sendfile from page cache)"
 }
 
 part_c() {
@@ -474,17 +492,17 @@ part_g() {
   ktopic -b "$kc_ADDR" create bench-compact -p 1 -c cleanup.policy=compact -c segment.ms=1000 \
     -c min.cleanable.dirty.ratio=0.01 >/dev/null 2>"$TEST_TMP/g.err" || {
     PART_ERR="ktopic create bench-compact: $(tail -n 1 "$TEST_TMP/g.err")"
-    b_stop kc
+    stop_broker kc
     return 1
   }
   kproduce -b "$kc_ADDR" -t bench-compact -K : "$keyed" 2>"$TEST_TMP/g.prod.err" || {
     PART_ERR="kproduce: $(tail -n 1 "$TEST_TMP/g.prod.err")"
-    b_stop kc
+    stop_broker kc
     return 1
   }
   if ! wait_for_line "$kc_LOG" "compacted bench-compact/0 offsets \\[0, $n\\)" 120; then
     PART_ERR="no compaction of all $n records within 120 s"
-    b_stop kc
+    stop_broker kc
     return 1
   fi
   local line before after bb ba ms
@@ -496,7 +514,7 @@ part_g() {
   ms=$(sed -nE 's/.* ([0-9]+) ms$/\1/p' <<<"$line")
   [ -n "$ms" ] && [ "$ms" -gt 0 ] || ms=1
   row "compaction, $(human "$before") keyed records" "$(human "$(calc "$before * 1000 / $ms" 0)")" "rec/s" "" "$before -> $after records, $bb -> $ba, ${ms} ms worker time"
-  b_stop kc || say "warning: kbroker exited $? on SIGTERM"
+  stop_broker kc || say "warning: kbroker exited $? on SIGTERM"
 }
 
 # --- run ---
