@@ -15,15 +15,8 @@ using namespace kreek::storage::testing;
 
 namespace {
 
-LogConfig small_segments() {
-  LogConfig c;
-  c.segment_bytes = 1024;
-  c.index_interval_bytes = 256;
-  return c;
-}
-
 std::unique_ptr<PartitionLog> open_log(const std::string& dir, int64_t rp = 0) {
-  auto r = PartitionLog::open(dir, small_segments(), Offset(rp), nullptr);
+  auto r = PartitionLog::open(dir, small_segments(1024), Offset(rp), nullptr);
   REQUIRE(r);
   return std::move(*r);
 }
@@ -140,7 +133,7 @@ TEST_SUITE("storage") {
     auto log = open_log(t.sub("p"));
     fill(*log, 4);
     FlushPlan plan = log->begin_flush_closed();
-    LogConfig c = small_segments();
+    LogConfig c = small_segments(1024);
     c.retention_bytes = 1;  // delete every closed segment
     log->set_config(c);
     auto deleted = log->enforce_retention(TimestampMs(1'700'000'000'000));

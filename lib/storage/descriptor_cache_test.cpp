@@ -19,13 +19,6 @@ using namespace kreek::storage::testing;
 
 namespace {
 
-LogConfig small_segments() {
-  LogConfig c;
-  c.segment_bytes = 1024;
-  c.index_interval_bytes = 256;
-  return c;
-}
-
 size_t open_fds() {
   size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
@@ -47,7 +40,7 @@ struct BoundedLog {
     }
   }
   std::unique_ptr<PartitionLog> open(int64_t rp) {
-    auto r = PartitionLog::open(t.sub("p"), small_segments(), Offset(rp), nullptr, cache);
+    auto r = PartitionLog::open(t.sub("p"), small_segments(1024), Offset(rp), nullptr, cache);
     REQUIRE(r);
     return std::move(*r);
   }

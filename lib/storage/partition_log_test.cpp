@@ -15,13 +15,6 @@ using namespace kreek::storage::testing;
 
 namespace {
 
-LogConfig small_segments(int64_t segment_bytes = 2048) {
-  LogConfig c;
-  c.segment_bytes = segment_bytes;
-  c.index_interval_bytes = 256;
-  return c;
-}
-
 std::unique_ptr<PartitionLog> open_log(const std::string& dir, const LogConfig& c, int64_t rp = 0,
                                        std::vector<std::string>* reports = nullptr) {
   auto r = PartitionLog::open(dir, c, Offset(rp), [reports](std::string_view m) {

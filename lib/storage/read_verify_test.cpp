@@ -20,35 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-LogConfig small_segments() {
-  LogConfig c;
-  c.segment_bytes = 4096;
-  c.index_interval_bytes = 512;
-  return c;
-}
-
 std::unique_ptr<PartitionLog> open_at(const std::string& dir, int64_t rp) {
-  auto r = PartitionLog::open(dir, small_segments(), Offset(rp), nullptr);
+  auto r = PartitionLog::open(dir, small_segments(4096, 512), Offset(rp), nullptr);
   REQUIRE(r);
   return std::move(*r);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-std::vector<std::string> log_files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".log") out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 // A log of 120 batches over several segments, flushed and closed cleanly:

@@ -18,42 +18,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-LogConfig small_segments() {
-  LogConfig c;
-  c.segment_bytes = 4096;
-  c.index_interval_bytes = 512;
-  return c;
-}
-
 struct Opened {
   std::unique_ptr<PartitionLog> log;
   std::vector<std::string> reports;
 };
 
-Opened reopen(const std::string& dir, int64_t rp, const LogConfig& c = small_segments()) {
+Opened reopen(const std::string& dir, int64_t rp, const LogConfig& c = small_segments(4096, 512)) {
   Opened o;
   auto r = PartitionLog::open(dir, c, Offset(rp), [&o](std::string_view m) { o.reports.emplace_back(m); });
   REQUIRE(r);
   o.log = std::move(*r);
   return o;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-std::vector<std::string> log_files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".log") out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 // Every batch reads back and chains without gaps from log_start.
@@ -253,7 +228,7 @@ TEST_SUITE("storage") {
   TEST_CASE("batches longer than the scan windows read, recover and tear like small ones") {
     TempDir t;
     std::string dir = t.sub("p");
-    LogConfig c = small_segments();
+    LogConfig c = small_segments(4096, 512);
     c.max_message_bytes = 4 << 20;
     std::string big = records_of(3000, 500);  // ~1.5 MB: past both the 64 KiB and 1 MiB windows
     {

@@ -1,10 +1,14 @@
 // Helpers for the storage unit tests: a temp directory removed on scope exit,
-// records arrays of a given size, and reading a ReadResult's bytes back.
+// records arrays of a given size, reading a ReadResult's bytes back, small
+// segment configs and whole-file access for damage tests.
 #pragma once
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -71,6 +75,33 @@ inline std::vector<BatchHeader> headers_of(std::string_view bytes) {
     out.push_back(p->header);
     bytes.remove_prefix(p->line_bytes);
   }
+  return out;
+}
+
+// A config with small segments so tests roll often.
+inline LogConfig small_segments(int64_t segment_bytes = 2048, int64_t index_interval = 256) {
+  LogConfig c;
+  c.segment_bytes = segment_bytes;
+  c.index_interval_bytes = index_interval;
+  return c;
+}
+
+// Whole-file read and replace, for tests that damage segment files.
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+inline void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+// The .log files of a partition directory, in offset order.
+inline std::vector<std::string> log_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".log") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
   return out;
 }
 
