@@ -18,13 +18,7 @@ std::string line_of(const BatchHeader& h, const std::string& records) {
 }
 
 BatchHeader header_for(const std::string& records, int64_t base = 100, int32_t n = 3) {
-  BatchHeader h;
-  h.base = Offset(base);
-  h.n = n;
-  h.epoch = LeaderEpoch(2);
-  h.ts = TimestampMs(1700000000000);
-  h.crc = batch_crc(crc_of(records), encode_batch_head(h));
-  return h;
+  return stamped_header(records, base, n, 2, 1700000000000);
 }
 
 }  // namespace

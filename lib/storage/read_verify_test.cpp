@@ -250,13 +250,7 @@ TEST_SUITE("storage") {
     // each has a good CRC, but together they skip offsets.
     auto line = [](int64_t base, int n) {
       std::string records = records_of(n);
-      BatchHeader h;
-      h.base = Offset(base);
-      h.n = n;
-      h.epoch = LeaderEpoch(0);
-      h.ts = TimestampMs(1);
-      h.crc = batch_crc(crc_of(records), encode_batch_head(h));
-      return encode_batch_prefix(h) + records + "}\n";
+      return encode_batch_prefix(stamped_header(records, base, n, 0, 1)) + records + "}\n";
     };
     auto log = std::make_shared<std::string>(line(0, 3) + line(5, 2));
     auto seg = Segment::over_files(Offset(0), Offset(7), make_mem_file(log),

@@ -29,12 +29,7 @@ struct MemSegment {
   }
   void append(int n, int64_t ts, size_t value_bytes = 20) {
     std::string records = records_of(n, value_bytes);
-    BatchHeader h;
-    h.base = seg->end();
-    h.n = n;
-    h.epoch = LeaderEpoch(1);
-    h.ts = TimestampMs(ts);
-    h.crc = batch_crc(crc_of(records), encode_batch_head(h));
+    BatchHeader h = stamped_header(records, seg->end().value(), n, 1, ts);
     REQUIRE(seg->append(h, encode_batch_prefix(h), records));
   }
 };

@@ -50,6 +50,19 @@ inline std::string records_of(int n, size_t value_bytes = 10, const std::string&
 
 inline uint32_t crc_of(std::string_view records) { return crc32c::value(records); }
 
+// The header the broker would stamp on `records` (n records at `base`),
+// with the stored CRC over the records and that head.
+inline BatchHeader stamped_header(std::string_view records, int64_t base, int32_t n, int32_t epoch,
+                                  int64_t ts) {
+  BatchHeader h;
+  h.base = Offset(base);
+  h.n = n;
+  h.epoch = LeaderEpoch(epoch);
+  h.ts = TimestampMs(ts);
+  h.crc = batch_crc(crc_of(records), encode_batch_head(h));
+  return h;
+}
+
 // Appends `records` as one batch (epoch 0) at time `now`.
 inline Result<AppendResult> append_records(PartitionLog& log, const std::string& records, int n,
                                            int64_t now = 1'700'000'000'000) {
