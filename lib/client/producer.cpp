@@ -117,6 +117,7 @@ void Producer::send_batch(int32_t partition) {
   Batch& b = batches_[static_cast<size_t>(partition)];
   if (b.count == 0) return;
   InFlight req;
+  req.seq = next_seq_++;
   req.partition = partition;
   req.count = b.count;
   b.records.push_back(']');
@@ -129,13 +130,19 @@ void Producer::send_batch(int32_t partition) {
 }
 
 bool Producer::hold_behind_retries(InFlight& req) {
-  int64_t due = -1;
-  for (const InFlight& r : retries_)
-    if (r.partition == req.partition) due = std::max(due, r.due_ms);
-  if (due < 0) return false;
-  req.due_ms = std::max(req.due_ms, due);
-  retries_.push_back(std::move(req));
+  bool waiting = std::any_of(retries_.begin(), retries_.end(),
+                             [&](const InFlight& r) { return r.partition == req.partition; });
+  if (!waiting) return false;
+  enqueue_retry(std::move(req));
   return true;
+}
+
+void Producer::enqueue_retry(InFlight req) {
+  // Requests that come back (a broken link, a retriable error) are older than
+  // the ones still queued for their partition, so they go in by seq, not last.
+  auto at = std::upper_bound(retries_.begin(), retries_.end(), req.seq,
+                             [](uint64_t seq, const InFlight& r) { return seq < r.seq; });
+  retries_.insert(at, std::move(req));
 }
 
 Result<Producer::Link*> Producer::link_for(int32_t partition) {
@@ -251,44 +258,42 @@ void Producer::schedule_retry(InFlight req, const Status& why) {
   int64_t backoff = static_cast<int64_t>(cluster_.options().retry_backoff_ms) << std::min(req.attempts, 6);
   ++req.attempts;
   req.due_ms = clock::monotonic_ms() + backoff;
-  // Never due before a batch of the same partition queued ahead of it.
-  for (const InFlight& r : retries_)
-    if (r.partition == req.partition) req.due_ms = std::max(req.due_ms, r.due_ms);
-  retries_.push_back(std::move(req));
+  enqueue_retry(std::move(req));
 }
 
 void Producer::process_retries() {
-  if (retries_.empty()) return;
   int64_t now = clock::monotonic_ms();
-  bool any_due = std::any_of(retries_.begin(), retries_.end(),
-                             [now](const InFlight& r) { return r.due_ms <= now; });
-  if (!any_due) return;
+  int64_t next = next_retry_due();
+  if (next < 0 || next > now) return;
   // The leader may have moved: refresh before resending (errors show up again
   // on the resend, so the result is not needed here).
   auto refreshed = cluster_.topic(options_.topic, /*auto_create=*/true, /*refresh=*/true);
   (void)refreshed;
+  // Take, in seq order, what is due, except behind a partition's first
+  // request that is not: later batches never overtake earlier ones.
   std::deque<InFlight> due;
+  std::vector<int32_t> blocked;
   for (auto it = retries_.begin(); it != retries_.end();) {
-    if (it->due_ms <= now) {
+    bool is_blocked = std::find(blocked.begin(), blocked.end(), it->partition) != blocked.end();
+    if (!is_blocked && it->due_ms <= now) {
       due.push_back(std::move(*it));
       it = retries_.erase(it);
     } else {
+      if (!is_blocked) blocked.push_back(it->partition);
       ++it;
     }
   }
-  // A partition's queued batches are due in their original order; once one of
-  // them fails again in this pass, the rest of that partition queue up behind it.
-  std::vector<int32_t> failed;
   for (auto& req : due) {
-    if (std::find(failed.begin(), failed.end(), req.partition) != failed.end()) {
-      hold_behind_retries(req);
-      continue;
+    // An earlier batch of the partition came back in this pass (its resend
+    // failed, or a link broke): this one waits behind it again.
+    bool earlier_waits = std::any_of(retries_.begin(), retries_.end(), [&](const InFlight& r) {
+      return r.partition == req.partition && r.seq < req.seq;
+    });
+    if (earlier_waits) {
+      enqueue_retry(std::move(req));
+    } else {
+      transmit(std::move(req));
     }
-    size_t queued = retries_.size();
-    int32_t p = req.partition;
-    transmit(std::move(req));
-    for (size_t i = queued; i < retries_.size(); ++i)
-      if (retries_[i].partition == p) failed.push_back(p);
   }
 }
 
@@ -299,8 +304,20 @@ int64_t Producer::next_deadline() const {
       int64_t t = b.first_ms + options_.linger_ms;
       if (d < 0 || t < d) d = t;
     }
-  for (const auto& r : retries_)
+  int64_t r = next_retry_due();
+  if (r >= 0 && (d < 0 || r < d)) d = r;
+  return d;
+}
+
+int64_t Producer::next_retry_due() const {
+  // Only the first waiting request of each partition can go next.
+  int64_t d = -1;
+  std::vector<int32_t> seen;
+  for (const auto& r : retries_) {
+    if (std::find(seen.begin(), seen.end(), r.partition) != seen.end()) continue;
+    seen.push_back(r.partition);
     if (d < 0 || r.due_ms < d) d = r.due_ms;
+  }
   return d;
 }
 

@@ -78,6 +78,7 @@ class Producer {
     std::string records;  // the records array text, kept until acknowledged
     int attempts = 0;
     int64_t due_ms = 0;  // retries: not before this monotonic time
+    uint64_t seq = 0;    // creation order: a partition's batches are sent in seq order
   };
   // One connection to a leader and the requests outstanding on it, in order.
   // Links are never erased, so pointers to them stay valid across re-entrant calls.
@@ -96,6 +97,10 @@ class Producer {
   // Order within a partition survives retries: if an earlier batch of
   // req's partition waits for a retry, queues req behind it and returns true.
   bool hold_behind_retries(InFlight& req);
+  // Puts req into retries_, which stays sorted by seq.
+  void enqueue_retry(InFlight req);
+  // When the next retry can be sent (-1: none waits).
+  int64_t next_retry_due() const;
   void schedule_retry(InFlight req, const Status& why);
   void process_retries();
   void break_link(Link& link, const Status& why);
@@ -114,7 +119,10 @@ class Producer {
   std::vector<Batch> batches_;                          // indexed by partition
   std::map<std::string, std::unique_ptr<Link>> links_;  // by leader address
   std::vector<std::string> spare_;  // recycled payload buffers
-  std::deque<InFlight> retries_;    // failed retriable requests waiting for their backoff
+  // Requests waiting for a resend, sorted by seq. A request is sent only once
+  // it is due and no earlier request of its partition still waits.
+  std::deque<InFlight> retries_;
+  uint64_t next_seq_ = 0;
   std::string record_buf_;          // one encoded record, reused
   Status fatal_;                    // once set, new batches fail at once
   ProduceStats stats_;
