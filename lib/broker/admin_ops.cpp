@@ -52,10 +52,6 @@ json topic_metadata(BrokerContext& ctx, const storage::TopicInfo& t) {
   return {{"topic", t.name}, {"partitions", std::move(parts)}, {"config", overrides_json(t)}};
 }
 
-json error_json(const Status& s) {
-  return {{"code", std::string(code_name(s.code()))}, {"message", s.message()}};
-}
-
 }  // namespace
 
 Result<json> handle_hello(BrokerContext& ctx, const json& req) {
@@ -170,6 +166,10 @@ Result<json> handle_describe_topic(BrokerContext& ctx, const json& req) {
               {"config", effective_config_json(*t)},
               {"overrides", overrides_json(*t)},
               {"partitions", std::move(parts)}};
+}
+
+json error_json(const Status& s) {
+  return {{"code", std::string(code_name(s.code()))}, {"message", s.message()}};
 }
 
 }  // namespace kreek::broker

@@ -21,4 +21,8 @@ Result<nlohmann::ordered_json> handle_alter_topic(BrokerContext& ctx, const nloh
 Result<nlohmann::ordered_json> handle_describe_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_list_offsets(BrokerContext& ctx, const nlohmann::ordered_json& req);
 
+// {"code":..,"message":..} for an error reported inside an ok response
+// (a topic of metadata, a partition of list_offsets).
+nlohmann::ordered_json error_json(const Status& s);
+
 }  // namespace kreek::broker

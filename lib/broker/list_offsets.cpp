@@ -54,8 +54,7 @@ Result<json> handle_list_offsets(BrokerContext& ctx, const json& req) {
   // A partition this broker cannot answer for gets its own error entry, as in
   // fetch, so a client asking several partitions still learns the rest.
   auto part_error = [](int32_t p, const Status& s) {
-    return json{{"partition", p},
-                {"error", {{"code", std::string(code_name(s.code()))}, {"message", s.message()}}}};
+    return json{{"partition", p}, {"error", error_json(s)}};
   };
   json out = json::array();
   for (int32_t p : wanted) {
