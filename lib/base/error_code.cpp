@@ -17,9 +17,9 @@ struct CodeInfo {
 // sysexits.h values, spelled out so the table reads on its own.
 constexpr int kExUsage = 64, kExDataErr = 65, kExNoInput = 66, kExUnavailable = 69,
               kExSoftware = 70, kExIoErr = 74, kExTempFail = 75, kExProtocol = 76,
-              kExCantCreat = 73;
+              kExCantCreat = 73, kExConfig = 78;
 
-constexpr std::array<CodeInfo, 17> kCodes{{
+constexpr std::array<CodeInfo, 20> kCodes{{
     {Code::kOk, "OK", 0, false},
     {Code::kInvalidRequest, "INVALID_REQUEST", kExUsage, false},
     {Code::kUnknownTopic, "UNKNOWN_TOPIC", kExNoInput, false},
@@ -37,6 +37,9 @@ constexpr std::array<CodeInfo, 17> kCodes{{
     {Code::kUnknownPartition, "UNKNOWN_PARTITION", kExNoInput, false},
     {Code::kNotFound, "NOT_FOUND", kExNoInput, false},
     {Code::kInvalidRecord, "INVALID_RECORD", kExDataErr, false},
+    {Code::kLeaderNotAvailable, "LEADER_NOT_AVAILABLE", kExTempFail, true},
+    {Code::kFencedEpoch, "FENCED_EPOCH", kExTempFail, true},
+    {Code::kDuplicateBroker, "DUPLICATE_BROKER", kExConfig, false},
 }};
 
 const CodeInfo& info(Code code) {

@@ -32,6 +32,9 @@ enum class Code {
   kUnknownPartition,   // UNKNOWN_PARTITION    exit 66
   kNotFound,           // NOT_FOUND            exit 66 (a file or other local object)
   kInvalidRecord,      // INVALID_RECORD       exit 65 (e.g. a keyless record for a compacted topic)
+  kLeaderNotAvailable, // LEADER_NOT_AVAILABLE exit 75 (retriable: no live in-sync replica leads it now)
+  kFencedEpoch,        // FENCED_EPOCH         exit 75 (retriable: the request named an epoch that was superseded)
+  kDuplicateBroker,    // DUPLICATE_BROKER     exit 78 (another live broker holds this node id)
 };
 
 // The wire name ("NOT_LEADER"), and back; unknown names map to kInternal.
