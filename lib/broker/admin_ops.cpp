@@ -6,12 +6,14 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker_context.h"
-#include "broker/request_fields.h"
+#include "proto/request_fields.h"
 #include "proto/wire.h"
 #include "storage/compactor.h"
 #include "storage/log_manager.h"
 
 namespace kreek::broker {
+
+using proto::read_bool, proto::read_config, proto::read_int, proto::require_topic;
 
 using json = nlohmann::ordered_json;
 

@@ -7,13 +7,15 @@
 
 #include "broker/broker_context.h"
 #include "broker/fetch_purgatory.h"
-#include "broker/request_fields.h"
+#include "proto/request_fields.h"
 #include "proto/json_scan.h"
 #include "proto/message.h"
 #include "proto/wire.h"
 #include "storage/partition_log.h"
 
 namespace kreek::broker {
+
+using proto::read_int, proto::require_int, proto::require_topic;
 
 using json = nlohmann::ordered_json;
 

@@ -4,10 +4,12 @@
 
 #include "broker/admin_ops.h"
 #include "broker/broker_context.h"
-#include "broker/request_fields.h"
+#include "proto/request_fields.h"
 #include "storage/log_manager.h"
 
 namespace kreek::broker {
+
+using proto::read_int, proto::require_topic;
 
 using json = nlohmann::ordered_json;
 

@@ -12,12 +12,14 @@
 #include "broker/fetch_purgatory.h"
 #include "broker/flush_scheduler.h"
 #include "broker/partition_choice.h"
-#include "broker/request_fields.h"
+#include "proto/request_fields.h"
 #include "proto/record.h"
 #include "proto/wire.h"
 #include "storage/partition_log.h"
 
 namespace kreek::broker {
+
+using proto::scan_int, proto::scan_topic;
 
 namespace {
 

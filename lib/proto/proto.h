@@ -8,4 +8,5 @@
 #include "proto/message.h"
 #include "proto/partitioner.h"
 #include "proto/record.h"
+#include "proto/request_fields.h"
 #include "proto/wire.h"

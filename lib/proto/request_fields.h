@@ -14,7 +14,7 @@
 #include "base/status.h"
 #include "proto/json_scan.h"
 
-namespace kreek::broker {
+namespace kreek::proto {
 
 // Integer field in [min, max]; absent (or null) leaves `out` empty.
 Status read_int(const nlohmann::ordered_json& req, const char* field, int64_t min, int64_t max,
@@ -39,4 +39,4 @@ Status scan_topic(const proto::JsonScan& scan, uint32_t obj, std::string& out);
 // "\"offset\" must be a non-negative integer" / "... an integer from 1 to 10000".
 std::string int_range_message(const char* field, int64_t min, int64_t max);
 
-}  // namespace kreek::broker
+}  // namespace kreek::proto

@@ -1,12 +1,12 @@
 // Field readers shared by the request handlers; see request_fields.h.
-#include "broker/request_fields.h"
+#include "proto/request_fields.h"
 
 #include <limits>
 
 #include "base/topic_name.h"
 #include "proto/wire.h"
 
-namespace kreek::broker {
+namespace kreek::proto {
 
 using json = nlohmann::ordered_json;
 
@@ -123,4 +123,4 @@ Status scan_topic(const proto::JsonScan& scan, uint32_t obj, std::string& out) {
   return check_topic_name(out);
 }
 
-}  // namespace kreek::broker
+}  // namespace kreek::proto
