@@ -11,6 +11,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/atomic_file.h"
+#include "storage/data_dir.h"
+#include "storage/descriptor_cache.h"
 #include "storage/segment.h"
 
 namespace kreek::storage {
@@ -328,9 +330,12 @@ Status PartitionLog::truncate_to(Offset offset) {
 
 Status PartitionLog::remove() {
   segments_.clear();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-  if (ec) return io_error("remove " + dir_ + ": " + ec.message());
+  // Only the files kreek writes: whatever else someone put in the directory
+  // stays, and so does the directory then.
+  std::string left;
+  KREEK_RETURN_IF_ERROR(remove_partition_dir(dir_, &left));
+  if (!left.empty()) report(dir_ + ": removed kreek's files but left the directory: it holds " + left +
+                            ", which kreek did not write");
   return Status::ok();
 }
 

@@ -166,7 +166,8 @@ class PartitionLog {
   // Compaction bookkeeping (compactor.h); cleanup.policy=compact logs only.
   const CleanerState& cleaner() const { return cleaner_; }
 
-  // Closes files and removes the directory (topic deletion). The log must not
+  // Closes files and removes the files kreek wrote, then the directory unless
+  // something else is in it (topic deletion; data_dir.h). The log must not
   // be used afterwards (in-flight FileSlices stay readable).
   Status remove();
 

@@ -50,13 +50,13 @@ Result<Listing> list_segments(const std::string& dir) {
   while (struct dirent* e = ::readdir(d)) {
     std::string_view name(e->d_name);
     if (name == "." || name == "..") continue;
+    int64_t base;
+    std::string_view ext;
+    if (!parse_segment_name(name, &base, &ext)) continue;  // not a name kreek writes: left alone
     if (ends_with(name, ".tmp") || ends_with(name, ".deleted")) {
       leftovers.emplace_back(name);
       continue;
     }
-    int64_t base;
-    std::string_view ext;
-    if (!parse_segment_name(name, &base, &ext)) continue;
     if (ext == ".log") {
       out.logs.push_back(Offset(base));
     } else if (ext == ".index" || ext == ".timeindex") {
