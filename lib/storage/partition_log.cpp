@@ -47,7 +47,10 @@ Result<std::optional<Segment::Extent>> read_extent(Segment& seg, Offset at, int6
 PartitionLog::PartitionLog(std::string dir, LogConfig config)
     : dir_(std::move(dir)), config_(config), last_ts_(-1) {}
 
-PartitionLog::~PartitionLog() = default;
+PartitionLog::~PartitionLog() {
+  segments_.clear();  // closed segments leave the cache before the active share goes
+  if (fd_cache_) fd_cache_->remove_active(kActiveSegmentDescriptors);
+}
 
 void PartitionLog::set_config(const LogConfig& c) {
   config_ = c;
@@ -250,9 +253,16 @@ Status FlushPlan::run() {
     }
   }
   if (fsync_dir) {
-    Status s = sync_dir(dir);
+    bool fsync_failed = false;
+    Status s = sync_dir(dir, &fsync_failed);
     if (!s && s.code() != Code::kNotFound) {  // kNotFound: the topic was deleted
-      failed = true;
+      // Only an fsync that returned an error may have lost data; a directory
+      // that could not be opened was not synced, and is synced next time.
+      if (fsync_failed) {
+        failed = true;
+      } else {
+        retry = true;
+      }
       return s;
     }
   }
