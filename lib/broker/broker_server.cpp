@@ -3,6 +3,7 @@
 // fetches, let in-flight fsyncs finish, flush everything, drain connections,
 // close the loop.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,22 @@ namespace kreek::broker {
 namespace {
 
 constexpr int64_t kDrainPollMs = 10;
+
+// Every connection and every partition's active segment holds descriptors,
+// and the soft limit (often 1024) is far below what the kernel allows the
+// process (the hard limit), so the broker takes all of it at start.
+void raise_open_file_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t was = rl.rlim_cur;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = was;  // keep what we have
+  }
+  auto text = [](rlim_t v) { return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v); };
+  log::debug("open file limit " + text(rl.rlim_cur) + " (was " + text(was) + ", hard limit " +
+             text(rl.rlim_max) + ")");
+}
 
 std::string where(const storage::LogManager::Entry& e) {
   return e.topic->name + "/" + std::to_string(e.partition.value());
@@ -163,6 +180,7 @@ int run(const BrokerConfig& given) {
   log::info(std::string("kreek ") + KREEK_VERSION + " node " + std::to_string(config.node_id) +
             " data dir " + config.data_dir);
 
+  raise_open_file_limit();
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {

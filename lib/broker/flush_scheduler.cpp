@@ -1,6 +1,8 @@
 // Group commit and the periodic flush policy; see flush_scheduler.h.
 #include "broker/flush_scheduler.h"
 
+#include <iterator>
+
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker_context.h"
@@ -57,6 +59,7 @@ void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
     fail(st->waiting, io_error(ps.offline_reason));
     return;
   }
+  st->retry = false;
   auto plan = std::make_shared<storage::FlushPlan>(closed_only ? log->begin_flush_closed()
                                                                 : log->begin_flush());
   if (closed_only && plan->segments.empty()) return;
@@ -70,7 +73,20 @@ void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
     --in_flight_;
     st->in_flight = false;
     std::string where = st->topic + "/" + std::to_string(st->partition.value());
-    if (result->is_ok()) {
+    if (!result->is_ok() && plan->retry && !st->orphaned) {
+      // Not an fsync failure: the directory could not be opened (EMFILE), so
+      // nothing is known lost, the flush is only not done. The log takes the
+      // segments back (the recovery point stays), the waiters wait for the
+      // next attempt, which tick() makes: retrying at once would spin while
+      // descriptors stay short.
+      if (storage::PartitionLog* l = ctx_.logs.log(st->topic, st->partition)) l->end_flush(*plan);
+      covered->insert(covered->end(), std::make_move_iterator(st->waiting.begin()),
+                      std::make_move_iterator(st->waiting.end()));
+      st->waiting = std::move(*covered);
+      covered->clear();
+      st->retry = true;
+      note_deferred(where, *result);
+    } else if (result->is_ok()) {
       if (!st->orphaned) {
         if (storage::PartitionLog* l = ctx_.logs.log(st->topic, st->partition)) l->end_flush(*plan);
         checkpoint_dirty_ = true;
@@ -92,7 +108,7 @@ void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
       }
       fail(*covered, s);
     }
-    if (!st->waiting.empty()) start(st);
+    if (!st->waiting.empty() && !st->retry) start(st);
     maybe_checkpoint(false);
     if (in_flight_ == 0 && !idle_callbacks_.empty()) {
       auto cbs = std::move(idle_callbacks_);
@@ -109,8 +125,26 @@ void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
   ctx_.loop->queue_work([plan, result] { *result = plan->run(); }, std::move(finish));
 }
 
+void FlushScheduler::note_deferred(const std::string& where, const Status& why) {
+  // Rate-limited: while descriptors stay short every tick fails again.
+  int64_t now = clock::monotonic_ms();
+  if (last_deferred_log_ms_ != 0 && now - last_deferred_log_ms_ < kDeferredLogIntervalMs) {
+    ++deferred_suppressed_;
+    return;
+  }
+  std::string more = deferred_suppressed_ > 0
+                         ? " (" + std::to_string(deferred_suppressed_) + " more put off since the last report)"
+                         : std::string();
+  log::warn("flush " + where + " put off, to be tried again: " + why.message() + more);
+  last_deferred_log_ms_ = now;
+  deferred_suppressed_ = 0;
+}
+
 void FlushScheduler::tick() {
   int64_t now = clock::monotonic_ms();
+  // Flushes put off for want of a descriptor, with produce requests waiting.
+  for (const auto& [key, st] : states_)
+    if (st->retry && !st->in_flight && !st->waiting.empty()) start(st);
   for (const auto& e : ctx_.logs.logs()) {
     int64_t n = e.log->unflushed_messages();
     const storage::LogConfig& c = e.log->config();

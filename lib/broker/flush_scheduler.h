@@ -31,6 +31,8 @@ class FlushScheduler {
   // Sends `line` through `reply` once an fsync covers everything appended to
   // topic/p so far. If the fsync fails the request gets IO_ERROR (with `id_raw`)
   // instead — never the acknowledgement — and the partition goes offline.
+  // A flush that could not even open the partition directory (EMFILE) failed
+  // no fsync: the request keeps waiting, and tick() tries the flush again.
   void reply_after_flush(const std::string& topic, PartitionId p, Reply reply, std::string id_raw,
                          std::string line);
   // Starts a flush of topic/p unless one is already in flight.
@@ -66,6 +68,7 @@ class FlushScheduler {
     PartitionId partition;
     bool in_flight = false;
     bool orphaned = false;        // topic deleted
+    bool retry = false;           // the last flush was put off (FlushPlan::retry)
     std::vector<Waiter> waiting;  // not covered by the flush in flight
   };
   std::shared_ptr<State> state(const std::string& topic, PartitionId p);
@@ -73,6 +76,10 @@ class FlushScheduler {
   void start(const std::shared_ptr<State>& st, bool closed_only = false);
   void fail(std::vector<Waiter>& waiters, const Status& status);
   void maybe_checkpoint(bool force);
+  // Logs a put-off flush at warn, at most once per kDeferredLogIntervalMs.
+  void note_deferred(const std::string& where, const Status& why);
+
+  static constexpr int64_t kDeferredLogIntervalMs = 10'000;
 
   BrokerContext& ctx_;
   std::map<std::pair<std::string, int32_t>, std::shared_ptr<State>> states_;
@@ -80,6 +87,8 @@ class FlushScheduler {
   bool checkpoint_dirty_ = false;
   int64_t last_checkpoint_ms_ = 0;
   std::vector<std::function<void()>> idle_callbacks_;
+  int64_t last_deferred_log_ms_ = 0;
+  int64_t deferred_suppressed_ = 0;
 };
 
 }  // namespace kreek::broker

@@ -1,7 +1,7 @@
 // The descriptor bound: closed segments beyond it close their .log
 // descriptor and reopen it on demand, reads of every segment still work,
-// in-flight slices and flush plans keep the files they hold, and the active
-// segment is never counted.
+// in-flight slices and flush plans keep the files they hold, and every
+// partition's active segment counts three descriptors against the bound.
 #include "storage/descriptor_cache.h"
 
 #include <doctest/doctest.h>
@@ -31,7 +31,9 @@ struct BoundedLog {
   std::unique_ptr<PartitionLog> log;
   std::vector<std::string> batches;
 
-  explicit BoundedLog(size_t bound, int segments = 30) : cache(std::make_shared<DescriptorCache>(bound)) {
+  // `bound` closed segments: the cache also holds the active segment's share.
+  explicit BoundedLog(size_t bound, int segments = 30)
+      : cache(std::make_shared<DescriptorCache>(bound + kActiveSegmentDescriptors)) {
     log = open(0);
     for (int i = 0; log->segment_count() < segments; ++i) {
       std::string rec = records_of(3, 40, "s" + std::to_string(i) + "-");
@@ -61,7 +63,7 @@ struct BoundedLog {
       CHECK(hs[0].base == at);
       at = r->next;
       ++seen;
-      if (within_bound) CHECK(cache->open_count() <= cache->capacity());
+      if (within_bound) CHECK(cache->open_count() + cache->active_descriptors() <= cache->capacity());
     }
     CHECK(seen == batches.size());
   }
@@ -142,5 +144,30 @@ TEST_SUITE("storage") {
       b.log->end_flush(next);
       CHECK(b.log->recovery_point() == next.up_to);
     }
+  }
+
+  TEST_CASE("active segments count against the bound and closed segments get what is left") {
+    BoundedLog b(4);
+    b.sync_closed();
+    CHECK(b.cache->active_descriptors() == kActiveSegmentDescriptors);
+    b.read_all();
+    CHECK(b.cache->open_count() == 4);
+    // A second partition's active segment takes three of the closed segments' descriptors.
+    TempDir other;
+    auto second = PartitionLog::open(other.sub("q"), small_segments(1024), Offset(0), nullptr, b.cache);
+    REQUIRE(second);
+    CHECK(b.cache->active_descriptors() == 2 * kActiveSegmentDescriptors);
+    CHECK(b.cache->open_count() == 1);
+    // Active segments alone may fill the bound: a closed segment in use still opens.
+    auto third = PartitionLog::open(other.sub("r"), small_segments(1024), Offset(0), nullptr, b.cache);
+    REQUIRE(third);
+    CHECK(b.cache->closed_capacity() == 0);
+    b.read_all(false);
+    CHECK(b.cache->open_count() == 1);
+    second->reset();
+    third->reset();
+    CHECK(b.cache->active_descriptors() == kActiveSegmentDescriptors);
+    b.read_all();
+    CHECK(b.cache->open_count() == 4);
   }
 }

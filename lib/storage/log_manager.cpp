@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "base/clock.h"
 #include "base/topic_name.h"
 #include "storage/compactor.h"
+#include "storage/data_dir.h"
 
 namespace kreek::storage {
 namespace {
@@ -99,8 +101,12 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
   };
 
   std::error_code ec;
-  std::filesystem::create_directories(data_dir + "/topics", ec);
+  std::filesystem::create_directories(data_dir, ec);
   if (ec) return io_error("create " + data_dir + ": " + ec.message());
+  // A directory becomes a data directory only if it holds nothing yet: kreek
+  // must never take over (and later clean up) someone else's files.
+  if (!std::filesystem::exists(data_dir + "/" + std::string(kMetaName), ec))
+    KREEK_RETURN_IF_ERROR(check_may_become_data_dir(data_dir));
   std::string lock_path = data_dir + "/.lock";
   m->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (m->lock_fd_ < 0) return errno_status("open", lock_path, errno);
@@ -108,23 +114,19 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
     if (errno == EWOULDBLOCK) return io_error("lock " + data_dir + ": held by another kbroker");
     return errno_status("lock", data_dir, errno);
   }
-
-  std::string meta_path = data_dir + "/meta.json";
-  auto meta = read_small_file(meta_path);
-  if (!meta) {
-    if (meta.status().code() != Code::kNotFound) return meta.status();
-    KREEK_RETURN_IF_ERROR(write_file_atomically(meta_path, "{\"format\":1}\n"));
-  } else {
-    json j = json::parse(*meta, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != 1)
-      return corrupt(meta_path + ": not a kreek data directory of format 1");
+  // meta.json comes first, so no crash leaves kreek's files without it.
+  KREEK_ASSIGN_OR_RETURN(m->data_dir_id_, load_or_create_data_dir_id(data_dir));
+  if (::mkdir((data_dir + "/topics").c_str(), 0755) == 0) {
+    KREEK_RETURN_IF_ERROR(sync_dir(data_dir));
+  } else if (errno != EEXIST) {
+    return errno_status("create", data_dir + "/topics", errno);
   }
 
-  // Leftover temp files of interrupted atomic writes.
+  // Leftover temp files of interrupted atomic writes: only kreek's own names.
   for (const std::string& d : {data_dir, data_dir + "/topics"}) {
     KREEK_ASSIGN_OR_RETURN(auto names, list_dir(d));
     for (const auto& e : names)
-      if (!e.is_dir && ends_with(e.name, ".tmp")) ::unlink((d + "/" + e.name).c_str());
+      if (!e.is_dir && is_atomic_temp_name(e.name)) ::unlink((d + "/" + e.name).c_str());
   }
 
   std::map<std::string, int64_t> points;
@@ -178,19 +180,52 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
   }
 
   // Partition directories whose topic is gone (a delete interrupted after its
-  // json was removed) are finished off here.
+  // json was removed) are finished off here, but only those proven to be this
+  // data directory's (is_own_partition_dir); anything else is named once and
+  // left alone.
   KREEK_ASSIGN_OR_RETURN(auto entries, list_dir(data_dir));
+  std::vector<std::string> strangers;
   for (const auto& entry : entries) {
     const std::string& name = entry.name;
     std::string topic;
     int32_t p;
-    if (!entry.is_dir || !parse_partition_dir(name, &topic, &p)) continue;
+    if (!entry.is_dir) {
+      if (!is_data_dir_file_name(name)) strangers.push_back(name);
+      continue;
+    }
+    if (name == "topics") continue;
+    if (!parse_partition_dir(name, &topic, &p)) {
+      strangers.push_back(name + "/");
+      continue;
+    }
     auto it = m->topics_.find(topic);
     if (it != m->topics_.end() && p < it->second->partitions) continue;
-    std::filesystem::remove_all(data_dir + "/" + name, ec);
-    if (ec) return io_error("remove " + data_dir + "/" + name + ": " + ec.message());
-    report(data_dir + ": removed " + name + ": topic " + in_quotes(topic) +
-           (it == m->topics_.end() ? " does not exist" : " has fewer partitions"));
+    std::string dir = data_dir + "/" + name;
+    std::string why_not;
+    KREEK_ASSIGN_OR_RETURN(bool own, is_own_partition_dir(dir, m->data_dir_id_, &why_not));
+    if (!own) {
+      report(data_dir + ": leaving " + name + "/ although topic " + in_quotes(topic) +
+             (it == m->topics_.end() ? " does not exist" : " has fewer partitions") + ": " + why_not);
+      continue;
+    }
+    std::string left;
+    KREEK_RETURN_IF_ERROR(remove_partition_dir(dir, &left));
+    std::string why = "topic " + in_quotes(topic) +
+                      (it == m->topics_.end() ? " does not exist" : " has fewer partitions");
+    if (left.empty()) {
+      report(data_dir + ": removed " + name + ": " + why);
+    } else {
+      report(data_dir + ": removed kreek's files from " + name + " (" + why + ") but left the directory: it holds " +
+             left + ", which kreek did not write");
+    }
+  }
+  if (!strangers.empty()) {
+    std::sort(strangers.begin(), strangers.end());
+    std::string names;
+    for (size_t i = 0; i < strangers.size() && i < 10; ++i) names += (i ? ", " : "") + strangers[i];
+    if (strangers.size() > 10) names += " and " + std::to_string(strangers.size() - 10) + " more";
+    report(data_dir + ": leaving " + std::to_string(strangers.size()) +
+           " entries kreek did not create: " + names);
   }
 
   // Where compaction got to; a missing or unreadable file means every
@@ -212,6 +247,10 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
   for (const auto& [name, t] : m->topics_) {
     for (int32_t p = 0; p < t->partitions; ++p) {
       std::string key = partition_key(name, p);
+      // Marks directories made before markers existed as well, so a later
+      // deletion can prove them this data directory's.
+      KREEK_RETURN_IF_ERROR(prepare_partition_dir(data_dir, data_dir + "/" + key, m->data_dir_id_, name, p)
+                                .with_context("open " + key));
       auto rp = points.find(key);
       Offset point(rp == points.end() ? 0 : rp->second);
       auto c = cleaned.find(key);
@@ -250,8 +289,9 @@ Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32
   Status s;
   for (int32_t p = 0; p < partitions && s; ++p) {
     std::string dir = data_dir_ + "/" + partition_key(name, p);
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);  // a stale leftover holds no committed data
+    s = clear_partition_dir(dir);
+    if (s) s = prepare_partition_dir(data_dir_, dir, data_dir_id_, name, p);
+    if (!s) break;
     auto log = PartitionLog::open(dir, config, Offset(0), reporter_, fd_cache_);
     if (log) {
       logs.push_back(std::move(*log));
@@ -268,6 +308,23 @@ Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32
   const TopicInfo* out = t.get();
   topics_.emplace(name, std::move(t));
   return out;
+}
+
+Status LogManager::clear_partition_dir(const std::string& dir) {
+  // What a new partition may start from: nothing, an empty directory (it
+  // holds nothing to lose), or a leftover proven to be this data directory's,
+  // which holds no committed data (its topic file does not exist).
+  auto entries = list_dir(dir);
+  if (!entries) return entries.status().code() == Code::kNotFound ? Status::ok() : entries.status();
+  if (entries->empty()) return Status::ok();
+  std::string why_not;
+  KREEK_ASSIGN_OR_RETURN(bool own, is_own_partition_dir(dir, data_dir_id_, &why_not));
+  std::string left;
+  if (own) KREEK_RETURN_IF_ERROR(remove_partition_dir(dir, &left));
+  if (!own || !left.empty())
+    return io_error(dir + " exists and is not kreek's to reuse (" +
+                    (own ? "it holds " + left + ", which kreek did not write" : why_not) + ")");
+  return Status::ok();
 }
 
 Status LogManager::delete_topic(const std::string& name) {

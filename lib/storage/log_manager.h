@@ -3,11 +3,15 @@
 // directory lock. Single-threaded like PartitionLog.
 //
 //   <data-dir>/.lock                              flock: one broker per directory
-//   <data-dir>/meta.json                          {"format":1}
+//   <data-dir>/meta.json                          {"format":1,"id":"<data dir id>"}
 //   <data-dir>/topics/<topic>.json                {"name","partitions","config":{overrides},"created_ms"}
 //   <data-dir>/recovery-point-offset-checkpoint   {"version":1,"offsets":{"<topic>-<p>":N}}
 //   <data-dir>/cleaner-offset-checkpoint          {"version":1,"offsets":{..},"tombstones":{..}}
+//   <data-dir>/<topic>-<p>/partition.json         {"data_dir_id","topic","partition"}
 //   <data-dir>/<topic>-<p>/<20-digit base>.log|.index|.timeindex
+//
+// Nothing is removed that data_dir.h cannot prove kreek's: a non-empty
+// directory without meta.json is refused, and other entries are left alone.
 #pragma once
 
 #include <map>
@@ -35,7 +39,9 @@ class LogManager {
  public:
   // Locks and opens `data_dir` (created if missing), loads every topic and opens
   // its partition logs, recovering each past its checkpointed recovery point.
-  // Partition directories of topics that no longer exist are removed.
+  // kIoError if `data_dir` has no meta.json and is not empty. Partition
+  // directories of topics that no longer exist are removed if proven to be
+  // this data directory's; other entries are only reported.
   // `max_open_segments` bounds the .log descriptors closed segments keep
   // open across every partition (DescriptorCache).
   static Result<std::unique_ptr<LogManager>> open(std::string data_dir, LogConfig defaults,
@@ -79,7 +85,11 @@ class LogManager {
 
  private:
   LogManager() = default;
+  // Makes way for a new partition directory `dir`; kIoError if something
+  // not proven kreek's is in the way.
+  Status clear_partition_dir(const std::string& dir);
   std::string data_dir_;
+  std::string data_dir_id_;  // meta.json "id", written into every partition.json
   LogConfig defaults_;
   Reporter reporter_;
   int lock_fd_ = -1;

@@ -11,6 +11,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/atomic_file.h"
+#include "storage/data_dir.h"
+#include "storage/descriptor_cache.h"
 #include "storage/segment.h"
 
 namespace kreek::storage {
@@ -45,7 +47,10 @@ Result<std::optional<Segment::Extent>> read_extent(Segment& seg, Offset at, int6
 PartitionLog::PartitionLog(std::string dir, LogConfig config)
     : dir_(std::move(dir)), config_(config), last_ts_(-1) {}
 
-PartitionLog::~PartitionLog() = default;
+PartitionLog::~PartitionLog() {
+  segments_.clear();  // closed segments leave the cache before the active share goes
+  if (fd_cache_) fd_cache_->remove_active(kActiveSegmentDescriptors);
+}
 
 void PartitionLog::set_config(const LogConfig& c) {
   config_ = c;
@@ -248,9 +253,16 @@ Status FlushPlan::run() {
     }
   }
   if (fsync_dir) {
-    Status s = sync_dir(dir);
+    bool fsync_failed = false;
+    Status s = sync_dir(dir, &fsync_failed);
     if (!s && s.code() != Code::kNotFound) {  // kNotFound: the topic was deleted
-      failed = true;
+      // Only an fsync that returned an error may have lost data; a directory
+      // that could not be opened was not synced, and is synced next time.
+      if (fsync_failed) {
+        failed = true;
+      } else {
+        retry = true;
+      }
       return s;
     }
   }
@@ -328,9 +340,12 @@ Status PartitionLog::truncate_to(Offset offset) {
 
 Status PartitionLog::remove() {
   segments_.clear();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-  if (ec) return io_error("remove " + dir_ + ": " + ec.message());
+  // Only the files kreek writes: whatever else someone put in the directory
+  // stays, and so does the directory then.
+  std::string left;
+  KREEK_RETURN_IF_ERROR(remove_partition_dir(dir_, &left));
+  if (!left.empty()) report(dir_ + ": removed kreek's files but left the directory: it holds " + left +
+                            ", which kreek did not write");
   return Status::ok();
 }
 

@@ -66,6 +66,10 @@ struct FlushPlan {
   Offset up_to;              // everything below it is synced once run() succeeds
   bool synced = false;       // set by a successful run()
   bool failed = false;       // set by a run() whose fsync failed
+  // Set by a run() that could not open the directory for its fsync (EMFILE:
+  // out of descriptors for a moment). No fsync failed, so nothing is known
+  // lost: the flush is only not done, and a later plan does it again.
+  bool retry = false;
   // fdatasync each file, then the directory once. Touches only the plan's
   // files, which stay open while the plan exists.
   Status run();
@@ -127,7 +131,8 @@ class PartitionLog {
 
   // begin_flush takes the dirty segments and zeroes the unflushed counters;
   // end_flush advances the recovery point to plan.up_to if the run succeeded,
-  // and otherwise marks the segments dirty again. After a failed run the recovery point never moves again in this
+  // and otherwise marks the segments dirty again. After a failed run (an
+  // fsync or fdatasync that returned an error, not a plan.retry) the recovery point never moves again in this
   // process: the kernel may have dropped the dirty pages, so a later fsync that
   // succeeds proves nothing, and the next start-up must validate every byte
   // past the last point known to be on disk.
@@ -166,7 +171,8 @@ class PartitionLog {
   // Compaction bookkeeping (compactor.h); cleanup.policy=compact logs only.
   const CleanerState& cleaner() const { return cleaner_; }
 
-  // Closes files and removes the directory (topic deletion). The log must not
+  // Closes files and removes the files kreek wrote, then the directory unless
+  // something else is in it (topic deletion; data_dir.h). The log must not
   // be used afterwards (in-flight FileSlices stay readable).
   Status remove();
 

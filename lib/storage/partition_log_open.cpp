@@ -12,6 +12,7 @@
 #include <set>
 
 #include "base/clock.h"
+#include "storage/descriptor_cache.h"
 #include "storage/partition_log.h"
 #include "storage/segment.h"
 #include "storage/segment_swap.h"
@@ -50,13 +51,13 @@ Result<Listing> list_segments(const std::string& dir) {
   while (struct dirent* e = ::readdir(d)) {
     std::string_view name(e->d_name);
     if (name == "." || name == "..") continue;
+    int64_t base;
+    std::string_view ext;
+    if (!parse_segment_name(name, &base, &ext)) continue;  // not a name kreek writes: left alone
     if (ends_with(name, ".tmp") || ends_with(name, ".deleted")) {
       leftovers.emplace_back(name);
       continue;
     }
-    int64_t base;
-    std::string_view ext;
-    if (!parse_segment_name(name, &base, &ext)) continue;
     if (ext == ".log") {
       out.logs.push_back(Offset(base));
     } else if (ext == ".index" || ext == ".timeindex") {
@@ -95,6 +96,9 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
   // Segments recovery rewrote are dirty: the background flush takes them.
   // Closed segments count against the descriptor bound (recovery opened some).
   log->fd_cache_ = std::move(fd_cache);
+  // The active segment's descriptors count against the bound (the destructor
+  // gives them back, also if open fails below).
+  if (log->fd_cache_) log->fd_cache_->add_active(kActiveSegmentDescriptors);
   for (size_t i = 0; i + 1 < log->segments_.size(); ++i) {
     if (log->segments_[i]->is_dirty()) log->unsynced_closed_ = true;
     log->segments_[i]->set_descriptor_cache(log->fd_cache_);
