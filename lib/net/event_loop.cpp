@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "net/tcp_link.h"
 #include "net/tcp_server.h"
 #include "net/uv_loop.h"
 
@@ -116,6 +117,11 @@ Result<std::unique_ptr<Server>> UvEventLoop::listen(const std::string& host_port
                                                    ConnectionHandler handler) {
   if (stopping_) return Status(Code::kUnavailable, "listen " + host_port + ": event loop is stopping");
   return open_server(*this, host_port, options, std::move(handler));
+}
+
+std::unique_ptr<Link> UvEventLoop::connect(const std::string& host_port, const LinkOptions& options,
+                                          LinkHandler handler) {
+  return open_link(*this, host_port, options, std::move(handler));
 }
 
 std::unique_ptr<Timer> UvEventLoop::make_timer() { return std::make_unique<UvTimer>(*this); }

@@ -2,6 +2,7 @@
 // oversize lines skipped rather than buffered.
 #include "net/line_framer.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace kreek::net {
@@ -87,6 +88,14 @@ std::optional<std::string_view> LineFramer::take_tail() {
   if (tail.back() == '\r') tail.remove_suffix(1);
   start_ = scan_ = end_;
   return tail;
+}
+
+std::string_view LineFramer::take_raw(size_t max) {
+  size_t n = std::min(max, end_ - start_);
+  std::string_view raw(buf_.get() + start_, n);
+  start_ += n;
+  if (scan_ < start_) scan_ = start_;  // a '\n' inside the raw bytes ends no line
+  return raw;
 }
 
 }  // namespace kreek::net

@@ -32,6 +32,11 @@ class LineFramer {
   Event next();
   // At end of stream: the unterminated last line, if any (not one being skipped).
   std::optional<std::string_view> take_tail();
+  // Up to `max` committed bytes not yet handed out, taken as they are rather
+  // than as lines (a payload of known length after a header line). Empty when
+  // nothing is buffered. Valid until the next prepare(). Not while skipping an
+  // oversize line: those bytes are already gone.
+  std::string_view take_raw(size_t max);
 
   size_t buffered() const { return end_ - start_; }
   size_t capacity() const { return cap_; }

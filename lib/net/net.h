@@ -1,7 +1,8 @@
 // The net module's face: an event loop, a TCP server whose connections frame
 // requests as lines and send responses in request order (buffers or zero-copy
-// file ranges), timers, signals and a worker pool. Built on libuv; no libuv type
-// appears in this header, so nothing above lib/net depends on libuv directly.
+// file ranges), outbound links and a JSON-line RPC client over them, timers,
+// signals and a worker pool. Built on libuv; no libuv type appears in these
+// headers, so nothing above lib/net depends on libuv directly.
 // Everything here runs on the loop's thread unless a comment says otherwise.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "net/link.h"
 
 namespace kreek::net {
 
@@ -122,6 +124,12 @@ class EventLoop {
   virtual Result<std::unique_ptr<Server>> listen(const std::string& host_port,
                                                  const ServerOptions& options,
                                                  ConnectionHandler handler) = 0;
+  // Starts a nonblocking TCP connect to "HOST:PORT" (TCP_NODELAY, keepalive
+  // per options) and returns at once; the outcome arrives through `handler`
+  // (see link.h for the callbacks and the Link's lifetime). Every failure,
+  // even a malformed address, is reported by on_closed from the loop.
+  virtual std::unique_ptr<Link> connect(const std::string& host_port, const LinkOptions& options,
+                                        LinkHandler handler) = 0;
   virtual std::unique_ptr<Timer> make_timer() = 0;
   // Calls `cb` on the loop thread for each delivery of `signum` (SIGINT, SIGTERM...).
   virtual void on_signal(int signum, std::function<void(int)> cb) = 0;
@@ -130,8 +138,9 @@ class EventLoop {
   // Runs until stop() and every handle is closed. Returns 0 when the loop closed cleanly.
   virtual int run() = 0;
   // Closes every handle: listeners, connections (unsent output is dropped),
-  // timers, signal watchers. Queued work still finishes and its `done` runs.
-  // Final: nothing new opens afterwards (listen fails, new timers are inert).
+  // links (each gets on_closed(kUnavailable) from the loop), timers, signal
+  // watchers. Queued work still finishes and its `done` runs. Final: nothing
+  // new opens afterwards (listen fails, new timers and links are inert).
   // Objects created from the loop may outlive it; they become inert.
   virtual void stop() = 0;
 };
@@ -140,3 +149,7 @@ class EventLoop {
 Status parse_host_port(std::string_view text, std::string& host, int& port);
 
 }  // namespace kreek::net
+
+// The JSON-line request/response client over a Link; it needs EventLoop, so it
+// comes after it.
+#include "net/rpc_client.h"

@@ -40,6 +40,8 @@ class UvEventLoop final : public EventLoop {
 
   Result<std::unique_ptr<Server>> listen(const std::string& host_port, const ServerOptions& options,
                                          ConnectionHandler handler) override;
+  std::unique_ptr<Link> connect(const std::string& host_port, const LinkOptions& options,
+                                LinkHandler handler) override;
   std::unique_ptr<Timer> make_timer() override;
   void on_signal(int signum, std::function<void(int)> cb) override;
   void queue_work(std::function<void()> work, std::function<void()> done) override;
