@@ -51,7 +51,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|-n|--last|--from|--format|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -116,12 +116,12 @@ _kreek() {
           ;;
         --acks) _kreek_reply 0 1 all; return 0 ;;
         -b | --brokers | -k | --key | -K | --key-separator | -H | --header | -p | --partition | \
-          --linger-ms | --batch-bytes | --max-in-flight) return 0 ;;
+          --linger-ms | --batch-bytes | --max-in-flight | --timeout) return 0 ;;
       esac
       if [[ $cur == -* ]]; then
         # shellcheck disable=SC2086
         _kreek_reply -t --topic -k --key -K --key-separator --json -H --header -p --partition \
-          --acks --linger-ms --batch-bytes --max-in-flight $_kreek_common_flags
+          --acks --linger-ms --batch-bytes --max-in-flight --timeout $_kreek_common_flags
       else
         _kreek_files
       fi

@@ -25,8 +25,10 @@ volatile sig_atomic_t g_signals = 0;  // the first stop signal's number, 0 befor
 void line(std::string_view level, std::string_view message) {
   std::string s = g_tool;
   s += ": ";
-  s += level;
-  s += ": ";
+  if (!level.empty()) {
+    s += level;
+    s += ": ";
+  }
   s += message;
   s += '\n';
   // One write(2) per line, so lines from concurrent tools do not interleave.
@@ -120,6 +122,9 @@ void info(std::string_view m) {
 }
 void warn(std::string_view m) {
   if (!g_quiet) line("warning", m);
+}
+void notice(std::string_view m) {
+  if (!g_quiet) line("", m);
 }
 void error(std::string_view m) { line("error", m); }
 

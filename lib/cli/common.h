@@ -58,6 +58,9 @@ int run_main(const char* tool, CLI::App& app, int argc, char** argv,
 void set_verbosity(bool verbose, bool quiet);
 void info(std::string_view message);
 void warn(std::string_view message);
+// "<tool>: <message>" without a level, for the state changes of a long run
+// ("kproduce: waiting for broker ...", "kproduce: delivering again"); -q drops it.
+void notice(std::string_view message);
 void error(std::string_view message);
 // "<tool>: error: <message> (<CODE>)"; system-side failures (cannot connect,
 // file errors) omit the code, since their message already says what happened.

@@ -118,6 +118,50 @@ Status check_start_positions(std::vector<client::Cursor>& cursors,
   return Status(Code::kOffsetOutOfRange, std::move(first));
 }
 
+// The topic's partitions and their offsets. Without -f a missing broker or
+// topic fails at once (69, 66); with -f both are waited for, like tail -F
+// waits for a file, saying once on stderr what it waits for and once when the
+// wait is over. The topic is never created here.
+Status open_topic(client::Cluster& cluster, client::Consumer& consumer, const ConsumeConfig& c,
+                  std::vector<int32_t>& partitions, std::vector<client::PartitionOffsets>& ends) {
+  client::OutageNotice outage;
+  outage.on_waiting = [](const std::string& m) { notice(m); };
+  outage.on_recovered = [] { notice("reading again"); };
+  bool told_missing = false;
+  for (int attempt = 0;; ++attempt) {
+    Status s = [&]() -> Status {
+      KREEK_ASSIGN_OR_RETURN(int32_t count, consumer.partition_count());
+      partitions.clear();
+      if (c.partition) {
+        if (*c.partition < 0 || *c.partition >= count)
+          return Status(Code::kUnknownPartition, "topic \"" + c.topic + "\" has no partition " +
+                                                     std::to_string(*c.partition));
+        partitions.push_back(*c.partition);
+      } else {
+        for (int32_t p = 0; p < count; ++p) partitions.push_back(p);
+      }
+      KREEK_ASSIGN_OR_RETURN(ends, consumer.list_offsets(partitions, "latest"));
+      return Status::ok();
+    }();
+    if (s.is_ok()) {
+      outage.succeeded();
+      if (told_missing) notice("topic \"" + c.topic + "\" has appeared; following it");
+      return s;
+    }
+    if (!c.follow || s.message() == "interrupted") return s;
+    if (s.code() == Code::kUnknownTopic) {
+      outage.succeeded();  // a broker answered
+      if (!told_missing) notice("waiting for topic \"" + c.topic + "\" to be created");
+      told_missing = true;
+    } else if (is_retriable(s.code())) {
+      outage.failed(s);
+    } else {
+      return s;
+    }
+    if (!cluster.backoff(attempt)) return Status(Code::kTimeout, "interrupted");
+  }
+}
+
 }  // namespace
 
 void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
@@ -172,25 +216,27 @@ Status run_consume(const ConsumeConfig& c) {
                          "\", not \"" + c.topic + "\"");
   }
 
-  KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> cluster, connect(c.common));
+  // With -f the first broker is dialled inside open_topic's wait; without, at once.
+  std::unique_ptr<client::Cluster> cluster;
+  if (c.follow) {
+    KREEK_ASSIGN_OR_RETURN(client::ClientOptions copts, client_options(c.common));
+    cluster = std::make_unique<client::Cluster>(std::move(copts));
+  } else {
+    KREEK_ASSIGN_OR_RETURN(cluster, connect(c.common));
+  }
   client::ConsumerOptions opts;
   opts.topic = c.topic;
   opts.max_wait_ms = 500;
   opts.reset = reset;
   opts.on_notice = [](const std::string& m) { warn(m); };
+  opts.wait_for_brokers = c.follow;
+  opts.on_waiting = [](const std::string& m) { notice(m); };
+  opts.on_recovered = [] { notice("reading again"); };
   client::Consumer consumer(*cluster, opts);
 
-  KREEK_ASSIGN_OR_RETURN(int32_t count, consumer.partition_count());
   std::vector<int32_t> partitions;
-  if (c.partition) {
-    if (*c.partition < 0 || *c.partition >= count)
-      return Status(Code::kUnknownPartition, "topic \"" + c.topic + "\" has no partition " +
-                                                 std::to_string(*c.partition));
-    partitions.push_back(*c.partition);
-  } else {
-    for (int32_t p = 0; p < count; ++p) partitions.push_back(p);
-  }
-  KREEK_ASSIGN_OR_RETURN(auto ends, consumer.list_offsets(partitions, "latest"));
+  std::vector<client::PartitionOffsets> ends;
+  KREEK_RETURN_IF_ERROR(open_topic(*cluster, consumer, c, partitions, ends));
   KREEK_ASSIGN_OR_RETURN(auto cursors, start_cursors(consumer, c, partitions, ends));
   if (checkpoint)
     for (auto& cur : cursors) {

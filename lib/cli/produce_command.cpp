@@ -1,7 +1,9 @@
 // kproduce: large read()s into a reused buffer, split into lines, one record
 // per line. Input that can block (a pipe, a terminal) is poll()ed together with
 // the broker sockets and the linger deadline, so `tail -F log | kproduce`
-// delivers each line within about linger-ms while acks keep flowing.
+// delivers each line within about linger-ms while acks keep flowing. While a
+// batch waits to be resent (broker down), no input is read: the writer into
+// the pipe blocks instead of kproduce buffering, or dropping, without bound.
 #include "cli/produce_command.h"
 
 #include <fcntl.h>
@@ -24,14 +26,19 @@ class InputPump {
   InputPump(client::Producer& producer, LineRecordParser& parser)
       : producer_(producer), parser_(parser), buf_(new char[kReadBytes]) {}
 
-  // Reads one input to its end (or until a stop request).
+  // Reads one input to its end (or until a stop request, or until the
+  // producer failed for good: producer.fatal()).
   Status run(int fd, const std::string& name) {
     struct stat st {};
     bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     LineSplitter splitter;
     auto on_line = [this](std::string_view line) { handle(line); };
     for (;;) {
-      if (client::stop_requested()) return Status::ok();
+      // Back-pressure: serve retries and acks, reading nothing, until the
+      // waiting batches are delivered or their delivery timeout runs out.
+      while (producer_.is_blocked() && producer_.fatal().is_ok() && !client::stop_requested())
+        KREEK_RETURN_IF_ERROR(producer_.service(-1, -1).status());
+      if (client::stop_requested() || !producer_.fatal().is_ok()) return Status::ok();
       if (!regular) {
         // Wait for input while serving acks and linger deadlines.
         KREEK_ASSIGN_OR_RETURN(bool ready, producer_.service(-1, fd));
@@ -98,6 +105,9 @@ void add_produce_flags(CLI::App& app, ProduceConfig& c) {
   app.add_option("--batch-bytes", c.batch_bytes, "target batch size in bytes (default 262144)")->type_name("N");
   app.add_option("--max-in-flight", c.max_in_flight, "produce requests outstanding per connection (default 8)")
       ->type_name("N");
+  app.add_option("--timeout", c.timeout_ms,
+                 "give up, exit 75, when a record waits this long for its ack across retries (default 120000)")
+      ->type_name("MS");
 }
 
 Status run_produce(const ProduceConfig& c) {
@@ -108,6 +118,7 @@ Status run_produce(const ProduceConfig& c) {
   if (c.key_separator && c.key_separator->empty()) return usage_error("-K needs a non-empty separator");
   if (c.linger_ms < 0 || c.batch_bytes < 1 || c.max_in_flight < 1)
     return usage_error("--linger-ms, --batch-bytes and --max-in-flight must be positive");
+  if (c.timeout_ms < 1) return usage_error("--timeout must be positive");
   LineFormat format;
   format.key = c.key;
   format.separator = c.key_separator;
@@ -154,6 +165,9 @@ Status run_produce(const ProduceConfig& c) {
   popts.batch_bytes = c.batch_bytes;
   popts.max_in_flight = c.max_in_flight;
   popts.partition = c.partition;
+  popts.delivery_timeout_ms = c.timeout_ms;
+  popts.on_waiting = [](const std::string& m) { notice(m); };
+  popts.on_recovered = [] { notice("delivering again"); };
   client::Producer producer(**cluster, popts);
   Status s = producer.start();
   if (!s.is_ok()) {
@@ -168,7 +182,7 @@ Status run_produce(const ProduceConfig& c) {
   InputPump pump(producer, parser);
   for (auto& [fd, name] : inputs) {
     s = pump.run(fd, name);
-    if (!s.is_ok() || client::stop_requested()) break;
+    if (!s.is_ok() || client::stop_requested() || !producer.fatal().is_ok()) break;
   }
   close_inputs();
   Status f = producer.flush();
@@ -178,7 +192,11 @@ Status run_produce(const ProduceConfig& c) {
   const client::ProduceStats& st = producer.stats();
   info("acknowledged " + std::to_string(st.acked) + " of " + std::to_string(st.records) + " records");
   if (st.unacknowledged() > 0) {
-    Status why = st.first_error.is_ok() ? Status(Code::kInternal, "unknown reason") : st.first_error;
+    // An expired delivery timeout is the reason that ended the run (exit 75),
+    // even when a record was rejected before it.
+    Status why = !producer.fatal().is_ok() ? producer.fatal()
+                 : st.first_error.is_ok()  ? Status(Code::kInternal, "unknown reason")
+                                           : st.first_error;
     return Status(why.code(), std::to_string(st.unacknowledged()) + " of " + std::to_string(st.records) +
                                   " records not acknowledged: " + why.message());
   }

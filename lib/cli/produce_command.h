@@ -28,6 +28,7 @@ struct ProduceConfig {
   int64_t linger_ms = 5;
   int64_t batch_bytes = 256 << 10;
   int max_in_flight = 8;
+  int64_t timeout_ms = 120'000;  // --timeout: the producer's delivery timeout
 };
 
 void add_produce_flags(CLI::App& app, ProduceConfig& cfg);

@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "client/interrupt.h"
+#include "client/reply.h"
 
 namespace kreek::client {
 namespace {
@@ -117,6 +118,10 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::connect(const std::s
   return last;
 }
 
+std::unique_ptr<BrokerConnection> BrokerConnection::adopt(int fd, std::string addr) {
+  return std::unique_ptr<BrokerConnection>(new BrokerConnection(fd, std::move(addr)));
+}
+
 BrokerConnection::~BrokerConnection() {
   if (fd_ >= 0) ::close(fd_);
 }
@@ -182,7 +187,10 @@ Status BrokerConnection::read_available() {
   } else if (end_ == cap_ || start_ > cap_ / 2) {
     compact();
   }
-  if (end_ == cap_) {  // a single line/part larger than the buffer: grow it
+  if (end_ == cap_) {  // a single line larger than the buffer: grow it, within bounds
+    if (end_ - start_ >= kMaxReplyLineBytes)
+      return fail(Status(Code::kProtocol, "reply line from " + addr_ + " exceeds " +
+                                              std::to_string(kMaxReplyLineBytes) + " bytes"));
     size_t ncap = cap_ * 2;
     std::unique_ptr<char[]> nb(new char[ncap]);
     std::memcpy(nb.get(), buf_.get(), end_);
@@ -195,7 +203,14 @@ Status BrokerConnection::read_available() {
       end_ += static_cast<size_t>(n);
       return Status::ok();
     }
-    if (n == 0) return fail(Status(Code::kUnavailable, "connection to " + addr_ + " closed by broker"));
+    if (n == 0) {
+      if (!answered_ && end_ > start_)  // it said something, never a reply line, and left
+        return fail(Status(Code::kProtocol, addr_ + " is not a kreek broker (it answered \"" +
+                                                printable_sample(std::string_view(buf_.get() + start_,
+                                                                                  end_ - start_)) +
+                                                "\" and closed the connection)"));
+      return fail(Status(Code::kUnavailable, "connection to " + addr_ + " closed by broker"));
+    }
     if (errno == EINTR) {
       if (stop_aborts_io()) return Status(Code::kTimeout, "interrupted");
       continue;
@@ -236,6 +251,10 @@ Result<std::string_view> BrokerConnection::read_line(int timeout_ms) {
 }
 
 Result<std::string_view> BrokerConnection::read_exact(size_t n, int timeout_ms) {
+  if (n > kMaxReadExactBytes)
+    return fail(Status(Code::kProtocol, "reply from " + addr_ + " announces " + std::to_string(n) +
+                                            " bytes, more than the " + std::to_string(kMaxReadExactBytes) +
+                                            " a reply may carry"));
   if (!buf_) {
     cap_ = kInitialBuffer;
     buf_.reset(new char[cap_]);

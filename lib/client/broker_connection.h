@@ -23,9 +23,18 @@ struct HostPort {
 Result<HostPort> parse_host_port(std::string_view addr);
 
 inline constexpr int kDefaultConnectTimeoutMs = 5000;
+// Longest reply line read_line() accepts: twice the largest request line
+// (proto::kDefaultMaxRequestBytes). No reply a broker builds comes near it;
+// a peer that sends more without a newline is not speaking the protocol.
+inline constexpr size_t kMaxReplyLineBytes = 16 << 20;
+// Largest read_exact(): a fetch's largest max_bytes plus one batch, which is
+// no larger than the request line that carried it.
+inline constexpr size_t kMaxReadExactBytes = (64 << 20) + (8 << 20);
 
 class BrokerConnection {
  public:
+  // Takes over a connected socket (a socketpair end in tests); closes it when destroyed.
+  static std::unique_ptr<BrokerConnection> adopt(int fd, std::string addr);
   // Connects with a timeout (non-blocking connect + poll), then switches the
   // socket to blocking mode with TCP_NODELAY. Errors: kUnavailable
   // "cannot connect to 127.0.0.1:9092: Connection refused".
@@ -38,6 +47,11 @@ class BrokerConnection {
   const std::string& address() const { return addr_; }
   int fd() const { return fd_; }
   bool is_broken() const { return broken_; }
+  // After a reply that is not protocol: the stream cannot be trusted any more.
+  void mark_broken() { broken_ = true; }
+  // Whether a well-formed reply has come on this connection yet (see reply.h).
+  bool has_answered() const { return answered_; }
+  void note_answer() { answered_ = true; }
 
   // Writes every byte (MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE).
   Status write_all(std::string_view bytes);
@@ -46,9 +60,11 @@ class BrokerConnection {
   // Blocks for one '\n'-terminated line (returned without "\n" or "\r\n").
   // The view is valid until the next read call. timeout_ms < 0 waits forever.
   // Errors: kUnavailable when the peer closes, kTimeout at the deadline,
-  // kTimeout "interrupted" when a signal arrived and client::stop_requested().
+  // kTimeout "interrupted" when a signal arrived and client::stop_requested(),
+  // kProtocol when more than kMaxReplyLineBytes arrive without a newline.
   Result<std::string_view> read_line(int timeout_ms = -1);
   // Blocks for exactly n bytes; the view is valid until the next read call.
+  // n above kMaxReadExactBytes is kProtocol (callers bound it more tightly).
   Result<std::string_view> read_exact(size_t n, int timeout_ms = -1);
 
   // Non-blocking helpers for callers that poll() several fds themselves.
@@ -67,6 +83,7 @@ class BrokerConnection {
   int fd_ = -1;
   std::string addr_;
   bool broken_ = false;
+  bool answered_ = false;
   std::unique_ptr<char[]> buf_;
   size_t cap_ = 0;
   size_t start_ = 0;  // first unconsumed byte

@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "client/interrupt.h"
+#include "client/reply.h"
 
 namespace kreek::client {
 
@@ -61,7 +62,7 @@ Result<proto::Json> Cluster::call_on(BrokerConnection& conn, const proto::Json& 
   line += '\n';
   KREEK_RETURN_IF_ERROR(conn.write_all(line));
   KREEK_ASSIGN_OR_RETURN(std::string_view reply, conn.read_line(timeout_ms));
-  KREEK_ASSIGN_OR_RETURN(proto::Json j, proto::parse_response(reply));
+  KREEK_ASSIGN_OR_RETURN(proto::Json j, parse_reply(conn, reply));
   KREEK_RETURN_IF_ERROR(proto::response_status(j));
   return j;
 }
@@ -76,7 +77,8 @@ Result<proto::Json> Cluster::call(proto::Json fields) {
     auto r = call_on(*conn, request, options_.request_timeout_ms);
     // A connection that broke (broker restarted) is redialled once; requests
     // here are idempotent metadata/admin calls or the caller copes with TOPIC_EXISTS.
-    if (!r.is_ok() && conn->is_broken() && attempt == 0) {
+    // A peer that does not speak the protocol is not asked twice.
+    if (!r.is_ok() && conn->is_broken() && attempt == 0 && r.status().code() != Code::kProtocol) {
       conns_.erase(bootstrap_addr_);
       continue;
     }
@@ -132,8 +134,18 @@ Result<BrokerConnection*> Cluster::connection(const std::string& addr) {
 
 void Cluster::drop(const std::string& addr) { conns_.erase(addr); }
 
+void Cluster::adopt_connection(std::unique_ptr<BrokerConnection> conn) {
+  bootstrap_addr_ = conn->address();
+  conns_[bootstrap_addr_] = std::move(conn);
+}
+
+int64_t backoff_ms(const ClientOptions& options, int attempt) {
+  int64_t ms = static_cast<int64_t>(options.retry_backoff_ms) << std::clamp(attempt, 0, 20);
+  return std::min<int64_t>(ms, std::max(options.retry_backoff_ms, options.retry_backoff_max_ms));
+}
+
 bool Cluster::backoff(int attempt) const {
-  int64_t ms = static_cast<int64_t>(options_.retry_backoff_ms) << std::min(attempt, 6);
+  int64_t ms = backoff_ms(options_, attempt);
   int64_t deadline = clock::monotonic_ms() + ms;
   for (;;) {
     if (stop_requested()) return false;

@@ -25,8 +25,13 @@ struct ClientOptions {
   int connect_timeout_ms = kDefaultConnectTimeoutMs;
   int request_timeout_ms = 30'000;  // for ordinary requests (not long polls)
   int max_retries = 5;              // NOT_LEADER / reconnects before giving up
-  int retry_backoff_ms = 100;       // doubled per attempt
+  int retry_backoff_ms = 100;       // doubled per attempt...
+  int retry_backoff_max_ms = 1000;  // ...up to this, so a broker that is back is seen within a second
 };
+
+// The backoff before retry number `attempt` (0-based): retry_backoff_ms doubled
+// per attempt, capped at retry_backoff_max_ms.
+int64_t backoff_ms(const ClientOptions& options, int attempt);
 
 // "a:1,b:2" -> {"a:1","b:2"}; empty entries are skipped. Errors: kInvalidRequest.
 Result<std::vector<std::string>> parse_broker_list(std::string_view list);
@@ -66,6 +71,10 @@ class Cluster {
   bool backoff(int attempt) const;
 
   int64_t next_id() { return ++last_id_; }
+
+  // Uses `conn` for its address and as the bootstrap connection (tests talk to
+  // a fake broker over a socketpair this way).
+  void adopt_connection(std::unique_ptr<BrokerConnection> conn);
 
  private:
   Result<BrokerConnection*> bootstrap_connection();

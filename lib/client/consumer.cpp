@@ -4,9 +4,13 @@
 #include "client/consumer.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
+#include "client/json_field.h"
+#include "client/reply.h"
 #include "proto/message.h"
+#include "proto/wire.h"
 
 namespace kreek::client {
 
@@ -28,8 +32,15 @@ int64_t reset_position(ResetPolicy policy, int64_t offset, int64_t log_start, in
   return offset;
 }
 
+namespace {
+constexpr int64_t kMaxI64 = std::numeric_limits<int64_t>::max();
+}  // namespace
+
 Consumer::Consumer(Cluster& cluster, ConsumerOptions options)
-    : cluster_(cluster), options_(std::move(options)) {}
+    : cluster_(cluster), options_(std::move(options)) {
+  outage_.on_waiting = options_.on_waiting;
+  outage_.on_recovered = options_.on_recovered;
+}
 
 bool Consumer::all_done() const {
   return std::all_of(cursors_.begin(), cursors_.end(), [](const Cursor& c) { return c.done(); });
@@ -70,11 +81,14 @@ Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::vector<i
     try {
       for (const auto& p : resp->at("partitions")) {
         if (p.contains("error")) return proto::status_from_error_json(p["error"]);
+        constexpr std::string_view what = "list_offsets response";
         PartitionOffsets po;
-        po.partition = p.at("partition").get<int32_t>();
-        po.offset = p.at("offset").get<int64_t>();
-        po.log_start = p.value("log_start", int64_t{0});
-        po.log_end = p.value("log_end", po.offset);
+        KREEK_ASSIGN_OR_RETURN(int64_t partition,
+                               int_field(p, what, "partition", 0, std::numeric_limits<int32_t>::max()));
+        po.partition = static_cast<int32_t>(partition);
+        KREEK_ASSIGN_OR_RETURN(po.offset, int_field(p, what, "offset", 0, kMaxI64));
+        KREEK_ASSIGN_OR_RETURN(po.log_start, int_field(p, what, "log_start", 0, kMaxI64, 0));
+        KREEK_ASSIGN_OR_RETURN(po.log_end, int_field(p, what, "log_end", 0, kMaxI64, po.offset));
         out.push_back(po);
       }
     } catch (const nlohmann::json::exception& e) {
@@ -90,7 +104,9 @@ Status Consumer::note_failure(const std::string& addr, const Status& s) {
   cluster_.drop(addr);
   refresh_ = true;
   if (s.message() == "interrupted") return Status::ok();  // the caller sees the stop flag
-  if (!is_retriable(s.code()) || failures_ >= cluster_.options().max_retries) return s;
+  if (!is_retriable(s.code())) return s;
+  if (!options_.wait_for_brokers && failures_ >= cluster_.options().max_retries) return s;
+  if (options_.wait_for_brokers) outage_.failed(s);
   if (!cluster_.backoff(failures_)) return Status::ok();
   ++failures_;
   return Status::ok();
@@ -159,8 +175,11 @@ Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, R
 
   auto header = conn.read_line(options_.max_wait_ms + cluster_.options().request_timeout_ms);
   if (!header.is_ok()) return note_failure(addr, header.status());
-  auto resp = proto::parse_response(*header);
-  if (!resp.is_ok()) return resp.status();
+  auto resp = parse_reply(conn, *header);
+  if (!resp.is_ok()) {
+    cluster_.drop(addr);
+    return resp.status();
+  }
   auto parts_or = proto::parse_fetch_header(*resp);
   if (!parts_or.is_ok()) {
     if (is_retriable(parts_or.status().code())) return note_failure(addr, parts_or.status());
@@ -171,7 +190,22 @@ Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, R
     return Status(Code::kProtocol, "fetch response from " + addr + " has " +
                                        std::to_string(parts.size()) + " parts, asked for " +
                                        std::to_string(idx.size()));
+  // The broker sends at most max_bytes, or one batch when the first is larger,
+  // and a batch is no larger than the request line that carried it. Checked
+  // before any part is read, so an absurd "bytes" never becomes an allocation.
+  const int64_t limit = std::max<int64_t>(options_.max_bytes, 0) + proto::kDefaultMaxRequestBytes;
+  int64_t announced = 0;
+  for (const proto::FetchPart& part : parts) {
+    if (part.bytes > limit - announced) {
+      cluster_.drop(addr);
+      return Status(Code::kProtocol, "fetch response from " + addr + " announces more than " +
+                                         std::to_string(limit) + " bytes (max_bytes " +
+                                         std::to_string(options_.max_bytes) + " plus one batch)");
+    }
+    announced += part.bytes;
+  }
   failures_ = 0;
+  outage_.succeeded();
   for (size_t k = 0; k < parts.size(); ++k) {
     Cursor& c = cursors_[idx[k]];
     const proto::FetchPart& part = parts[k];
@@ -233,11 +267,9 @@ Status Consumer::deliver(Cursor& c, std::string_view payload, RecordSink& sink, 
 
 Status Consumer::handle_part_error(Cursor& c, const Status& error, const proto::Json& error_json) {
   if (error.code() == Code::kOffsetOutOfRange) {
-    int64_t log_start = -1, log_end = -1;
-    if (error_json.is_object()) {
-      log_start = error_json.value("log_start", int64_t{-1});
-      log_end = error_json.value("log_end", int64_t{-1});
-    }
+    constexpr std::string_view what = "OFFSET_OUT_OF_RANGE error";
+    KREEK_ASSIGN_OR_RETURN(int64_t log_start, int_field(error_json, what, "log_start", 0, kMaxI64, -1));
+    KREEK_ASSIGN_OR_RETURN(int64_t log_end, int_field(error_json, what, "log_end", 0, kMaxI64, -1));
     std::string where = out_of_range_message(options_.topic, c.partition, c.next, log_start, log_end);
     if (options_.reset == ResetPolicy::kNone || log_start < 0 || log_end < 0)
       return Status(Code::kOffsetOutOfRange, where);
@@ -247,7 +279,7 @@ Status Consumer::handle_part_error(Cursor& c, const Status& error, const proto::
   }
   if (is_retriable(error.code())) {  // NOT_LEADER and friends: find the new leader
     refresh_ = true;
-    if (failures_ >= cluster_.options().max_retries) return error;
+    if (!options_.wait_for_brokers && failures_ >= cluster_.options().max_retries) return error;
     ++failures_;
     cluster_.backoff(failures_ - 1);
     return Status::ok();

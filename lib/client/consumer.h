@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "client/cluster.h"
+#include "client/outage.h"
 #include "proto/batch_decoder.h"
 #include "proto/message.h"
 #include "proto/record.h"
@@ -46,6 +47,14 @@ struct ConsumerOptions {
   ResetPolicy reset = ResetPolicy::kNone;
   // Told about resets ("logs/0: offset 5 is out of range [42, 120], reset to 42").
   std::function<void(const std::string&)> on_notice;
+  // Follow mode (kconsume -f): an unreachable broker or a missing leader is
+  // waited out for as long as the consumer runs (backoff capped at
+  // ClientOptions::retry_backoff_max_ms), instead of failing after max_retries.
+  bool wait_for_brokers = false;
+  // Told once when such a wait starts ("waiting for broker 127.0.0.1:9092
+  // (Connection refused)") and once when a fetch succeeds again.
+  std::function<void(const std::string&)> on_waiting;
+  std::function<void()> on_recovered;
 };
 
 struct Cursor {
@@ -89,7 +98,9 @@ class Consumer {
 
   // One fetch round. Returns early (OK) when the sink asks to stop; `stopped`
   // then says so. Errors: OFFSET_OUT_OF_RANGE (without a reset policy),
-  // UNKNOWN_TOPIC, CORRUPT_RECORD, UNAVAILABLE once reconnects are exhausted.
+  // UNKNOWN_TOPIC, CORRUPT_RECORD, UNAVAILABLE once reconnects are exhausted
+  // (never with wait_for_brokers), PROTOCOL_ERROR for a reply that breaks the
+  // protocol (including a fetch announcing more bytes than max_bytes allows).
   Status poll(RecordSink& sink, bool& stopped);
 
  private:
@@ -107,6 +118,7 @@ class Consumer {
   std::string request_;   // reused request line
   size_t rotate_ = 0;     // rotates which partition goes first in a fetch, for fairness
   int failures_ = 0;      // consecutive failed rounds, for backoff and giving up
+  OutageNotice outage_;
   bool refresh_ = false;  // refresh metadata before the next round
 };
 

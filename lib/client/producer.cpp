@@ -1,5 +1,5 @@
 // Producer: per-partition batching, pipelined produce requests, ack tracking
-// and bounded retries. Nothing here allocates per record in steady state: a
+// and retries bounded by the delivery timeout. Nothing here allocates per record in steady state: a
 // record is encoded into a reused buffer and appended to its partition's batch;
 // batch buffers are recycled once acknowledged.
 #include "client/producer.h"
@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "base/clock.h"
+#include "client/reply.h"
 #include "proto/message.h"
 #include "proto/wire.h"
 
@@ -37,7 +38,10 @@ int64_t config_int(const proto::Json& config, const char* key, int64_t fallback)
 }  // namespace
 
 Producer::Producer(Cluster& cluster, ProducerOptions options)
-    : cluster_(cluster), options_(std::move(options)) {}
+    : cluster_(cluster), options_(std::move(options)) {
+  outage_.on_waiting = options_.on_waiting;
+  outage_.on_recovered = options_.on_recovered;
+}
 
 Producer::~Producer() = default;
 
@@ -120,6 +124,7 @@ void Producer::send_batch(int32_t partition) {
   req.seq = next_seq_++;
   req.partition = partition;
   req.count = b.count;
+  req.created_ms = b.first_ms;
   b.records.push_back(']');
   req.records = std::move(b.records);
   b.records = std::string();
@@ -179,6 +184,7 @@ void Producer::transmit(InFlight req) {
   link.out.clear();
   proto::append_produce_request(link.out, cluster_.next_id(), options_.topic, PartitionId(req.partition),
                                 options_.acks, req.records);
+  req.sent_ms = clock::monotonic_ms();
   Status w = link.conn->write_all(link.out);
   if (!w.is_ok()) {
     break_link(link, w);
@@ -186,6 +192,7 @@ void Producer::transmit(InFlight req) {
     return;
   }
   if (options_.acks == 0) {  // no response will come: written is all we learn
+    outage_.succeeded();
     stats_.acked += req.count;
     recycle(req.records);
     return;
@@ -196,7 +203,8 @@ void Producer::transmit(InFlight req) {
 void Producer::await_capacity(Link& link) {
   while (link.conn != nullptr &&
          link.in_flight.size() >= static_cast<size_t>(std::max(1, options_.max_in_flight))) {
-    auto line = link.conn->read_line(cluster_.options().request_timeout_ms);
+    const int64_t deadline = reply_deadline(link);
+    auto line = link.conn->read_line(static_cast<int>(std::max<int64_t>(1, deadline - clock::monotonic_ms())));
     if (!line.is_ok()) {
       break_link(link, line.status());
       return;
@@ -218,9 +226,15 @@ void Producer::handle_response(Link& link, std::string_view line) {
   }
   InFlight req = std::move(link.in_flight.front());
   link.in_flight.pop_front();
-  auto r = proto::parse_response(line);
-  Status s = r.is_ok() ? proto::response_status(*r) : r.status();
+  auto r = parse_reply(*link.conn, line);
+  if (!r.is_ok()) {  // not protocol: nothing more on this connection can be trusted
+    give_up(req, r.status());
+    break_link(link, r.status());
+    return;
+  }
+  Status s = proto::response_status(*r);
   if (s.is_ok()) {
+    outage_.succeeded();
     stats_.acked += req.count;
     recycle(req.records);
   } else if (is_retriable(s.code())) {
@@ -243,21 +257,54 @@ void Producer::break_link(Link& link, const Status& why) {
 void Producer::give_up(InFlight& req, const Status& why) {
   stats_.failed += req.count;
   if (stats_.first_error.is_ok()) stats_.first_error = why;
-  // A broker we cannot reach after every retry will not come back for the
-  // next batch either: fail the rest fast instead of retrying each.
-  if (why.code() == Code::kUnavailable && fatal_.is_ok()) fatal_ = why;
   recycle(req.records);
 }
 
+void Producer::expire(InFlight& req, const Status& why) {
+  fatal_ = Status(Code::kTimeout, "delivery timeout of " + std::to_string(options_.delivery_timeout_ms) +
+                                      " ms expired: " + why.message());
+  give_up(req, fatal_);
+  abandon_all();
+}
+
+void Producer::abandon_all() {
+  for (auto& [addr, link] : links_) {
+    if (link->in_flight.empty()) continue;
+    std::deque<InFlight> lost;
+    lost.swap(link->in_flight);
+    link->conn = nullptr;  // replies to these would no longer match anything
+    cluster_.drop(addr);
+    for (auto& req : lost) give_up(req, fatal_);
+  }
+  std::deque<InFlight> waiting;
+  waiting.swap(retries_);
+  for (auto& req : waiting) give_up(req, fatal_);
+  for (auto& b : batches_) {
+    stats_.failed += b.count;
+    b.count = 0;
+    b.records.clear();
+  }
+}
+
 void Producer::schedule_retry(InFlight req, const Status& why) {
-  bool retriable = is_retriable(why.code()) && why.message() != "interrupted";
-  if (!retriable || req.attempts >= cluster_.options().max_retries || !fatal_.is_ok()) {
-    give_up(req, fatal_.is_ok() ? why : fatal_);
+  if (!fatal_.is_ok()) {
+    give_up(req, fatal_);
     return;
   }
-  int64_t backoff = static_cast<int64_t>(cluster_.options().retry_backoff_ms) << std::min(req.attempts, 6);
+  if (!is_retriable(why.code()) || why.message() == "interrupted") {
+    give_up(req, why);
+    return;
+  }
+  const int64_t now = clock::monotonic_ms();
+  const int64_t expires = req.created_ms + options_.delivery_timeout_ms;
+  if (now >= expires) {
+    expire(req, why);
+    return;
+  }
+  outage_.failed(why);
+  // The last attempt is made right at the deadline, so expiry is on time.
+  req.due_ms = std::min(now + backoff_ms(cluster_.options(), req.attempts), expires);
   ++req.attempts;
-  req.due_ms = clock::monotonic_ms() + backoff;
   enqueue_retry(std::move(req));
 }
 
@@ -283,17 +330,47 @@ void Producer::process_retries() {
       ++it;
     }
   }
+  int64_t failed_due = -1;  // set once a resend in this pass came back
   for (auto& req : due) {
     // An earlier batch of the partition came back in this pass (its resend
-    // failed, or a link broke): this one waits behind it again.
+    // failed, or a link broke): this one waits behind it again. After any
+    // resend failed, the rest wait as long as it does: one attempt per
+    // backoff, not one connect per batch while a broker is down.
     bool earlier_waits = std::any_of(retries_.begin(), retries_.end(), [&](const InFlight& r) {
       return r.partition == req.partition && r.seq < req.seq;
     });
-    if (earlier_waits) {
-      enqueue_retry(std::move(req));
-    } else {
-      transmit(std::move(req));
+    if (earlier_waits || failed_due >= 0) {
+      if (failed_due >= 0) req.due_ms = std::max(req.due_ms, failed_due);
+      if (fatal_.is_ok()) {
+        enqueue_retry(std::move(req));
+      } else {
+        give_up(req, fatal_);
+      }
+      continue;
     }
+    const uint64_t seq = req.seq;
+    transmit(std::move(req));
+    for (const auto& r : retries_)
+      if (r.seq == seq) failed_due = r.due_ms;
+  }
+}
+
+int64_t Producer::reply_deadline(const Link& link) const {
+  if (link.in_flight.empty()) return -1;
+  const InFlight& oldest = link.in_flight.front();
+  return std::min(oldest.sent_ms + cluster_.options().request_timeout_ms,
+                  oldest.created_ms + options_.delivery_timeout_ms);
+}
+
+void Producer::break_stalled_links(int64_t now_ms) {
+  // A broker that accepts requests but never answers (stopped, or a network
+  // that drops packets) would otherwise hold its batches forever.
+  for (auto& [addr, link] : links_) {
+    const int64_t d = reply_deadline(*link);
+    if (link->conn != nullptr && d >= 0 && d <= now_ms)
+      break_link(*link, Status(Code::kTimeout, "no reply from " + addr + " within " +
+                                                   std::to_string(now_ms - link->in_flight.front().sent_ms) +
+                                                   " ms"));
   }
 }
 
@@ -306,6 +383,10 @@ int64_t Producer::next_deadline() const {
     }
   int64_t r = next_retry_due();
   if (r >= 0 && (d < 0 || r < d)) d = r;
+  for (const auto& [addr, link] : links_) {
+    const int64_t t = link->conn != nullptr ? reply_deadline(*link) : -1;
+    if (t >= 0 && (d < 0 || t < d)) d = t;
+  }
   return d;
 }
 
@@ -376,6 +457,7 @@ Result<bool> Producer::service(int timeout_ms, int extra_fd) {
     }
     drain_lines(link);
   }
+  break_stalled_links(clock::monotonic_ms());
   process_retries();
   send_expired(clock::monotonic_ms());
   return extra_ready;

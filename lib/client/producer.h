@@ -1,14 +1,16 @@
 // Producer: batches records per partition and sends them as pipelined produce
 // requests to each partition's leader. A batch goes out when it reaches
 // batch_bytes or linger_ms after its first record; up to max_in_flight requests
-// stay outstanding per connection and acks are read as they arrive. Failed
-// batches are retried on NOT_LEADER/reconnect a bounded number of times, then
-// counted as unacknowledged (at-least-once: a retry may duplicate a batch the
-// broker wrote but could not acknowledge). Single-threaded, blocking sockets.
+// stay outstanding per connection and acks are read as they arrive. Batches
+// that fail with a retriable error (a lost connection, NOT_LEADER) are resent
+// with capped backoff until their delivery timeout runs out; then the producer
+// fails as a whole (at-least-once: a retry may duplicate a batch the broker
+// wrote but could not acknowledge). Single-threaded, blocking sockets.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +20,7 @@
 
 #include "base/status.h"
 #include "client/cluster.h"
+#include "client/outage.h"
 #include "client/partition_chooser.h"
 #include "proto/record.h"
 
@@ -30,6 +33,15 @@ struct ProducerOptions {
   int64_t batch_bytes = 256 << 10;           // target records-array size per request
   int max_in_flight = 8;                     // outstanding produce requests per connection
   std::optional<int32_t> partition;          // every record to this partition
+  // How long a batch may wait for its ack, from its first record, across
+  // retries and reconnects (Kafka's delivery.timeout.ms and its default: long
+  // enough to ride out a broker restart or a leader failover).
+  int64_t delivery_timeout_ms = 120'000;
+  // Told once when batches start waiting for an unreachable broker ("waiting
+  // for broker 127.0.0.1:9092 (Connection refused)") and once when an ack
+  // arrives again.
+  std::function<void(const std::string&)> on_waiting;
+  std::function<void()> on_recovered;
 };
 
 struct ProduceStats {
@@ -66,6 +78,14 @@ class Producer {
 
   const ProduceStats& stats() const { return stats_; }
 
+  // True while a batch waits to be resent. A caller reading input should stop
+  // until it clears (back-pressure): it would only pile up more batches that
+  // cannot be delivered either.
+  bool is_blocked() const { return !retries_.empty(); }
+  // Set (TIMEOUT) once a batch's delivery timeout ran out. Every record not
+  // acknowledged by then is given up at once and nothing more is sent.
+  const Status& fatal() const { return fatal_; }
+
  private:
   struct Batch {
     std::string records;  // "[rec,rec" while open; "]" is added when it is sent
@@ -79,6 +99,8 @@ class Producer {
     int attempts = 0;
     int64_t due_ms = 0;  // retries: not before this monotonic time
     uint64_t seq = 0;    // creation order: a partition's batches are sent in seq order
+    int64_t created_ms = 0;  // monotonic time of its first record: the delivery timeout's clock
+    int64_t sent_ms = 0;     // when it was last written to a connection
   };
   // One connection to a leader and the requests outstanding on it, in order.
   // Links are never erased, so pointers to them stay valid across re-entrant calls.
@@ -105,6 +127,13 @@ class Producer {
   void process_retries();
   void break_link(Link& link, const Status& why);
   void give_up(InFlight& req, const Status& why);
+  // req's delivery timeout ran out: the producer fails (fatal_) and gives up
+  // everything it still holds.
+  void expire(InFlight& req, const Status& why);
+  void abandon_all();
+  // The latest a reply to link's oldest request may take (-1: none waits).
+  int64_t reply_deadline(const Link& link) const;
+  void break_stalled_links(int64_t now_ms);
   void recycle(std::string& buf);
   Result<Link*> link_for(int32_t partition);
   int64_t next_deadline() const;
@@ -125,6 +154,7 @@ class Producer {
   uint64_t next_seq_ = 0;
   std::string record_buf_;          // one encoded record, reused
   Status fatal_;                    // once set, new batches fail at once
+  OutageNotice outage_;
   ProduceStats stats_;
 };
 

@@ -50,6 +50,11 @@ Status BatchDecoder::reset(std::string_view line) {
       !get("epoch", 0, std::numeric_limits<int32_t>::max(), epoch) || !get("ts", 0, kMax, ts) ||
       !get("crc", 0, std::numeric_limits<uint32_t>::max(), crc))
     return status_ = bad_batch(base, "missing or bad header field");
+  // The batch's last offset, base + n - 1, and the next one after it must be
+  // representable: the storage parser refuses a batch whose base + n overflows,
+  // and so does the decoder, since offset() and the consumer add them.
+  if (base > kMax - n)
+    return status_ = bad_batch(base, "base + n overflows a 64-bit offset (n is " + std::to_string(n) + ")");
   const int64_t records = scan_.find(0, "records");
   if (records < 0 || scan_.at(static_cast<uint32_t>(records)).type != TokType::kArray)
     return status_ = bad_batch(base, "missing \"records\" array");

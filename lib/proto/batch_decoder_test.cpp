@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <ctime>
+#include <limits>
 #include <cstdio>
 
 #include "base/crc32c.h"
@@ -99,6 +100,17 @@ TEST_SUITE("proto") {
     CHECK_FALSE(dec.next());
     CHECK(dec.status().code() == Code::kCorrupt);
     CHECK(dec.status().message() == "batch at offset 9: record: value is not a string");
+  }
+
+  TEST_CASE("a batch whose base + n overflows an offset is corrupt") {
+    const std::string records = R"([{"value":"a"},{"value":"b"}])";
+    BatchDecoder dec;
+    Status s = dec.reset(batch_line(std::numeric_limits<int64_t>::max(), records));
+    CHECK(s.code() == Code::kCorrupt);
+    CHECK(s.message().find("overflows") != std::string::npos);
+    CHECK_FALSE(dec.next());
+    // The largest base that still fits: base + n == INT64_MAX.
+    CHECK(dec.reset(batch_line(std::numeric_limits<int64_t>::max() - 2, records)).is_ok());
   }
 
   TEST_CASE("take_line splits complete lines and leaves a torn tail") {
