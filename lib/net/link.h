@@ -36,7 +36,8 @@ struct LinkHandler {
   // loop after the socket closed, as the last callback:
   //   OK                  close() was called
   //   kUnavailable        connect refused or failed, peer closed (EOF, even
-  //                       inside a raw region), read or write error,
+  //                       inside a raw region; an unterminated last line is
+  //                       dropped), read or write error,
   //                       send() over max_pending_output, EventLoop::stop()
   //   kTimeout            connect_timeout_ms passed before the handshake
   //   kMessageTooLarge    the peer sent a line over max_line_bytes
