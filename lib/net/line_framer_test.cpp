@@ -103,4 +103,16 @@ TEST_SUITE("net") {
     f.prepare(64 << 10);
     CHECK(f.capacity() <= (256u << 10));
   }
+
+  TEST_CASE("raw bytes taken between lines are not split, and lines resume after them") {
+    LineFramer f(100);
+    feed(f, "head\nab\ncd");
+    CHECK(f.next().line == "head");
+    CHECK(f.take_raw(3) == "ab\n");  // a newline inside the raw bytes ends no line
+    CHECK(f.take_raw(10) == "cd");     // only what is buffered
+    CHECK(f.take_raw(10).empty());
+    feed(f, "ef\nnext\n");
+    CHECK(f.take_raw(2) == "ef");
+    CHECK(drain(f) == std::vector<std::string>{"L:", "L:next"});
+  }
 }

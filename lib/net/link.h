@@ -36,7 +36,8 @@ struct LinkHandler {
   // loop after the socket closed, as the last callback:
   //   OK                  close() was called
   //   kUnavailable        connect refused or failed, peer closed (EOF, even
-  //                       inside a raw region), read or write error,
+  //                       inside a raw region; an unterminated last line is
+  //                       dropped), read or write error,
   //                       send() over max_pending_output, EventLoop::stop()
   //   kTimeout            connect_timeout_ms passed before the handshake
   //   kMessageTooLarge    the peer sent a line over max_line_bytes
@@ -70,10 +71,12 @@ class Link {
   virtual bool is_open() const = 0;
 
   // Queues bytes to write. Allowed before on_connected: they leave once the
-  // handshake finishes. Bytes queued during one loop iteration go out in one
-  // sendmsg. Returns false if the link is not open, or if the queue would
-  // exceed max_pending_output: the link then closes (kUnavailable), since the
-  // peer is not reading and a request silently dropped would break ordering.
+  // handshake finishes. Bytes queued in one loop iteration leave together (one
+  // sendmsg per 1024 buffers); from inside this link's callbacks, at the end
+  // of the batch of input, otherwise at the next writability report.
+  // Returns false if the link is not open, or if the queue would exceed
+  // max_pending_output: the link then closes (kUnavailable), since the peer
+  // is not reading and a request silently dropped would break ordering.
   virtual bool send(std::string bytes) = 0;
   // Unsent bytes still queued.
   virtual int64_t pending_output() const = 0;
