@@ -1,5 +1,5 @@
 # kreek's front door: a thin wrapper over CMake.
-#   make run      install missing build dependencies, build (release), start a standalone broker
+#   make run      install missing build dependencies, build the programs (release), start a standalone broker
 #   make test     build and run every test (unit + integration) through ctest
 #   make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench    throughput and latency figures, with Redis Streams beside them
@@ -19,7 +19,7 @@ TEST_DEPS  := netcat-openbsd jq socat mandoc man-db bash-completion procps
 BENCH_DEPS := redis-server redis-tools
 ASAN_DEPS  := clang libclang-rt-14-dev
 
-.PHONY: all build run test asan bench soak install deps test-deps bench-deps clean
+.PHONY: all build tools run test asan bench soak install deps test-deps bench-deps clean
 
 all: build
 
@@ -42,13 +42,22 @@ test-deps: deps
 bench-deps: deps
 	$(call apt_install_missing,$(BENCH_DEPS))
 
+# ccache, where installed, makes rebuilds after small changes quick; the
+# build does not need it.
+LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+TOOLS    := kbroker ktopic kproduce kconsume kzk-lite
+
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(LAUNCHER)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only the programs: the unit tests and bench tools are not needed to run.
+tools: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(TOOLS)
+
+run: tools
 	exec $(BUILD)/kbroker --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 test: test-deps build

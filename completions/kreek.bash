@@ -1,4 +1,4 @@
-# bash completion for kreek's tools: kbroker, ktopic, kproduce and kconsume.
+# bash completion for kreek's tools: kbroker, ktopic, kproduce, kconsume and kzk-lite.
 # One file serves all four; bash-completion loads completions by command name,
 # so install it under each tool's name (or source it from ~/.bashrc).
 # Topic names come from `ktopic list` when a broker answers within a second.
@@ -70,14 +70,26 @@ _kreek() {
       case $prev in
         --data-dir) _kreek_dirs; return 0 ;;
         --listen) _kreek_reply 127.0.0.1:9092 127.0.0.1:0 0.0.0.0:9092; return 0 ;;
+        --coordinator) _kreek_reply 127.0.0.1:2181; return 0 ;;
+        --advertise | --rack) return 0 ;;
         --node-id | --default-partitions | --max-request-bytes | --flush-messages | --flush-ms | \
           --retention-ms | --retention-bytes | --segment-bytes | --segment-ms | \
           --retention-check-interval-ms | --max-open-segments | --compaction-check-interval-ms) return 0 ;;
       esac
-      _kreek_reply --listen --data-dir --node-id --no-auto-create --default-partitions \
+      _kreek_reply --listen --data-dir --node-id --coordinator --advertise --rack --no-auto-create --default-partitions \
         --max-request-bytes --flush-messages --flush-ms --retention-ms --retention-bytes \
         --segment-bytes --segment-ms --retention-check-interval-ms --max-open-segments \
         --compaction-check-interval-ms \
+        -v --verbose -q --quiet -h --help --version
+      ;;
+    kzk-lite)
+      case $prev in
+        --data-dir) _kreek_dirs; return 0 ;;
+        --listen) _kreek_reply 127.0.0.1:2181 127.0.0.1:0 0.0.0.0:2181; return 0 ;;
+        --session-timeout-ms | --heartbeat-interval-ms | --election-interval-ms | --snapshot-every) return 0 ;;
+      esac
+      _kreek_reply --listen --data-dir --session-timeout-ms --heartbeat-interval-ms \
+        --election-interval-ms --snapshot-every --unclean-leader-election \
         -v --verbose -q --quiet -h --help --version
       ;;
     ktopic)
@@ -146,4 +158,4 @@ _kreek() {
   return 0
 }
 
-complete -F _kreek kbroker ktopic kproduce kconsume
+complete -F _kreek kbroker ktopic kproduce kconsume kzk-lite

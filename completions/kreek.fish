@@ -1,4 +1,4 @@
-# fish completion for kreek's tools: kbroker, ktopic, kproduce and kconsume.
+# fish completion for kreek's tools: kbroker, ktopic, kproduce, kconsume and kzk-lite.
 # Install as kreek.fish in ~/.config/fish/conf.d/ (one file, all four tools).
 # Topic names come from `ktopic list` when a broker answers within a second.
 
@@ -40,6 +40,9 @@ complete -c kbroker -f
 complete -c kbroker -l listen -x -a '127.0.0.1:9092 127.0.0.1:0 0.0.0.0:9092' -d 'Address to accept clients on'
 complete -c kbroker -l data-dir -x -a '(__fish_complete_directories)' -d 'Data directory'
 complete -c kbroker -l node-id -x -d 'Node id'
+complete -c kbroker -l coordinator -x -a '127.0.0.1:2181' -d 'kzk-lite coordinators to join'
+complete -c kbroker -l advertise -x -d 'Address given to clients and brokers'
+complete -c kbroker -l rack -x -d 'Rack or zone of this broker'
 complete -c kbroker -l no-auto-create -d 'Do not create topics on first use'
 complete -c kbroker -l default-partitions -x -d 'Partitions of auto-created topics'
 complete -c kbroker -l max-request-bytes -x -d 'Longest request line'
@@ -56,6 +59,20 @@ complete -c kbroker -s v -l verbose -d 'Also log debug lines'
 complete -c kbroker -s q -l quiet -d 'Log only warnings and errors'
 complete -c kbroker -s h -l help -d 'Print usage and exit'
 complete -c kbroker -l version -d 'Print version and exit'
+
+# kzk-lite
+complete -c kzk-lite -f
+complete -c kzk-lite -l listen -x -a '127.0.0.1:2181 127.0.0.1:0 0.0.0.0:2181' -d 'Address to accept brokers on'
+complete -c kzk-lite -l data-dir -x -a '(__fish_complete_directories)' -d 'Metadata log directory'
+complete -c kzk-lite -l session-timeout-ms -x -d 'Fence a broker silent this long'
+complete -c kzk-lite -l heartbeat-interval-ms -x -d 'How often brokers heartbeat'
+complete -c kzk-lite -l election-interval-ms -x -d 'How often leaders are checked'
+complete -c kzk-lite -l snapshot-every -x -d 'Records between snapshots'
+complete -c kzk-lite -l unclean-leader-election -d 'Allow leaders from outside the ISR by default'
+complete -c kzk-lite -s v -l verbose -d 'Also log debug lines'
+complete -c kzk-lite -s q -l quiet -d 'Log only warnings and errors'
+complete -c kzk-lite -s h -l help -d 'Print usage and exit'
+complete -c kzk-lite -l version -d 'Print version and exit'
 
 # ktopic
 set -l __kreek_ktopic_cmds create list describe alter delete

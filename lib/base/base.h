@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/crc32c.h"
 #include "base/log.h"
+#include "base/random_id.h"
 #include "base/status.h"
 #include "base/strong_id.h"
 #include "base/topic_name.h"

@@ -42,11 +42,6 @@ json overrides_json(const storage::TopicInfo& t) {
   return out;
 }
 
-json effective_config_json(const storage::TopicInfo& t) {
-  json out = json::object();
-  for (const auto& [k, v] : storage::describe(t.config)) out[k] = v;
-  return out;
-}
 
 json topic_metadata(BrokerContext& ctx, const storage::TopicInfo& t) {
   json parts = json::array();
@@ -87,8 +82,31 @@ Result<json> handle_metadata(BrokerContext& ctx, const json& req) {
       }
     }
   }
-  json brokers = json::array({{{"node", ctx.config.node_id}, {"addr", ctx.address}}});
+  json brokers = json::array();
+  if (ctx.brokers.empty()) brokers.push_back({{"node", ctx.config.node_id}, {"addr", ctx.address}});
+  for (const auto& [id, b] : ctx.brokers) {
+    if (b.state == coord::BrokerState::kFenced) continue;  // not reachable as far as the cluster knows
+    json one = {{"node", id}, {"addr", b.addr}};
+    if (!b.rack.empty()) one["rack"] = b.rack;
+    brokers.push_back(std::move(one));
+  }
   return json{{"brokers", std::move(brokers)}, {"topics", std::move(topics)}};
+}
+
+Result<json> handle_describe_cluster(BrokerContext& ctx, const json& req) {
+  std::map<int32_t, int64_t> leads;
+  for (const storage::TopicInfo* t : ctx.logs.topics())
+    for (int32_t p = 0; p < t->partitions; ++p) ++leads[ctx.partitions.get(t->name, PartitionId(p)).leader.value()];
+  json brokers = json::array();
+  if (ctx.brokers.empty())
+    brokers.push_back({{"node", ctx.config.node_id}, {"addr", ctx.address}, {"rack", ""}, {"state", "live"},
+                       {"leader_of", leads[ctx.config.node_id]}});
+  for (const auto& [id, b] : ctx.brokers)
+    brokers.push_back({{"node", id}, {"addr", b.addr}, {"rack", b.rack},
+                       {"state", std::string(coord::broker_state_name(b.state))}, {"leader_of", leads[id]}});
+  json out = {{"cluster_id", ctx.cluster_id}, {"node", ctx.config.node_id}, {"brokers", std::move(brokers)}};
+  if (leads.count(-1) != 0) out["leaderless_partitions"] = leads[-1];
+  return out;
 }
 
 Result<json> handle_create_topic(BrokerContext& ctx, const json& req) {
@@ -134,7 +152,7 @@ Result<json> handle_alter_topic(BrokerContext& ctx, const json& req) {
   auto t = ctx.logs.alter_topic(name, changes);
   if (!t.is_ok()) return t.status();
   log::info("altered topic \"" + name + "\" config");
-  return json{{"topic", name}, {"config", effective_config_json(**t)},
+  return json{{"topic", name}, {"config", effective_config(**t)},
               {"overrides", overrides_json(**t)}};
 }
 
@@ -146,7 +164,10 @@ Result<json> handle_describe_topic(BrokerContext& ctx, const json& req) {
   json parts = json::array();
   for (int32_t p = 0; p < t->partitions; ++p) {
     json pj = partition_json(ctx, name, p);
-    if (storage::PartitionLog* log = ctx.logs.log(name, PartitionId(p))) {
+    // Offsets and sizes only from the leader: another broker's copy of the
+    // log says nothing about the partition (ktopic asks each leader).
+    storage::PartitionLog* log = ctx.partitions.is_leader(name, PartitionId(p)) ? ctx.logs.log(name, PartitionId(p)) : nullptr;
+    if (log != nullptr) {
       pj["log_start"] = log->log_start().value();
       pj["log_end"] = log->log_end().value();
       pj["hw"] = log->log_end().value();  // standalone: the high watermark is the log end
@@ -165,9 +186,15 @@ Result<json> handle_describe_topic(BrokerContext& ctx, const json& req) {
     parts.push_back(std::move(pj));
   }
   return json{{"topic", name},
-              {"config", effective_config_json(*t)},
+              {"config", effective_config(*t)},
               {"overrides", overrides_json(*t)},
               {"partitions", std::move(parts)}};
+}
+
+json effective_config(const storage::TopicInfo& t) {
+  json out = json::object();
+  for (const auto& [k, v] : storage::describe(t.config)) out[k] = v;
+  return out;
 }
 
 json error_json(const Status& s) {

@@ -7,6 +7,10 @@
 
 #include "base/status.h"
 
+namespace kreek::storage {
+struct TopicInfo;
+}
+
 namespace kreek::broker {
 
 struct BrokerContext;
@@ -15,11 +19,17 @@ using OpHandler = Result<nlohmann::ordered_json> (*)(BrokerContext& ctx, const n
 
 Result<nlohmann::ordered_json> handle_hello(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_metadata(BrokerContext& ctx, const nlohmann::ordered_json& req);
+// Every broker of the cluster with its address, rack, state and how many
+// partitions it leads (ktopic cluster).
+Result<nlohmann::ordered_json> handle_describe_cluster(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_create_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_delete_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_alter_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_describe_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_list_offsets(BrokerContext& ctx, const nlohmann::ordered_json& req);
+
+// Every key's effective value, as describe_topic and alter_topic answer it.
+nlohmann::ordered_json effective_config(const storage::TopicInfo& t);
 
 // {"code":..,"message":..} for an error reported inside an ok response
 // (a topic of metadata, a partition of list_offsets).

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/log.h"
 #include "proto/wire.h"
@@ -17,6 +18,11 @@ struct BrokerConfig {
   std::string listen = "127.0.0.1:9092";  // HOST:PORT; port 0 picks a free one
   std::string data_dir = "kreek-data";
   int32_t node_id = 0;
+  // The cluster's coordinators (kzk-lite), HOST:PORT each; empty runs one
+  // inside this process on a loopback port (standalone).
+  std::vector<std::string> coordinators;
+  std::string advertise;  // HOST:PORT given to clients and other brokers; "" = the bound address
+  std::string rack;       // for placement: replicas of a partition on different racks
   bool auto_create = true;       // produce (and metadata with auto_create) create missing topics
   int32_t default_partitions = 1;
   int64_t max_request_bytes = proto::kDefaultMaxRequestBytes;
@@ -40,9 +46,11 @@ inline constexpr int kExitUnavailable = 69;  // cannot bind
 inline constexpr int kExitSoftware = 70;     // internal error
 inline constexpr int kExitCantCreate = 73;   // cannot create the data directory
 inline constexpr int kExitIoError = 74;      // cannot lock/open/recover/flush the data directory
+inline constexpr int kExitConfig = 78;       // the cluster refused this broker (node id in use, another cluster)
 
 // Runs a broker until SIGINT/SIGTERM. Logs its own diagnostics (base/log.h):
-// "kreek 0.1.0 node 0 data dir ...", "listening on HOST:PORT" once bound,
+// "kreek 0.1.0 node 0 data dir ...", "listening on HOST:PORT" once bound and
+// registered with the coordinator (ready to serve),
 // "shutting down", "stopped". A second SIGINT exits 130 at once.
 int run(const BrokerConfig& config);
 

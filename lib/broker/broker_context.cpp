@@ -3,6 +3,7 @@
 #include "broker/broker_context.h"
 
 #include "base/clock.h"
+#include "broker/cluster_admin.h"
 #include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
 #include "broker/flush_scheduler.h"
@@ -47,11 +48,26 @@ Result<const storage::TopicInfo*> BrokerContext::find_topic(const std::string& n
   if (const storage::TopicInfo* t = logs.topic(name)) return t;
   if (!create || !config.auto_create)
     return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
+  if (coordinator != nullptr) {
+    request_topic_creation(*this, name);
+    return Status(Code::kLeaderNotAvailable, "topic \"" + name + "\" is being created");
+  }
   auto created = logs.create_topic(name, config.default_partitions, {});
   if (!created.is_ok()) return created.status().with_context("auto-create topic \"" + name + "\"");
   log::info("created topic \"" + name + "\" with " + std::to_string(config.default_partitions) +
             (config.default_partitions == 1 ? " partition" : " partitions") + " (auto-create)");
   return *created;
+}
+
+Status BrokerContext::leadership(const std::string& topic, PartitionId p) {
+  const PartitionState& ps = partitions.get(topic, p);
+  if (ps.leader == partitions.self()) return Status::ok();
+  std::string where = topic + "/" + std::to_string(p.value());
+  if (ps.leader.value() < 0)
+    return Status(Code::kLeaderNotAvailable, where + " has no leader now");
+  auto it = brokers.find(ps.leader.value());
+  std::string at = it == brokers.end() ? std::string() : " at " + it->second.addr;
+  return Status(Code::kNotLeader, where + " is led by node " + std::to_string(ps.leader.value()) + at);
 }
 
 void BrokerContext::on_topic_deleted(const std::string& name) {

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -16,6 +18,7 @@
 #include "broker/broker.h"
 #include "broker/partition_state.h"
 #include "net/net.h"
+#include "coord/metadata_image.h"
 #include "storage/log_manager.h"
 
 namespace kreek::broker {
@@ -23,6 +26,14 @@ namespace kreek::broker {
 class FlushScheduler;
 class FetchPurgatory;
 class CompactionScheduler;
+class CoordinatorLink;
+
+// A broker of the cluster as the metadata names it.
+struct BrokerAddress {
+  std::string addr;
+  std::string rack;
+  coord::BrokerState state = coord::BrokerState::kFenced;
+};
 
 // Bad-request warnings: at most kPerSecond lines a second, then one summary of
 // how many were dropped, so a misbehaving client cannot flood the log.
@@ -59,6 +70,13 @@ struct BrokerContext {
   net::EventLoop* loop;
   std::string address;  // advertised in metadata: the bound listen address
   PartitionTable partitions;
+  // Every broker of the cluster by node id, and the cluster's id (MetadataSync keeps them).
+  std::map<int32_t, BrokerAddress> brokers;
+  std::string cluster_id;
+  // The control plane; null in unit tests without a coordinator.
+  CoordinatorLink* coordinator = nullptr;
+  // Auto-creations asked of the coordinator, with what waits for each.
+  std::map<std::string, std::vector<std::function<void()>>, std::less<>> creating;
   std::unique_ptr<FlushScheduler> flusher;
   std::unique_ptr<FetchPurgatory> purgatory;
   std::unique_ptr<CompactionScheduler> compactor;
@@ -67,8 +85,13 @@ struct BrokerContext {
   bool stopping = false;  // shutdown began: no new long polls park
 
   // The topic, created with the broker's defaults if missing and `create` is
-  // set (and the broker allows auto-creation). kUnknownTopic otherwise.
+  // set (and the broker allows auto-creation): at once without a coordinator;
+  // with one, creation is asked for and the answer is LEADER_NOT_AVAILABLE
+  // (retriable) until it exists. kUnknownTopic otherwise.
   Result<const storage::TopicInfo*> find_topic(const std::string& name, bool create);
+  // OK if this broker leads topic/p now; else NOT_LEADER naming the leader and
+  // its address, or LEADER_NOT_AVAILABLE while the partition has none.
+  Status leadership(const std::string& topic, PartitionId p);
   // Everything that must forget a topic when it is deleted.
   void on_topic_deleted(const std::string& name);
   // Answers `req` with an error line (or nothing if `silent`: acks=0) and logs

@@ -41,6 +41,27 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("N")
       ->check(CLI::Range(0, std::numeric_limits<int32_t>::max()))
       ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--coordinator",
+         [&c](const std::string& list) {
+           c.coordinators.clear();
+           size_t start = 0;
+           while (start <= list.size()) {
+             size_t comma = list.find(',', start);
+             std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+             if (!one.empty()) c.coordinators.push_back(one);
+             if (comma == std::string::npos) break;
+             start = comma + 1;
+           }
+           if (c.coordinators.empty()) throw CLI::ValidationError("--coordinator", "needs HOST:PORT");
+         },
+         "join the cluster of these kzk-lite coordinators (default: run one in this process, standalone)")
+      ->type_name("HOST:PORT[,...]");
+  app.add_option("--advertise", c.advertise,
+                 "address clients and other brokers use to reach this one (default: the listen address)")
+      ->type_name("HOST:PORT");
+  app.add_option("--rack", c.rack, "rack (or zone) of this broker: replicas are spread over racks")
+      ->type_name("NAME");
   app.add_flag_function(
       "--no-auto-create", [&c](int64_t) { c.auto_create = false; },
       "do not create missing topics on produce or metadata requests");

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/broker_context.h"
+#include "broker/cluster_member.h"
 #include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
 #include "broker/flush_scheduler.h"
@@ -78,7 +79,7 @@ class BrokerProcess {
     options.max_line_bytes = config_.max_request_bytes;
     net::ConnectionHandler handler;
     handler.on_line = [this](net::Connection& c, std::string_view line, net::ResponseSlot slot) {
-      router_.on_line(line, Reply(std::move(slot)), c.peer());
+      router_.on_line(line, Reply(std::move(slot)), c.peer(), c.id());
     };
     handler.on_oversize = [this](net::Connection& c, int64_t seen, net::ResponseSlot slot) {
       router_.on_oversize(seen, Reply(std::move(slot)), c.peer());
@@ -89,13 +90,19 @@ class BrokerProcess {
       return server.status().code() == Code::kInvalidRequest ? kExitUsage : kExitUnavailable;
     }
     server_ = std::move(*server);
-    ctx_.address = server_->address();
-    // Scripts wait for this line to learn the port, so it is written even
-    // under -q (the one info line -q keeps).
-    log::Level saved = log::level();
-    if (!log::enabled(log::Level::kInfo)) log::set_level(log::Level::kInfo);
-    log::info("listening on " + ctx_.address);
-    log::set_level(saved);
+    ctx_.address = config_.advertise.empty() ? server_->address() : config_.advertise;
+    ClusterMember::Events events;
+    events.on_ready = [this] { announce(); };
+    events.on_refused = [this](Status why) {
+      log::error(why.message());
+      exit_code_ = kExitConfig;
+      on_signal(SIGTERM);
+    };
+    member_ = std::make_unique<ClusterMember>(config_, ctx_, loop_, std::move(events));
+    if (Status s = member_->start(); !s.is_ok()) {
+      log::error("start the embedded coordinator: " + s.message());
+      return s.code() == Code::kUnavailable ? kExitUnavailable : kExitIoError;
+    }
 
     flush_timer_ = loop_.make_timer();
     flush_timer_->start(config_.flush_check_interval_ms, config_.flush_check_interval_ms,
@@ -117,6 +124,16 @@ class BrokerProcess {
   int exit_code() const { return exit_code_; }
 
  private:
+  // Registered and live in the cluster: ready to serve. Scripts wait for this
+  // line to learn the port, so it is written even under -q (the one info
+  // line -q keeps).
+  void announce() {
+    log::Level saved = log::level();
+    if (!log::enabled(log::Level::kInfo)) log::set_level(log::Level::kInfo);
+    log::info("listening on " + server_->address());
+    log::set_level(saved);
+  }
+
   void on_signal(int sig) {
     if (shutting_down_) {
       // The user insists (redis): no more waiting on disks or clients.
@@ -125,6 +142,12 @@ class BrokerProcess {
     }
     shutting_down_ = true;
     log::info(std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    // Controlled shutdown: the cluster moves this broker's leaderships to
+    // other in-sync replicas first, so producers stall only briefly.
+    member_->leave(config_.shutdown_timeout_ms / 2, [this] { stop_serving(); });
+  }
+
+  void stop_serving() {
     ctx_.stopping = true;
     server_->stop_accepting();
     flush_timer_->stop();
@@ -153,7 +176,7 @@ class BrokerProcess {
       if (open > 0)
         log::warn("closing " + std::to_string(open) + " connection(s) that did not drain in time");
       drain_timer_->stop();
-      loop_.stop();
+      member_->stop([this] { loop_.stop(); });
     });
   }
 
@@ -162,6 +185,7 @@ class BrokerProcess {
   BrokerContext ctx_;
   RequestRouter router_;
   std::unique_ptr<net::Server> server_;
+  std::unique_ptr<ClusterMember> member_;
   std::unique_ptr<net::Timer> flush_timer_, retention_timer_, compaction_timer_, drain_timer_;
   bool shutting_down_ = false;
   int64_t drain_deadline_ = 0;

@@ -116,13 +116,9 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
       }
       continue;
     }
-    const PartitionState& ps = ctx.partitions.get(part.topic, pid);
-    if (ps.leader != ctx.partitions.self()) {
+    if (Status lead = ctx.leadership(part.topic, pid); !lead.is_ok()) {
       out.has_error = true;
-      append_part_error(head, part,
-                        Status(Code::kNotLeader, part.topic + "/" + std::to_string(part.partition) +
-                                                     " is led by node " +
-                                                     std::to_string(ps.leader.value())));
+      append_part_error(head, part, lead);
       continue;
     }
     // Standalone, the high watermark is the log end: every append is "replicated".

@@ -61,11 +61,8 @@ Result<json> handle_list_offsets(BrokerContext& ctx, const json& req) {
   json out = json::array();
   for (int32_t p : wanted) {
     PartitionId pid(p);
-    const PartitionState& ps = ctx.partitions.get(name, pid);
-    if (ps.leader != ctx.partitions.self()) {
-      out.push_back(part_error(p, Status(Code::kNotLeader, name + "/" + std::to_string(p) +
-                                                               " is led by node " +
-                                                               std::to_string(ps.leader.value()))));
+    if (Status lead = ctx.leadership(name, pid); !lead.is_ok()) {
+      out.push_back(part_error(p, lead));
       continue;
     }
     storage::PartitionLog* log = ctx.logs.log(name, pid);

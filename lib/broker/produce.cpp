@@ -112,10 +112,8 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
     pid = PartitionId(choose_partition(*key, t.partitions, ctx.round_robin[topic]));
   }
 
+  if (Status lead = ctx.leadership(topic, pid); !lead.is_ok()) return fail(lead);
   const PartitionState& ps = ctx.partitions.get(topic, pid);
-  if (ps.leader != ctx.partitions.self())
-    return fail(Status(Code::kNotLeader, where(topic, pid) + " is led by node " +
-                                             std::to_string(ps.leader.value())));
   if (ps.offline) return fail(io_error(ps.offline_reason));
   if (acks == Acks::kAll && static_cast<int64_t>(ps.isr.size()) < t.config.min_insync_replicas)
     return fail(Status(Code::kNotEnoughReplicas,

@@ -1,9 +1,11 @@
 // Line -> envelope -> op handler; see request_router.h.
 #include "broker/request_router.h"
 
+#include <memory>
 #include <string>
 
 #include "broker/admin_ops.h"
+#include "broker/cluster_admin.h"
 #include "broker/fetch.h"
 #include "broker/produce.h"
 #include "proto/message.h"
@@ -19,37 +21,72 @@ struct OpEntry {
 
 constexpr OpEntry kOps[] = {
     {"hello", handle_hello},
-    {"metadata", handle_metadata},
-    {"create_topic", handle_create_topic},
-    {"delete_topic", handle_delete_topic},
-    {"alter_topic", handle_alter_topic},
+    {"describe_cluster", handle_describe_cluster},
     {"describe_topic", handle_describe_topic},
     {"list_offsets", handle_list_offsets},
 };
 
+// Ops whose answer may come later (they go through the coordinator).
+struct AsyncOpEntry {
+  std::string_view name;
+  AsyncOpHandler handler;
+};
+constexpr AsyncOpEntry kAsyncOps[] = {
+    {"metadata", admin_metadata},
+    {"create_topic", admin_create_topic},
+    {"delete_topic", admin_delete_topic},
+    {"alter_topic", admin_alter_topic},
+};
+
 }  // namespace
 
-void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view peer) {
+void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view peer, uint64_t conn) {
+  if (conn != 0) {
+    if (auto it = held_.find(conn); it != held_.end()) {
+      it->second.push_back(Held{std::string(line), std::move(reply), std::string(peer)});
+      return;
+    }
+  }
+  if (dispatch(line, std::move(reply), peer, conn) && conn != 0) held_[conn];
+}
+
+void RequestRouter::resume(uint64_t conn) {
+  auto it = held_.find(conn);
+  if (it == held_.end()) return;
+  while (!it->second.empty()) {
+    Held next = std::move(it->second.front());
+    it->second.pop_front();
+    if (dispatch(next.line, std::move(next.reply), next.peer, conn)) return;  // waits again
+  }
+  held_.erase(it);
+}
+
+bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_view peer, uint64_t conn) {
   Request req;
   req.line = line;
   req.peer = peer;
   proto::RequestEnvelope env;
   Status s = proto::scan_request(line, scan_, env);
   req.id_raw = env.id_raw.empty() ? std::string_view("null") : env.id_raw;
-  if (!s.is_ok()) return ctx_.reject(req, reply, s);
+  if (!s.is_ok()) return ctx_.reject(req, reply, s), false;
 
   if (env.op == "produce") {
     req.op = env.op;
-    return handle_produce(ctx_, req, scan_, std::move(reply));
+    handle_produce(ctx_, req, scan_, std::move(reply));
+    return false;
   }
 
   OpHandler handler = nullptr;
   for (const OpEntry& e : kOps)
     if (e.name == env.op) handler = e.handler;
-  if (handler == nullptr && env.op != "fetch") {
+  AsyncOpHandler async_handler = nullptr;
+  for (const AsyncOpEntry& e : kAsyncOps)
+    if (e.name == env.op) async_handler = e.handler;
+  if (handler == nullptr && async_handler == nullptr && env.op != "fetch") {
     std::string shown = env.op.size() > 64 ? env.op.substr(0, 64) + "..." : env.op;
     if (!proto::is_valid_utf8(shown)) shown = log::sample(env.op, 64);
-    return ctx_.reject(req, reply, invalid_request("unknown op \"" + shown + "\""));
+    ctx_.reject(req, reply, invalid_request("unknown op \"" + shown + "\""));
+    return false;
   }
   req.op = env.op;  // a known op: warnings may name it
 
@@ -59,10 +96,42 @@ void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view
   } catch (const std::exception& e) {
     // The scan accepted the line, so this is a disagreement between parsers
     // (e.g. a number nlohmann cannot hold); still the client's input.
-    return ctx_.reject(req, reply, invalid_request(std::string("invalid JSON: ") + e.what()));
+    ctx_.reject(req, reply, invalid_request(std::string("invalid JSON: ") + e.what()));
+    return false;
   }
 
-  if (env.op == "fetch") return handle_fetch(ctx_, req, body, std::move(reply));
+  if (env.op == "fetch") {
+    handle_fetch(ctx_, req, body, std::move(reply));
+    return false;
+  }
+
+  if (async_handler != nullptr) {
+    // The request's views die with this call: the answer keeps copies.
+    struct Owned {
+      std::string line, op, id_raw, peer;
+    };
+    auto owned = std::make_shared<Owned>(
+        Owned{std::string(log::sample(line, 256)), env.op, std::string(req.id_raw), std::string(peer)});
+    // `finished` tells apart an answer given at once from one given later.
+    auto finished = std::make_shared<bool>(false);
+    auto done = [this, owned, reply, conn, finished](Result<nlohmann::ordered_json> r) mutable {
+      if (*finished) return;
+      *finished = true;
+      Request again{owned->line, owned->op, owned->id_raw, owned->peer};
+      if (!r.is_ok()) {
+        ctx_.reject(again, reply, r.status());
+      } else {
+        reply.send(proto::ok_line(again.id_raw, *r));
+      }
+      if (conn != 0 && held_.count(conn) != 0) resume(conn);
+    };
+    try {
+      async_handler(ctx_, body, done);
+    } catch (const std::exception& e) {
+      done(internal_error(std::string(env.op) + ": " + e.what()));
+    }
+    return !*finished;
+  }
 
   Result<nlohmann::ordered_json> r = [&]() -> Result<nlohmann::ordered_json> {
     try {
@@ -72,8 +141,12 @@ void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view
       return internal_error(std::string(env.op) + ": " + e.what());
     }
   }();
-  if (!r.is_ok()) return ctx_.reject(req, reply, r.status());
-  reply.send(proto::ok_line(req.id_raw, *r));
+  if (!r.is_ok()) {
+    ctx_.reject(req, reply, r.status());
+  } else {
+    reply.send(proto::ok_line(req.id_raw, *r));
+  }
+  return false;
 }
 
 void RequestRouter::on_oversize(int64_t bytes_seen, Reply reply, std::string_view peer) {

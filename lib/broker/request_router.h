@@ -6,6 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "broker/broker_context.h"
@@ -18,14 +21,28 @@ class RequestRouter {
  public:
   explicit RequestRouter(BrokerContext& ctx) : ctx_(ctx) {}  // `ctx` must outlive this
 
-  // `line` excludes its '\n' and is valid only during the call.
-  void on_line(std::string_view line, Reply reply, std::string_view peer = {});
+  // `line` excludes its '\n' and is valid only during the call. `conn`
+  // identifies the connection (0: none, as in unit tests): requests after
+  // one whose answer comes later (topic changes through the coordinator)
+  // wait for it, so a connection's requests act in the order they were sent.
+  void on_line(std::string_view line, Reply reply, std::string_view peer = {}, uint64_t conn = 0);
   // A line crossed max_request_bytes: MESSAGE_TOO_LARGE, id null (never read).
   void on_oversize(int64_t bytes_seen, Reply reply, std::string_view peer = {});
 
  private:
+  struct Held {
+    std::string line;
+    Reply reply;
+    std::string peer;
+  };
+  // Runs one request; true if its answer comes later (the connection must wait).
+  bool dispatch(std::string_view line, Reply reply, std::string_view peer, uint64_t conn);
+  // The connection's later op finished: run what waited behind it.
+  void resume(uint64_t conn);
+
   BrokerContext& ctx_;
   proto::JsonScan scan_;  // reused: no allocation per request in steady state
+  std::map<uint64_t, std::deque<Held>> held_;  // connections waiting on an op, with what came after
 };
 
 }  // namespace kreek::broker

@@ -312,6 +312,11 @@ std::vector<Record> Controller::elect_leaders(const MetadataImage& image) const 
   return s.take();
 }
 
+std::vector<Record> Controller::init_cluster(const MetadataImage& image, std::string cluster_id) const {
+  if (!image.cluster_id().empty()) return {};
+  return {InitCluster{std::move(cluster_id)}};
+}
+
 std::vector<Record> Controller::allocate_producer_ids(const MetadataImage& image,
                                                       int64_t count) const {
   return {AllocateProducerIds{image.next_producer_id(), count}};

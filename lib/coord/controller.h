@@ -98,6 +98,9 @@ class Controller {
   // the ISR (Kafka's preferred leader election). Run periodically.
   std::vector<Record> elect_leaders(const MetadataImage& image) const;
 
+  // The cluster's id, for a log that has none yet (its first record).
+  std::vector<Record> init_cluster(const MetadataImage& image, std::string cluster_id) const;
+
   // Producer ids for a new idempotent producer.
   std::vector<Record> allocate_producer_ids(const MetadataImage& image, int64_t count) const;
 

@@ -204,6 +204,12 @@ Status MetadataImage::apply_one(int64_t offset, const Record& record) {
     next_producer_id_ = r->first + r->count;
     return Status::ok();
   }
+  if (auto* r = std::get_if<InitCluster>(&record)) {
+    if (!cluster_id_.empty()) return bad("the cluster already has id " + cluster_id_);
+    if (r->cluster_id.empty()) return bad("an empty cluster id");
+    cluster_id_ = r->cluster_id;
+    return Status::ok();
+  }
   return bad("unhandled record type");
 }
 
@@ -227,7 +233,7 @@ json MetadataImage::to_json() const {
                       {"partitions", std::move(parts)}});
   }
   return {{"next_offset", next_offset_}, {"next_producer_id", next_producer_id_},
-          {"brokers", std::move(brokers)}, {"topics", std::move(topics)}};
+          {"cluster_id", cluster_id_}, {"brokers", std::move(brokers)}, {"topics", std::move(topics)}};
 }
 
 Result<MetadataImage> MetadataImage::from_json(const json& j) {
@@ -250,6 +256,7 @@ Result<MetadataImage> MetadataImage::from_json(const json& j) {
 
   MetadataImage img;
   img.next_producer_id_ = pid->get<int64_t>();
+  if (const json* id = field(j, "cluster_id"); id != nullptr && id->is_string()) img.cluster_id_ = id->get<std::string>();
   for (const json& b : *brokers) {
     if (!b.is_object()) return corrupt("metadata snapshot: a broker is not an object");
     json as_record = b;

@@ -77,6 +77,7 @@ class MetadataImage {
   const TopicInfo* topic(std::string_view name) const;
   const PartitionInfo* partition(std::string_view topic, int32_t p) const;
   int64_t next_producer_id() const { return next_producer_id_; }
+  const std::string& cluster_id() const { return cluster_id_; }  // "" before init_cluster
 
   nlohmann::json to_json() const;
   // Errors: kCorrupt naming the first bad field.
@@ -89,6 +90,7 @@ class MetadataImage {
   std::map<int32_t, BrokerInfo> brokers_;
   std::map<std::string, TopicInfo, std::less<>> topics_;
   int64_t next_producer_id_ = 0;
+  std::string cluster_id_;
 };
 
 // The partition as a client sees it in `metadata` answers and the image's snapshot.

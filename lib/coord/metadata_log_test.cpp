@@ -42,6 +42,7 @@ std::vector<Record> history() {
       out.push_back(std::move(r));
     }
   };
+  take(ctl.init_cluster(img, "cluster-1"));
   for (int n = 0; n < 3; ++n) {
     take(*ctl.register_broker(img, RegisterBroker{NodeId(n), "i", "d" + std::to_string(n), "h", "r"}));
     take(ctl.heartbeat(img, HeartbeatRequest{NodeId(n), img.next_offset() - 1, img.next_offset() - 1})->records);
@@ -71,6 +72,7 @@ TEST_SUITE("coord") {
         CreatePartitions{"t", {PartitionAssignment{{NodeId(2)}, kNoLeader, {NodeId(2)}}}},
         PartitionChange{"t", 1, {NodeId(1), NodeId(2)}, NodeId(2), LeaderEpoch(3), {NodeId(2)}, 7},
         AllocateProducerIds{100, 50},
+        InitCluster{"c0ffee"},
     };
     for (const Record& r : all) {
       auto back = record_from_json(to_json(r));

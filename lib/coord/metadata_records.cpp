@@ -133,6 +133,7 @@ struct Encoder {
   json operator()(const AllocateProducerIds& r) const {
     return {{"first", r.first}, {"count", r.count}};
   }
+  json operator()(const InitCluster& r) const { return {{"cluster_id", r.cluster_id}}; }
 };
 
 struct TypeName {
@@ -146,6 +147,7 @@ struct TypeName {
   std::string_view operator()(const CreatePartitions&) const { return "create_partitions"; }
   std::string_view operator()(const PartitionChange&) const { return "partition_change"; }
   std::string_view operator()(const AllocateProducerIds&) const { return "allocate_producer_ids"; }
+  std::string_view operator()(const InitCluster&) const { return "init_cluster"; }
 };
 
 }  // namespace
@@ -201,6 +203,8 @@ Result<Record> record_from_json(const json& j) {
     out = std::move(c);
   } else if (type == "allocate_producer_ids") {
     out = AllocateProducerIds{in.i64("first", 0), in.i64("count", 1)};
+  } else if (type == "init_cluster") {
+    out = InitCluster{in.str("cluster_id")};
   } else {
     return corrupt("metadata record of unknown type \"" + type + "\"");
   }

@@ -87,6 +87,12 @@ struct PartitionChange {
   std::vector<NodeId> isr;
   int32_t partition_epoch = 0;
 };
+// The first record of every metadata log: the cluster's random id. A broker
+// remembers the id of the cluster it joined and will not join another by
+// mistake (a wiped coordinator would otherwise look like every topic deleted).
+struct InitCluster {
+  std::string cluster_id;
+};
 // Producer ids [first, first + count) now belong to a producer.
 struct AllocateProducerIds {
   int64_t first = 0;
@@ -95,7 +101,7 @@ struct AllocateProducerIds {
 
 using Record = std::variant<RegisterBroker, UnfenceBroker, FenceBroker, BeginShutdown, CreateTopic,
                             DeleteTopic, AlterTopicConfig, CreatePartitions, PartitionChange,
-                            AllocateProducerIds>;
+                            AllocateProducerIds, InitCluster>;
 
 // "register_broker", "partition_change", ...
 std::string_view record_type(const Record& r);

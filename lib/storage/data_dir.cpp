@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <random>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
+#include "base/random_id.h"
 
 namespace kreek::storage {
 namespace {
@@ -44,17 +44,6 @@ Result<std::vector<Entry>> list(const std::string& dir) {
 }
 
 // 128 random bits as 32 hex digits: two data directories never share one.
-std::string new_id() {
-  std::random_device rd;  // getrandom(2) / /dev/urandom on Linux
-  std::string out;
-  char buf[9];
-  for (int i = 0; i < 4; ++i) {
-    std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
-    out += buf;
-  }
-  return out;
-}
-
 std::string meta_json(const std::string& id) {
   return json{{"format", 1}, {"id", id}}.dump() + "\n";
 }
@@ -91,6 +80,27 @@ bool is_data_dir_file_name(std::string_view name) {
          name == "cleaner-offset-checkpoint" || is_atomic_temp_name(name);
 }
 
+Result<ClusterMembership> read_cluster_membership(const std::string& dir) {
+  std::string path = dir + "/" + std::string(kMetaName);
+  KREEK_ASSIGN_OR_RETURN(std::string text, read_small_file(path, 64 * 1024));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return corrupt(path + ": not a kreek data directory of format 1");
+  ClusterMembership m;
+  if (auto it = j.find("cluster_id"); it != j.end() && it->is_string()) m.cluster_id = it->get<std::string>();
+  if (auto it = j.find("standalone"); it != j.end() && it->is_boolean()) m.standalone = it->get<bool>();
+  return m;
+}
+
+Status write_cluster_membership(const std::string& dir, const ClusterMembership& m) {
+  std::string path = dir + "/" + std::string(kMetaName);
+  KREEK_ASSIGN_OR_RETURN(std::string text, read_small_file(path, 64 * 1024));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return corrupt(path + ": not a kreek data directory of format 1");
+  j["cluster_id"] = m.cluster_id;
+  j["standalone"] = m.standalone;
+  return write_file_atomically(path, j.dump() + "\n");
+}
+
 Status check_may_become_data_dir(const std::string& dir) {
   KREEK_ASSIGN_OR_RETURN(auto entries, list(dir));
   for (const auto& e : entries) {
@@ -110,7 +120,7 @@ Result<std::string> load_or_create_data_dir_id(const std::string& dir) {
   auto text = read_small_file(path, 64 * 1024);
   if (!text) {
     if (text.status().code() != Code::kNotFound) return text.status();
-    std::string id = new_id();
+    std::string id = random_id();
     KREEK_RETURN_IF_ERROR(write_file_atomically(path, meta_json(id)));
     return id;
   }
@@ -120,7 +130,7 @@ Result<std::string> load_or_create_data_dir_id(const std::string& dir) {
   if (j.contains("id") && j["id"].is_string() && !j["id"].get<std::string>().empty())
     return j["id"].get<std::string>();
   // A data directory kreek made before ids: it is kreek's, and gets one now.
-  std::string id = new_id();
+  std::string id = random_id();
   j["id"] = id;
   KREEK_RETURN_IF_ERROR(write_file_atomically(path, j.dump() + "\n"));
   return id;

@@ -15,11 +15,24 @@ namespace kreek::storage {
 
 inline constexpr std::string_view kMetaName = "meta.json";
 inline constexpr std::string_view kPartitionMarkerName = "partition.json";
+// Where a standalone broker keeps its embedded coordinator's metadata log.
+inline constexpr std::string_view kCoordinatorDirName = "coordinator";
 
 // A data directory claimed for this process (the caller holds its lock).
 // A missing meta.json is written with a new random id; a format 1 meta.json
 // from before ids gets one. kCorrupt if meta.json is not kreek's format 1.
 Result<std::string> load_or_create_data_dir_id(const std::string& dir);
+
+// The cluster a data directory has joined, kept in meta.json: its id ("" if
+// it never joined one) and whether that was a standalone broker's embedded
+// coordinator (whose topic ids mean nothing to a real cluster).
+struct ClusterMembership {
+  std::string cluster_id;
+  bool standalone = false;
+};
+Result<ClusterMembership> read_cluster_membership(const std::string& dir);
+// Rewrites meta.json with the membership, keeping its other fields.
+Status write_cluster_membership(const std::string& dir, const ClusterMembership& m);
 
 // Before anything is written into `dir`: kIoError, naming the first entry,
 // if it has no meta.json yet is not empty. Entries an interrupted first start

@@ -65,6 +65,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 std::string topic_json(const TopicInfo& t) {
   json j = {{"name", t.name}, {"partitions", t.partitions}, {"config", t.overrides},
             {"created_ms", t.created_ms}};
+  if (!t.topic_id.empty()) j["topic_id"] = t.topic_id;
   return j.dump() + "\n";
 }
 
@@ -156,6 +157,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       t->name = j.at("name").get<std::string>();
       t->partitions = j.at("partitions").get<int32_t>();
       t->created_ms = j.value("created_ms", int64_t{0});
+      t->topic_id = j.value("topic_id", std::string());
       json config = j.value("config", json::object());  // named: items() of a temporary dangles
       for (const auto& [k, v] : config.items()) t->overrides[k] = v.get<std::string>();
     } catch (const json::exception& e) {
@@ -193,7 +195,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       if (!is_data_dir_file_name(name)) strangers.push_back(name);
       continue;
     }
-    if (name == "topics") continue;
+    if (name == "topics" || name == kCoordinatorDirName) continue;
     if (!parse_partition_dir(name, &topic, &p)) {
       strangers.push_back(name + "/");
       continue;
@@ -267,8 +269,22 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
   return m;
 }
 
+Status LogManager::open_new_partitions(const std::string& name, int32_t from, int32_t to,
+                                       const LogConfig& config,
+                                       std::vector<std::unique_ptr<PartitionLog>>& out) {
+  for (int32_t p = from; p < to; ++p) {
+    std::string dir = data_dir_ + "/" + partition_key(name, p);
+    KREEK_RETURN_IF_ERROR(clear_partition_dir(dir));
+    KREEK_RETURN_IF_ERROR(prepare_partition_dir(data_dir_, dir, data_dir_id_, name, p));
+    KREEK_ASSIGN_OR_RETURN(auto log, PartitionLog::open(dir, config, Offset(0), reporter_, fd_cache_));
+    out.push_back(std::move(log));
+  }
+  return Status::ok();
+}
+
 Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32_t partitions,
-                                                  const std::map<std::string, std::string>& overrides) {
+                                                  const std::map<std::string, std::string>& overrides,
+                                                  const std::string& topic_id) {
   if (!is_valid_topic_name(name))
     return invalid_request("topic name " + in_quotes(name) + " is not 1-249 of [A-Za-z0-9._-] (nor . or ..)");
   if (topics_.count(name)) return Status(Code::kTopicExists, "topic " + in_quotes(name) + " already exists");
@@ -283,22 +299,11 @@ Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32
   t->overrides = overrides;
   t->config = config;
   t->created_ms = clock::now_ms();
+  t->topic_id = topic_id;
   // Logs first, the topic file last: the file is the commit point, and open()
   // removes partition directories that have none.
   std::vector<std::unique_ptr<PartitionLog>> logs;
-  Status s;
-  for (int32_t p = 0; p < partitions && s; ++p) {
-    std::string dir = data_dir_ + "/" + partition_key(name, p);
-    s = clear_partition_dir(dir);
-    if (s) s = prepare_partition_dir(data_dir_, dir, data_dir_id_, name, p);
-    if (!s) break;
-    auto log = PartitionLog::open(dir, config, Offset(0), reporter_, fd_cache_);
-    if (log) {
-      logs.push_back(std::move(*log));
-    } else {
-      s = log.status();
-    }
-  }
+  Status s = open_new_partitions(name, 0, partitions, config, logs);
   if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(*t));
   if (!s) {
     for (auto& l : logs) (void)l->remove();
@@ -370,6 +375,39 @@ Result<const TopicInfo*> LogManager::alter_topic(const std::string& name,
     auto l = logs_.find({name, p});
     if (l != logs_.end()) l->second->set_config(t.config);
   }
+  return &t;
+}
+
+Status LogManager::set_topic_id(const std::string& name, const std::string& topic_id) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return unknown_topic(name);
+  TopicInfo updated = *it->second;
+  updated.topic_id = topic_id;
+  KREEK_RETURN_IF_ERROR(write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(updated)));
+  *it->second = std::move(updated);
+  return Status::ok();
+}
+
+Result<const TopicInfo*> LogManager::add_partitions(const std::string& name, int32_t total) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return unknown_topic(name);
+  TopicInfo& t = *it->second;
+  if (total <= t.partitions || total > kMaxPartitions)
+    return invalid_request("partitions: " + std::to_string(total) + " is not in [" +
+                           std::to_string(t.partitions + 1) + ", " + std::to_string(kMaxPartitions) + "]");
+  // As in create_topic: the logs first, then the topic file that commits them.
+  std::vector<std::unique_ptr<PartitionLog>> logs;
+  Status s = open_new_partitions(name, t.partitions, total, t.config, logs);
+  TopicInfo updated = t;
+  updated.partitions = total;
+  if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(updated));
+  if (!s) {
+    for (auto& l : logs) (void)l->remove();
+    return s.with_context("add partitions to topic " + in_quotes(name));
+  }
+  for (size_t i = 0; i < logs.size(); ++i)
+    logs_.emplace(std::make_pair(name, t.partitions + static_cast<int32_t>(i)), std::move(logs[i]));
+  t = std::move(updated);
   return &t;
 }
 

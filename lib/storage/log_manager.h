@@ -4,7 +4,7 @@
 //
 //   <data-dir>/.lock                              flock: one broker per directory
 //   <data-dir>/meta.json                          {"format":1,"id":"<data dir id>"}
-//   <data-dir>/topics/<topic>.json                {"name","partitions","config":{overrides},"created_ms"}
+//   <data-dir>/topics/<topic>.json                {"name","partitions","config":{overrides},"created_ms","topic_id"}
 //   <data-dir>/recovery-point-offset-checkpoint   {"version":1,"offsets":{"<topic>-<p>":N}}
 //   <data-dir>/cleaner-offset-checkpoint          {"version":1,"offsets":{..},"tombstones":{..}}
 //   <data-dir>/<topic>-<p>/partition.json         {"data_dir_id","topic","partition"}
@@ -33,6 +33,9 @@ struct TopicInfo {
   std::map<std::string, std::string> overrides;  // as given, Kafka key names
   LogConfig config;                              // defaults + overrides
   int64_t created_ms = 0;
+  // The cluster's id for the topic ("" until a coordinator named it): a topic
+  // deleted and created again under this name has another id.
+  std::string topic_id;
 };
 
 class LogManager {
@@ -51,7 +54,13 @@ class LogManager {
 
   // kTopicExists, or kInvalidRequest for a bad name/count/config.
   Result<const TopicInfo*> create_topic(const std::string& name, int32_t partitions,
-                                        const std::map<std::string, std::string>& overrides);
+                                        const std::map<std::string, std::string>& overrides,
+                                        const std::string& topic_id = "");
+  // Records the cluster's id of a topic created before it had one.
+  Status set_topic_id(const std::string& name, const std::string& topic_id);
+  // Raises the partition count to `total`, creating the new partitions' logs.
+  // kInvalidRequest if `total` is not above the current count.
+  Result<const TopicInfo*> add_partitions(const std::string& name, int32_t total);
   Status delete_topic(const std::string& name);  // kUnknownTopic if missing
   // Sets (or, with an empty value, removes) override keys; applies to live logs.
   Result<const TopicInfo*> alter_topic(const std::string& name,
@@ -82,12 +91,18 @@ class LogManager {
 
   const LogConfig& defaults() const { return defaults_; }
   const std::string& data_dir() const { return data_dir_; }
+  // The id in meta.json: which data directory this is, wherever it is mounted.
+  const std::string& data_dir_id() const { return data_dir_id_; }
 
  private:
   LogManager() = default;
   // Makes way for a new partition directory `dir`; kIoError if something
   // not proven kreek's is in the way.
   Status clear_partition_dir(const std::string& dir);
+  // Opens empty logs for partitions [from, to) of `name` into `out`; the
+  // caller commits them with the topic file or removes them on failure.
+  Status open_new_partitions(const std::string& name, int32_t from, int32_t to,
+                             const LogConfig& config, std::vector<std::unique_ptr<PartitionLog>>& out);
   std::string data_dir_;
   std::string data_dir_id_;  // meta.json "id", written into every partition.json
   LogConfig defaults_;

@@ -13,7 +13,7 @@ KREEK_SRC=${KREEK_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 KREEK_BIN=${KREEK_BIN:-./build}
 MAN=$KREEK_SRC/man
 COMP=$KREEK_SRC/completions
-TOOLS=(kbroker ktopic kproduce kconsume)
+TOOLS=(kbroker ktopic kproduce kconsume kzk-lite)
 KTOPIC_COMMANDS=(create list describe alter delete)
 
 FAILURES=0
@@ -33,6 +33,7 @@ done
 
 # --- every page renders without a warning --------------------------------
 pages=("$MAN"/man1/kbroker.1 "$MAN"/man1/ktopic.1 "$MAN"/man1/kproduce.1 "$MAN"/man1/kconsume.1
+  "$MAN"/man1/kzk-lite.1
   "$MAN"/man5/kreek-format.5 "$MAN"/man7/kreek-protocol.7)
 for page in "${pages[@]}"; do
   [ -f "$page" ] || { fail "missing man page $page"; continue; }
@@ -110,7 +111,7 @@ done
 bash -n "$COMP/kreek.bash" && pass || fail "completions/kreek.bash does not parse"
 if command -v zsh >/dev/null; then zsh -n "$COMP/_kreek" && pass || fail "completions/_kreek does not parse"; fi
 if command -v fish >/dev/null; then fish -n "$COMP/kreek.fish" && pass || fail "completions/kreek.fish does not parse"; fi
-head -n 1 "$COMP/_kreek" | grep -qx '#compdef kbroker ktopic kproduce kconsume' && pass ||
+head -n 1 "$COMP/_kreek" | grep -qx '#compdef kbroker ktopic kproduce kconsume kzk-lite' && pass ||
   fail "completions/_kreek does not start with its #compdef line"
 
 # The bash completion answers without a broker (topic lookups time out quietly).

@@ -82,7 +82,13 @@ start_broker() {
   printf -v "${name}_DIR" %s "$dir/data"
   printf -v "${name}_LOG" %s "$log"
   printf -v "${name}_FLAGS" %s "$*"
-  local port="" i
+  _await_listening kbroker "$name" "$pid" "$log"
+}
+
+# _await_listening PROGRAM NAME PID LOG: waits for the "listening on" line and
+# sets NAME_PORT and NAME_ADDR; fails at once, showing the log, if PID exits.
+_await_listening() {
+  local program=$1 name=$2 pid=$3 log=$4 port="" i
   for ((i = 0; i < ${BROKER_START_SECONDS:-20} * 100; i++)); do
     port=$(grep -Eo 'info listening on 127\.0\.0\.1:[0-9]+' "$log" | tail -n 1 | sed 's/.*://')
     [ -n "$port" ] && break
@@ -90,12 +96,39 @@ start_broker() {
     sleep 0.01
   done
   if [ -z "$port" ]; then
-    echo "kbroker $name did not print its listening line:" >&2
+    echo "$program $name did not print its listening line:" >&2
     sed "s/^/  $name: /" "$log" >&2
     return 1
   fi
   printf -v "${name}_PORT" %s "$port"
   printf -v "${name}_ADDR" %s "127.0.0.1:$port"
+}
+
+# start_kzk NAME [kzk-lite flags...]: a coordinator on 127.0.0.1 with its own
+# data dir; sets NAME_PID, NAME_PORT, NAME_ADDR, NAME_DIR, NAME_LOG, NAME_FLAGS.
+# stop_broker, kill9_broker and restart_kzk work on it too.
+start_kzk() {
+  local name=$1
+  shift
+  local port_var="${name}_PORT"
+  local dir="$TEST_TMP/$name" log="$TEST_TMP/$name.log"
+  mkdir -p "$dir"
+  : >"$log"
+  kzk-lite --listen "127.0.0.1:${!port_var:-0}" --data-dir "$dir/meta" "$@" 2>>"$log" &
+  local pid=$!
+  _started_pids+=("$pid")
+  printf -v "${name}_PID" %s "$pid"
+  printf -v "${name}_DIR" %s "$dir/meta"
+  printf -v "${name}_LOG" %s "$log"
+  printf -v "${name}_FLAGS" %s "$*"
+  _await_listening kzk-lite "$name" "$pid" "$log"
+}
+
+restart_kzk() {
+  local name=$1
+  local flags_var="${name}_FLAGS"
+  # shellcheck disable=SC2086
+  start_kzk "$name" ${!flags_var}
 }
 
 # restart_broker NAME: starts it again on the same port and data dir.

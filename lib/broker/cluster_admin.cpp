@@ -1,0 +1,127 @@
+// Topic changes in a cluster: create, delete and alter go to the coordinator,
+// which decides and logs them; the answer comes back once this broker's own
+// metadata has the change, so a client can use it here at once. Without a
+// coordinator (unit tests) the local handlers of admin_ops.cpp answer.
+#include "broker/cluster_admin.h"
+
+#include "base/log.h"
+#include "base/topic_name.h"
+#include "broker/broker_context.h"
+#include "broker/coordinator_link.h"
+#include "proto/request_fields.h"
+#include "proto/wire.h"
+#include "storage/log_manager.h"
+
+namespace kreek::broker {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+json overrides_of(const storage::TopicInfo& t) {
+  json out = json::object();
+  for (const auto& [k, v] : t.overrides) out[k] = v;
+  return out;
+}
+
+}  // namespace
+
+void admin_create_topic(BrokerContext& ctx, const json& req, AsyncDone done) {
+  if (ctx.coordinator == nullptr) return done(handle_create_topic(ctx, req));
+  std::string name;
+  std::optional<int64_t> partitions, rf;
+  std::map<std::string, std::string> config;
+  if (Status s = proto::require_topic(req, name); !s.is_ok()) return done(s);
+  if (Status s = proto::read_int(req, "partitions", 1, proto::kMaxPartitions, partitions); !s.is_ok()) return done(s);
+  if (Status s = proto::read_int(req, "replication_factor", 1, 100, rf); !s.is_ok()) return done(s);
+  if (Status s = proto::read_config(req, /*allow_null=*/false, config); !s.is_ok()) return done(s);
+  if (rf.value_or(1) > 1)
+    return done(invalid_request("replication factor " + std::to_string(*rf) +
+                                " needs replication, which this broker does not offer yet; use 1"));
+  int64_t count = partitions.value_or(ctx.config.default_partitions);
+  json forward = {{"op", "create_topic"}, {"topic", name}, {"partitions", count},
+                  {"replication_factor", rf.value_or(1)}, {"config", config}};
+  ctx.coordinator->call(std::move(forward), [name, count, done](Result<proto::Json> r) {
+    if (!r.is_ok()) return done(r.status());
+    log::info("created topic \"" + name + "\" with " + std::to_string(count) +
+              (count == 1 ? " partition" : " partitions"));
+    done(json{{"topic", name}, {"partitions", count}});
+  });
+}
+
+void admin_delete_topic(BrokerContext& ctx, const json& req, AsyncDone done) {
+  if (ctx.coordinator == nullptr) return done(handle_delete_topic(ctx, req));
+  std::string name;
+  if (Status s = proto::require_topic(req, name); !s.is_ok()) return done(s);
+  ctx.coordinator->call({{"op", "delete_topic"}, {"topic", name}}, [name, done](Result<proto::Json> r) {
+    if (!r.is_ok()) return done(r.status());
+    log::info("deleted topic \"" + name + "\"");
+    done(json::object());
+  });
+}
+
+void admin_alter_topic(BrokerContext& ctx, const json& req, AsyncDone done) {
+  if (ctx.coordinator == nullptr) return done(handle_alter_topic(ctx, req));
+  std::string name;
+  if (Status s = proto::require_topic(req, name); !s.is_ok()) return done(s);
+  if (!req.contains("config") || !req["config"].is_object())
+    return done(invalid_request("\"config\" must be an object of key: value (null removes a key)"));
+  std::map<std::string, std::string> changes;
+  if (Status s = proto::read_config(req, /*allow_null=*/true, changes); !s.is_ok()) return done(s);
+  json config = json::object();
+  for (const auto& [k, v] : changes) config[k] = v.empty() ? json(nullptr) : json(v);
+  BrokerContext* c = &ctx;
+  ctx.coordinator->call({{"op", "alter_topic"}, {"topic", name}, {"config", config}},
+                        [c, name, done](Result<proto::Json> r) {
+                          if (!r.is_ok()) return done(r.status());
+                          const storage::TopicInfo* t = c->logs.topic(name);
+                          if (t == nullptr) return done(Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist"));
+                          log::info("altered topic \"" + name + "\" config");
+                          done(json{{"topic", name}, {"config", effective_config(*t)}, {"overrides", overrides_of(*t)}});
+                        });
+}
+
+void request_topic_creation(BrokerContext& ctx, const std::string& name, std::function<void()> then) {
+  if (ctx.coordinator == nullptr) {
+    if (then) then();
+    return;
+  }
+  auto [it, first] = ctx.creating.try_emplace(name);
+  if (then) it->second.push_back(std::move(then));
+  if (!first) return;  // already asked: wait with the others
+  BrokerContext* c = &ctx;
+  json forward = {{"op", "create_topic"}, {"topic", name}, {"partitions", ctx.config.default_partitions}};
+  ctx.coordinator->call(std::move(forward), [c, name](Result<proto::Json> r) {
+    if (r.is_ok()) {
+      log::info("created topic \"" + name + "\" with " + std::to_string(c->config.default_partitions) +
+                (c->config.default_partitions == 1 ? " partition" : " partitions") + " (auto-create)");
+    } else if (r.status().code() != Code::kTopicExists) {
+      log::warn("auto-create topic \"" + name + "\": " + r.status().message());
+    }
+    auto waiting = std::move(c->creating[name]);
+    c->creating.erase(name);
+    for (auto& cb : waiting) cb();
+  });
+}
+
+void admin_metadata(BrokerContext& ctx, const json& req, AsyncDone done) {
+  // Topics to create first: named, missing, and auto_create asked and allowed.
+  std::vector<std::string> missing;
+  auto names = req.find("topics");
+  if (ctx.coordinator != nullptr && ctx.config.auto_create && req.value("auto_create", false) == true &&
+      names != req.end() && names->is_array())
+    for (const json& n : *names)
+      if (n.is_string() && is_valid_topic_name(n.get<std::string>()) && ctx.logs.topic(n.get<std::string>()) == nullptr)
+        missing.push_back(n.get<std::string>());
+  if (missing.empty()) return done(handle_metadata(ctx, req));
+  // Answer once every creation is done (or failed: the answer then names the
+  // topic's error), so a client's first use of a new topic needs no retry.
+  auto left = std::make_shared<size_t>(missing.size());
+  BrokerContext* c = &ctx;
+  for (const std::string& name : missing)
+    request_topic_creation(ctx, name, [c, req, done, left] {
+      if (--*left == 0) done(handle_metadata(*c, req));
+    });
+}
+
+}  // namespace kreek::broker

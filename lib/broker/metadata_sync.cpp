@@ -1,0 +1,101 @@
+// Local state from the cluster's metadata; see metadata_sync.h.
+#include "broker/metadata_sync.h"
+
+#include <map>
+#include <vector>
+
+#include "base/log.h"
+#include "broker/broker_context.h"
+#include "storage/log_manager.h"
+
+namespace kreek::broker {
+namespace {
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+// The override changes that turn `have` into `want` ("" removes a key).
+std::map<std::string, std::string> config_changes(const std::map<std::string, std::string>& have,
+                                                  const std::map<std::string, std::string>& want) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : want)
+    if (auto it = have.find(k); it == have.end() || it->second != v) out[k] = v;
+  for (const auto& [k, v] : have)
+    if (want.count(k) == 0) out[k] = "";
+  return out;
+}
+
+}  // namespace
+
+void MetadataSync::apply(const coord::MetadataImage& image) {
+  // Local topics first: deleted ones go, unknown ones are registered.
+  std::vector<std::string> local;
+  for (const storage::TopicInfo* t : ctx_.logs.topics()) local.push_back(t->name);
+  for (const std::string& name : local) {
+    const storage::TopicInfo* t = ctx_.logs.topic(name);
+    const coord::TopicInfo* cluster = image.topic(name);
+    if (cluster != nullptr && (t->topic_id == cluster->topic_id || t->topic_id.empty())) continue;
+    if (t->topic_id.empty()) {
+      // Never registered: a standalone data dir's topic. Offer it.
+      if (registering_.insert(name).second) {
+        log::info("registering local topic " + quoted(name) + " with the cluster");
+        register_topic_(name);
+      }
+      continue;
+    }
+    // Deleted in the cluster (perhaps while this broker was away), or an older
+    // topic under a name that now belongs to a new one: its data goes.
+    log::info(cluster == nullptr ? "deleting topic " + quoted(name) + ": deleted in the cluster"
+                                 : "deleting the old topic " + quoted(name) + " (id " + t->topic_id +
+                                       "): the name now belongs to topic id " + cluster->topic_id);
+    Status s = ctx_.logs.delete_topic(name);
+    ctx_.on_topic_deleted(name);
+    if (!s.is_ok()) log::error("delete topic " + quoted(name) + ": " + s.message());
+  }
+
+  for (const auto& [name, cluster] : image.topics()) {
+    const storage::TopicInfo* t = ctx_.logs.topic(name);
+    int32_t count = static_cast<int32_t>(cluster.partitions.size());
+    if (t == nullptr) {
+      auto created = ctx_.logs.create_topic(name, count, cluster.config, cluster.topic_id);
+      if (!created.is_ok()) {
+        log::error("create topic " + quoted(name) + " from the cluster metadata: " + created.status().message());
+        continue;
+      }
+      t = *created;
+    } else if (t->topic_id.empty()) {
+      // The cluster adopted a local topic: it keeps its data and takes the id.
+      const coord::PartitionInfo& p0 = cluster.partitions[0];
+      if (!(p0.replicas.size() == 1 && p0.replicas[0] == ctx_.partitions.self())) {
+        log::warn("local topic " + quoted(name) + " is not the cluster's topic of that name; its data is kept but not served");
+        continue;
+      }
+      if (Status s = ctx_.logs.set_topic_id(name, cluster.topic_id); !s.is_ok()) {
+        log::error("adopt topic " + quoted(name) + ": " + s.message());
+        continue;
+      }
+      registering_.erase(name);
+    }
+    if (auto changes = config_changes(t->overrides, cluster.config); !changes.empty()) {
+      auto altered = ctx_.logs.alter_topic(name, changes);
+      if (!altered.is_ok()) log::error("alter topic " + quoted(name) + ": " + altered.status().message());
+    }
+    if (t->partitions < count) {
+      auto grown = ctx_.logs.add_partitions(name, count);
+      if (!grown.is_ok()) log::error("add partitions to " + quoted(name) + ": " + grown.status().message());
+    }
+    for (int32_t i = 0; i < count; ++i) {
+      const coord::PartitionInfo& p = cluster.partitions[i];
+      PartitionState& ps = ctx_.partitions.mutable_state(name, PartitionId(i));
+      ps.leader = p.leader;
+      ps.epoch = p.leader_epoch;
+      ps.replicas = p.replicas;
+      ps.isr = p.isr;
+      ps.partition_epoch = p.partition_epoch;
+    }
+  }
+  ctx_.cluster_id = image.cluster_id();
+  ctx_.brokers.clear();
+  for (const auto& [id, b] : image.brokers()) ctx_.brokers[id] = BrokerAddress{b.addr, b.rack, b.state};
+}
+
+}  // namespace kreek::broker

@@ -1,0 +1,41 @@
+// MetadataSync: brings a broker's local state in line with the cluster's
+// metadata image each time the image moves on. Topics the cluster has get
+// local logs (with the cluster's topic id and config, more partitions when the
+// count grows); topics it deleted, or that are an older topic under the same
+// name, lose their local data; every partition's leader, epoch, replicas and
+// ISR go to the PartitionTable the request handlers consult. Topics found in
+// the data directory that the cluster has never heard of (a standalone data
+// dir joining a cluster) are registered with this broker as their only
+// replica, not deleted.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+
+#include "coord/metadata_image.h"
+
+namespace kreek::broker {
+
+struct BrokerContext;
+
+class MetadataSync {
+ public:
+  // `register_topic(name)` asks the coordinator to adopt a local topic the
+  // cluster does not know (the caller forwards create_topic with this broker
+  // as every partition's replica); it is asked once per topic.
+  MetadataSync(BrokerContext& ctx, std::function<void(const std::string& topic)> register_topic)
+      : ctx_(ctx), register_topic_(std::move(register_topic)) {}
+
+  // Applies `image` to the local state. Call only with an image that has
+  // caught up at least to this broker's own registration: an image from
+  // before it would make every local topic look deleted.
+  void apply(const coord::MetadataImage& image);
+
+ private:
+  BrokerContext& ctx_;
+  std::function<void(const std::string&)> register_topic_;
+  std::set<std::string> registering_;
+};
+
+}  // namespace kreek::broker
