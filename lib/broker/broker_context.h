@@ -83,6 +83,10 @@ struct BrokerContext {
   WarnLimiter warnings;
   std::map<std::string, uint32_t, std::less<>> round_robin;  // keyless produce, per topic
   bool stopping = false;  // shutdown began: no new long polls park
+  // False from start until the broker is registered and live in its cluster:
+  // requests get UNAVAILABLE (retriable) rather than answers from metadata
+  // it does not have yet.
+  bool ready = true;
 
   // The topic, created with the broker's defaults if missing and `create` is
   // set (and the broker allows auto-creation): at once without a coordinator;

@@ -31,6 +31,7 @@ Status ClusterMember::start() {
     coordinators = {embedded_->address()};
   }
   ctx_.partitions.set_cluster_mode();
+  ctx_.ready = false;
   CoordinatorLinkConfig lc{coordinators, NodeId(config_.node_id), ctx_.address, config_.rack,
                            ctx_.logs.data_dir_id(), random_id(), 5000};
   CoordinatorLink::Events ev;
@@ -82,6 +83,7 @@ void ClusterMember::on_metadata(const coord::MetadataImage& image) {
   ctx_.purgatory->complete_all();
   if (!ready_ && self->state == coord::BrokerState::kLive) {
     ready_ = true;
+    ctx_.ready = true;
     if (events_.on_ready) events_.on_ready();
   }
 }

@@ -9,6 +9,7 @@
 #include "broker/fetch.h"
 #include "broker/produce.h"
 #include "proto/message.h"
+#include "proto/request_fields.h"
 
 namespace kreek::broker {
 
@@ -61,7 +62,8 @@ void RequestRouter::resume(uint64_t conn) {
   held_.erase(it);
 }
 
-bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_view peer, uint64_t conn) {
+bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_view peer, uint64_t conn,
+                             bool may_wait) {
   Request req;
   req.line = line;
   req.peer = peer;
@@ -70,8 +72,35 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
   req.id_raw = env.id_raw.empty() ? std::string_view("null") : env.id_raw;
   if (!s.is_ok()) return ctx_.reject(req, reply, s), false;
 
+  if (!ctx_.ready && env.op != "hello") {
+    req.op = env.op;
+    ctx_.reject(req, reply, Status(Code::kUnavailable, "the broker is starting; try again"),
+                /*silent=*/false);
+    return false;
+  }
   if (env.op == "produce") {
     req.op = env.op;
+    // A produce to a topic that does not exist yet waits (holding the
+    // connection's later requests) while the coordinator creates it, then runs.
+    std::string topic;
+    if (may_wait && ctx_.coordinator != nullptr && ctx_.config.auto_create &&
+        proto::scan_topic(scan_, 0, topic).is_ok() && ctx_.logs.topic(topic) == nullptr) {
+      auto held = std::make_shared<Held>(Held{std::string(line), std::move(reply), std::string(peer)});
+      // 0: waiting; 1: done before request_topic_creation returned (the
+      // produce runs here); 2: this call returned, the callback runs it.
+      auto state = std::make_shared<int>(0);
+      request_topic_creation(ctx_, topic, [this, held, conn, state] {
+        if (*state == 0) {
+          *state = 1;
+          return;
+        }
+        dispatch(held->line, std::move(held->reply), held->peer, conn, /*may_wait=*/false);
+        resume(conn);
+      });
+      if (*state == 1) return dispatch(held->line, std::move(held->reply), held->peer, conn, /*may_wait=*/false);
+      *state = 2;
+      return true;
+    }
     handle_produce(ctx_, req, scan_, std::move(reply));
     return false;
   }

@@ -35,8 +35,11 @@ class RequestRouter {
     Reply reply;
     std::string peer;
   };
-  // Runs one request; true if its answer comes later (the connection must wait).
-  bool dispatch(std::string_view line, Reply reply, std::string_view peer, uint64_t conn);
+  // Runs one request; true if its answer comes later (the connection must
+  // wait). `may_wait` false: a produce to a missing topic does not wait for
+  // its creation again (it was just tried).
+  bool dispatch(std::string_view line, Reply reply, std::string_view peer, uint64_t conn,
+                bool may_wait = true);
   // The connection's later op finished: run what waited behind it.
   void resume(uint64_t conn);
 

@@ -36,7 +36,7 @@ Status Cluster::bootstrap() {
     auto c = BrokerConnection::connect(addr, options_.connect_timeout_ms);
     if (c.is_ok()) {
       bootstrap_addr_ = addr;
-      conns_[addr] = std::move(c).value();
+      bootstrap_conn_ = std::move(c).value();
       return Status::ok();
     }
     if (first.is_ok()) first = c.status();
@@ -47,13 +47,14 @@ Status Cluster::bootstrap() {
 }
 
 Result<BrokerConnection*> Cluster::bootstrap_connection() {
-  if (!bootstrap_addr_.empty()) {
+  if (bootstrap_conn_ && !bootstrap_conn_->is_broken()) return bootstrap_conn_.get();
+  if (adopted_) {  // one fake broker's socketpair serves both roles
     auto it = conns_.find(bootstrap_addr_);
-    if (it != conns_.end() && !it->second->is_broken()) return it->second.get();
-    conns_.erase(bootstrap_addr_);
+    if (it != conns_.end()) return it->second.get();
   }
+  bootstrap_conn_.reset();
   KREEK_RETURN_IF_ERROR(bootstrap());
-  return conns_[bootstrap_addr_].get();
+  return bootstrap_conn_.get();
 }
 
 Result<proto::Json> Cluster::call_on(BrokerConnection& conn, const proto::Json& request,
@@ -79,7 +80,7 @@ Result<proto::Json> Cluster::call(proto::Json fields) {
     // here are idempotent metadata/admin calls or the caller copes with TOPIC_EXISTS.
     // A peer that does not speak the protocol is not asked twice.
     if (!r.is_ok() && conn->is_broken() && attempt == 0 && r.status().code() != Code::kProtocol) {
-      conns_.erase(bootstrap_addr_);
+      bootstrap_conn_.reset();
       continue;
     }
     return r;
@@ -136,6 +137,7 @@ void Cluster::drop(const std::string& addr) { conns_.erase(addr); }
 
 void Cluster::adopt_connection(std::unique_ptr<BrokerConnection> conn) {
   bootstrap_addr_ = conn->address();
+  adopted_ = true;
   conns_[bootstrap_addr_] = std::move(conn);
 }
 

@@ -72,8 +72,8 @@ class Cluster {
 
   int64_t next_id() { return ++last_id_; }
 
-  // Uses `conn` for its address and as the bootstrap connection (tests talk to
-  // a fake broker over a socketpair this way).
+  // Uses `conn` for its address, for data and metadata calls both (tests talk
+  // to a fake broker over one socketpair this way).
   void adopt_connection(std::unique_ptr<BrokerConnection> conn);
 
  private:
@@ -81,6 +81,11 @@ class Cluster {
 
   ClientOptions options_;
   std::string bootstrap_addr_;
+  // Metadata and admin calls have a connection of their own: a data
+  // connection (producer, consumer) can then be dropped or redialled by its
+  // user without pulling it from under a metadata call, and the other way round.
+  std::unique_ptr<BrokerConnection> bootstrap_conn_;
+  bool adopted_ = false;  // adopt_connection: the data connection is the bootstrap one
   std::map<std::string, std::unique_ptr<BrokerConnection>> conns_;
   std::map<int32_t, std::string> brokers_;
   std::map<std::string, TopicMeta> topics_;
