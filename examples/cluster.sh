@@ -104,7 +104,12 @@ status() {
 # stop NAME: SIGTERM, then wait up to 30 s for it to exit.
 stop() {
   local pid i
-  pid=$(running "$1") || { rm -f "$dir/$1.pid"; return 0; }
+  if ! pid=$(running "$1"); then
+    # Gone already (perhaps from the SIGTERM down sent to every broker at once).
+    [ -f "$dir/$1.pid" ] && say "$1 stopped"
+    rm -f "$dir/$1.pid"
+    return 0
+  fi
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 3000; i++)); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$dir/$1.pid"; say "$1 stopped"; return 0; }
