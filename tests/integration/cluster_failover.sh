@@ -108,7 +108,7 @@ new_epoch=$(rpc "$b1_ADDR" '{"op":"metadata","id":1}' | jq '.topics[0].partition
 check "the leader epoch moved on ($old_epoch -> $new_epoch)" test "$new_epoch" -gt "$old_epoch"
 stale=$(cat "$b3_DIR"/orders-2/*.log | jq -c --argjson e "$old_epoch" \
   'select(.epoch <= $e) | .records[] | select(.value | startswith("cont-")) | .value')
-check "no write after SIGCONT went in at the old epoch ($(echo $stale))" test -z "$stale"
+check "no write after SIGCONT went in at the old epoch (${stale//$'\n'/ })" test -z "$stale"
 echo x | timeout 20 kproduce -b "$b1_ADDR" -t orders -p 2 >/dev/null
 check "a produce to its partition works again" test $? -eq 0
 
