@@ -94,7 +94,7 @@ _kreek() {
       ;;
     ktopic)
       case $prev in
-        -b | --brokers | -p | --partitions) return 0 ;;
+        -b | --brokers | -p | --partitions | -r | --replication-factor) return 0 ;;
         -c | --config)
           compopt -o nospace 2>/dev/null
           # shellcheck disable=SC2086
@@ -107,13 +107,13 @@ _kreek() {
         # that command's own flags with them.
         case $sub in
           '') _kreek_reply -b --brokers -v --verbose -q --quiet -h --help --version ;;
-          create) _kreek_reply -p --partitions -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          create) _kreek_reply -p --partitions -r --replication-factor -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
           alter) _kreek_reply -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
-          list | describe) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          list | describe | cluster) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
           *) _kreek_reply -b --brokers -v --verbose -q --quiet -h --help ;;
         esac
       elif [[ -z $sub ]]; then
-        _kreek_reply create list describe alter delete
+        _kreek_reply create list describe alter delete cluster
       elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete)$ ]]; then
         # shellcheck disable=SC2046
         _kreek_reply $(_kreek_topics "$brokers")

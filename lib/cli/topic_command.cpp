@@ -60,6 +60,8 @@ void print_table(const std::vector<std::vector<std::string>>& rows, std::string&
   }
 }
 
+}  // namespace
+
 std::string describe_text(const proto::Json& d) {
   std::string out;
   const auto parts = d.value("partitions", proto::Json::array());
@@ -99,6 +101,26 @@ std::string describe_text(const proto::Json& d) {
   return out;
 }
 
+std::string cluster_text(const proto::Json& d) {
+  std::string out = "cluster " + scalar(d.value("cluster_id", proto::Json())) + "  (as node " +
+                    scalar(d.value("node", proto::Json())) + " sees it)\n";
+  std::vector<std::vector<std::string>> rows{{"NODE", "ADDRESS", "RACK", "STATE", "LEADER-OF"}};
+  for (const auto& b : d.value("brokers", proto::Json::array())) {
+    if (!b.is_object()) continue;
+    std::string rack = scalar(b.value("rack", proto::Json()));
+    rows.push_back({scalar(b.value("node", proto::Json())), scalar(b.value("addr", proto::Json())),
+                    rack.empty() ? "-" : rack, scalar(b.value("state", proto::Json())),
+                    scalar(b.value("leader_of", proto::Json()))});
+  }
+  print_table(rows, out);
+  auto leaderless = d.value("leaderless_partitions", proto::Json());
+  if (leaderless.is_number_integer() && leaderless.get<int64_t>() > 0)
+    out += "leaderless partitions: " + leaderless.dump() + "\n";
+  return out;
+}
+
+namespace {
+
 // The broker's response as it came, less the request id (a client artefact).
 std::string raw(proto::Json r) {
   r.erase("id");
@@ -121,6 +143,8 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
   auto* create = app.add_subcommand("create", "create a topic");
   create->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   create->add_option("-p,--partitions", c.partitions, "partition count (default: the broker's)");
+  create->add_option("-r,--replication-factor", c.replication_factor,
+                     "copies of each partition (default: 1; more needs replication, not built yet)");
   create->add_option("-c,--config", c.configs, "KEY=VALUE topic config (repeatable)");
   create->add_flag("--json", c.json, "print the broker's JSON response");
   auto* list = app.add_subcommand("list", "print topic names, one per line");
@@ -134,7 +158,9 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
   alter->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   alter->add_option("-c,--config", c.configs, "KEY=VALUE, or KEY= to remove (repeatable)")->required();
   alter->add_flag("--json", c.json, "print the effective config as JSON");
-  for (auto* sub : {create, list, describe, del, alter}) {
+  auto* cluster = app.add_subcommand("cluster", "show the brokers, their state and the partitions each leads");
+  cluster->add_flag("--json", c.json, "print the broker's describe_cluster JSON");
+  for (auto* sub : {create, list, describe, del, alter, cluster}) {
     sub->callback([&c, sub] { c.action = sub->get_name(); });
     // The common flags belong to ktopic, but users of kafka-topics and kcat
     // put them anywhere: "ktopic describe orders -b HOST:PORT". Options the
@@ -149,11 +175,12 @@ Status run_topic(const TopicConfig& c) {
   set_verbosity(c.common.verbose, c.common.quiet);
   KREEK_ASSIGN_OR_RETURN(client::ConfigChanges changes, parse_configs(c.configs, c.action == "alter"));
   if (c.partitions && *c.partitions < 1) return usage_error("--partitions must be >= 1");
+  if (c.replication_factor < 1) return usage_error("--replication-factor must be >= 1");
   KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> connected, connect(c.common));
   client::Cluster& cluster = *connected;
 
   if (c.action == "create") {
-    KREEK_ASSIGN_OR_RETURN(auto r, client::create_topic(cluster, c.name, c.partitions, changes));
+    KREEK_ASSIGN_OR_RETURN(auto r, client::create_topic(cluster, c.name, c.partitions, changes, c.replication_factor));
     if (c.json) print(raw(r));
     info("created topic \"" + c.name + "\"");
     return Status::ok();
@@ -171,8 +198,16 @@ Status run_topic(const TopicConfig& c) {
     return Status::ok();
   }
   if (c.action == "describe") {
-    KREEK_ASSIGN_OR_RETURN(auto r, client::describe_topic(cluster, c.name));
+    std::vector<Status> missed;
+    KREEK_ASSIGN_OR_RETURN(auto r, client::describe_topic(cluster, c.name, &missed));
+    // Partial answers still print: the unreachable leaders' rows show "-".
+    for (const auto& m : missed) warn(m.message());
     print(c.json ? raw(r) : describe_text(r));
+    return Status::ok();
+  }
+  if (c.action == "cluster") {
+    KREEK_ASSIGN_OR_RETURN(auto r, client::describe_cluster(cluster));
+    print(c.json ? raw(r) : cluster_text(r));
     return Status::ok();
   }
   if (c.action == "delete") {

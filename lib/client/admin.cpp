@@ -2,6 +2,8 @@
 #include "client/admin.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <set>
 
 namespace kreek::client {
 namespace {
@@ -20,9 +22,11 @@ proto::Json config_object(const ConfigChanges& changes) {
 }  // namespace
 
 Result<proto::Json> create_topic(Cluster& cluster, const std::string& topic,
-                                    std::optional<int32_t> partitions, const ConfigChanges& config) {
+                                    std::optional<int32_t> partitions, const ConfigChanges& config,
+                                    int32_t replication_factor) {
   proto::Json req = {{"op", "create_topic"}, {"topic", topic}};
   if (partitions) req["partitions"] = *partitions;
+  req["replication_factor"] = replication_factor;
   if (!config.empty()) req["config"] = config_object(config);
   return cluster.call(std::move(req));
 }
@@ -36,8 +40,62 @@ Result<std::vector<std::string>> list_topics(Cluster& cluster) {
   return names;
 }
 
-Result<proto::Json> describe_topic(Cluster& cluster, const std::string& topic) {
-  return cluster.call({{"op", "describe_topic"}, {"topic", topic}});
+int merge_partition_logs(proto::Json& into, const proto::Json& from) {
+  int taken = 0;
+  auto theirs = from.find("partitions");
+  auto ours = into.find("partitions");
+  if (theirs == from.end() || ours == into.end() || !theirs->is_array() || !ours->is_array()) return 0;
+  for (const auto& tp : *theirs) {
+    if (!tp.is_object() || !tp.contains("log_end")) continue;  // not led there
+    for (auto& op : *ours)
+      if (op.is_object() && op.value("partition", proto::Json()) == tp.value("partition", proto::Json())) {
+        op = tp;  // the leader's view, leader and epoch included
+        ++taken;
+      }
+  }
+  return taken;
+}
+
+Result<proto::Json> describe_topic(Cluster& cluster, const std::string& topic,
+                                      std::vector<Status>* missed) {
+  proto::Json req = {{"op", "describe_topic"}, {"topic", topic}};
+  KREEK_ASSIGN_OR_RETURN(proto::Json out, cluster.call(req));
+  // Which leaders' partitions still lack log fields, by leader node.
+  std::set<int32_t> leaders;
+  for (const auto& p : out.value("partitions", proto::Json::array())) {
+    if (!p.is_object() || p.contains("log_end")) continue;
+    auto l = p.value("leader", proto::Json());
+    if (l.is_number_integer() && l.get<int64_t>() >= 0 && l.get<int64_t>() <= INT32_MAX)
+      leaders.insert(static_cast<int32_t>(l.get<int64_t>()));
+  }
+  if (leaders.empty()) return out;
+  // Broker addresses come from metadata (the bootstrap broker's answer above
+  // named only node ids).
+  KREEK_ASSIGN_OR_RETURN(proto::Json meta_resp, cluster.call({{"op", "metadata"}, {"topics", {topic}}}));
+  KREEK_ASSIGN_OR_RETURN(ClusterMeta meta, parse_metadata(meta_resp));
+  for (int32_t node : leaders) {
+    auto addr = meta.brokers.find(node);
+    if (addr == meta.brokers.end()) {
+      if (missed) missed->push_back(Status(Code::kNotLeader, "node " + std::to_string(node) + " has no address"));
+      continue;
+    }
+    proto::Json one = {{"op", "describe_topic"}, {"id", cluster.next_id()}, {"topic", topic}};
+    auto conn = cluster.connection(addr->second);
+    Result<proto::Json> r = conn.is_ok() ? cluster.call_on(**conn, one, cluster.options().request_timeout_ms)
+                                         : Result<proto::Json>(conn.status());
+    if (conn.is_ok() && (*conn)->is_broken()) cluster.drop(addr->second);
+    if (!r.is_ok()) {
+      if (missed) missed->push_back(r.status().with_context("describe " + topic + " on node " +
+                                                            std::to_string(node) + " (" + addr->second + ")"));
+      continue;
+    }
+    merge_partition_logs(out, *r);
+  }
+  return out;
+}
+
+Result<proto::Json> describe_cluster(Cluster& cluster) {
+  return cluster.call({{"op", "describe_cluster"}});
 }
 
 Status delete_topic(Cluster& cluster, const std::string& topic) {

@@ -32,7 +32,12 @@ Result<std::vector<std::string>> parse_broker_list(std::string_view list) {
 
 Status Cluster::bootstrap() {
   Status first;
-  for (const auto& addr : options_.brokers) {
+  // The -b list first, then the brokers metadata named: once the client has
+  // seen the cluster, losing every broker it was given is no reason to stop.
+  std::vector<std::string> candidates = options_.brokers;
+  for (const auto& [node, addr] : brokers_)
+    if (std::find(candidates.begin(), candidates.end(), addr) == candidates.end()) candidates.push_back(addr);
+  for (const auto& addr : candidates) {
     auto c = BrokerConnection::connect(addr, options_.connect_timeout_ms);
     if (c.is_ok()) {
       bootstrap_addr_ = addr;

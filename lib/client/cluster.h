@@ -1,5 +1,6 @@
 // Cluster: the client's view of the brokers. Bootstraps from the -b list (the
-// first reachable broker wins), caches topic metadata, keeps one connection per
+// first reachable broker wins; brokers learned from metadata serve when the
+// list's are gone), caches topic metadata, keeps one connection per
 // broker address and routes partition requests to the leader's address, so a
 // multi-broker cluster needs no change here. Single-threaded; blocking I/O.
 #pragma once
@@ -42,8 +43,9 @@ class Cluster {
 
   const ClientOptions& options() const { return options_; }
 
-  // Connects to the first reachable broker of the list. Errors: kUnavailable
-  // with the first broker's error ("cannot connect to 127.0.0.1:9092: Connection refused").
+  // Connects to the first reachable broker of the -b list, then of the brokers
+  // learned from metadata. Errors: kUnavailable with the first broker's error
+  // ("cannot connect to 127.0.0.1:9092: Connection refused").
   Status bootstrap();
 
   // Sends one request on the bootstrap connection and returns the response if

@@ -123,8 +123,10 @@ Status Consumer::poll(RecordSink& sink, bool& stopped) {
     }
   }
   // Group unfinished partitions by leader; rotate the order so one busy
-  // partition cannot take every fetch's max_bytes.
+  // partition cannot take every fetch's max_bytes. A partition without a
+  // leader is skipped this round: the others are still read.
   std::map<std::string, std::vector<size_t>> groups;
+  Status leaderless;
   const size_t n = cursors_.size();
   for (size_t k = 0; k < n; ++k) {
     size_t i = (k + rotate_) % n;
@@ -132,22 +134,53 @@ Status Consumer::poll(RecordSink& sink, bool& stopped) {
     auto addr = cluster_.leader_address(options_.topic, cursors_[i].partition);
     if (!addr.is_ok()) {
       if (!is_retriable(addr.status().code())) return addr.status();
-      return note_failure("", addr.status());
+      if (leaderless.is_ok()) leaderless = addr.status();
+      refresh_ = true;
+      continue;
     }
     groups[*addr].push_back(i);
   }
   ++rotate_;
+  if (groups.empty()) return leaderless.is_ok() ? Status::ok() : note_failure("", leaderless);
+  // Every leader gets its fetch before any answer is read, so the long polls
+  // run side by side: a round lasts as long as the slowest broker, not the sum.
+  std::vector<std::pair<const std::string*, std::vector<size_t>*>> sent;
+  std::string failed_addr;
+  Status failed;
   for (auto& [addr, idx] : groups) {
-    KREEK_RETURN_IF_ERROR(fetch_from(addr, idx, sink, stopped));
-    if (stopped) break;
+    Status s = send_fetch(addr, idx);
+    if (s.is_ok()) {
+      sent.emplace_back(&addr, &idx);
+    } else if (failed.is_ok()) {
+      failed = s;
+      failed_addr = addr;
+    } else {
+      cluster_.drop(addr);
+    }
   }
+  for (size_t k = 0; k < sent.size(); ++k) {
+    const std::string& addr = *sent[k].first;
+    Status s = read_fetch(addr, *sent[k].second, sink, stopped);
+    if (s.is_ok()) continue;
+    // Answers not read yet would be out of step on a later round.
+    for (size_t j = k + 1; j < sent.size(); ++j) cluster_.drop(*sent[j].first);
+    if (!is_retriable(s.code())) return s;
+    if (failed.is_ok()) {
+      failed = s;
+      failed_addr = addr;
+    } else {
+      cluster_.drop(addr);
+    }
+    break;
+  }
+  if (!failed.is_ok()) return note_failure(failed_addr, failed);
+  if (leaderless.is_ok()) outage_.succeeded();  // with a partition still unled, not yet
   return Status::ok();
 }
 
-Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, RecordSink& sink,
-                            bool& stopped) {
+Status Consumer::send_fetch(const std::string& addr, const std::vector<size_t>& idx) {
   auto conn_or = cluster_.connection(addr);
-  if (!conn_or.is_ok()) return note_failure(addr, conn_or.status());
+  if (!conn_or.is_ok()) return conn_or.status();
   BrokerConnection& conn = **conn_or;
 
   request_.clear();
@@ -170,21 +203,25 @@ Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, R
   request_ += ",\"max_wait_ms\":";
   request_ += std::to_string(options_.max_wait_ms);
   request_ += "}\n";
-  Status w = conn.write_all(request_);
-  if (!w.is_ok()) return note_failure(addr, w);
+  return conn.write_all(request_);
+}
 
+// Errors that are retriable leave the caller to note the failure (and drop
+// the connection); others are returned as they are.
+Status Consumer::read_fetch(const std::string& addr, std::vector<size_t>& idx, RecordSink& sink,
+                            bool& stopped) {
+  auto conn_or = cluster_.connection(addr);
+  if (!conn_or.is_ok()) return conn_or.status();
+  BrokerConnection& conn = **conn_or;
   auto header = conn.read_line(options_.max_wait_ms + cluster_.options().request_timeout_ms);
-  if (!header.is_ok()) return note_failure(addr, header.status());
+  if (!header.is_ok()) return header.status();
   auto resp = parse_reply(conn, *header);
   if (!resp.is_ok()) {
     cluster_.drop(addr);
     return resp.status();
   }
   auto parts_or = proto::parse_fetch_header(*resp);
-  if (!parts_or.is_ok()) {
-    if (is_retriable(parts_or.status().code())) return note_failure(addr, parts_or.status());
-    return parts_or.status();
-  }
+  if (!parts_or.is_ok()) return parts_or.status();
   std::vector<proto::FetchPart>& parts = *parts_or;
   if (parts.size() != idx.size())
     return Status(Code::kProtocol, "fetch response from " + addr + " has " +
@@ -205,7 +242,6 @@ Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, R
     announced += part.bytes;
   }
   failures_ = 0;
-  outage_.succeeded();
   for (size_t k = 0; k < parts.size(); ++k) {
     Cursor& c = cursors_[idx[k]];
     const proto::FetchPart& part = parts[k];
@@ -213,7 +249,7 @@ Status Consumer::fetch_from(const std::string& addr, std::vector<size_t>& idx, R
       return Status(Code::kProtocol, "fetch response from " + addr + " does not match its request");
     auto payload = conn.read_exact(static_cast<size_t>(part.bytes),
                                    cluster_.options().request_timeout_ms);
-    if (!payload.is_ok()) return note_failure(addr, payload.status());
+    if (!payload.is_ok()) return payload.status();
     if (!part.error.is_ok()) {
       KREEK_RETURN_IF_ERROR(handle_part_error(c, part.error, part.error_json));
       continue;

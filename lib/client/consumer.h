@@ -1,5 +1,6 @@
 // Consumer: reads a topic's partitions from given offsets. Each poll() sends one
-// multi-part fetch to every leader that holds an unfinished partition, decodes
+// multi-part fetch to every leader that holds an unfinished partition (all
+// written before any answer is read, so brokers work in parallel), decodes
 // the batch lines that come back (checking each batch's CRC), skips records
 // below the position asked for, and hands records to a sink in offset order
 // per partition. Positions advance as records are delivered, so what a caller
@@ -105,7 +106,9 @@ class Consumer {
 
  private:
   struct Request;
-  Status fetch_from(const std::string& addr, std::vector<size_t>& cursor_idx, RecordSink& sink,
+  // A round writes every leader's fetch, then reads the answers in turn.
+  Status send_fetch(const std::string& addr, const std::vector<size_t>& cursor_idx);
+  Status read_fetch(const std::string& addr, std::vector<size_t>& cursor_idx, RecordSink& sink,
                     bool& stopped);
   Status deliver(Cursor& c, std::string_view payload, RecordSink& sink, bool& stopped);
   Status handle_part_error(Cursor& c, const Status& error, const proto::Json& error_json);

@@ -39,4 +39,15 @@ TEST_SUITE("client") {
     c.on_batch_sent(0);
     CHECK(c.choose(std::nullopt) == 0);
   }
+  TEST_CASE("keyless records skip partitions that are not free") {
+    PartitionChooser c(6, 1);
+    // Partitions 2 and 3 wait for an unreachable leader: 1 -> 4.
+    CHECK(c.skip_to_free([](int32_t p) { return p != 2 && p != 3 && p != 1; }) == 4);
+    CHECK(c.sticky() == 4);
+    CHECK(c.choose(std::nullopt) == 4);
+    // None free: the sticky partition stays.
+    CHECK(c.skip_to_free([](int32_t) { return false; }) == 4);
+    // It wraps around.
+    CHECK(c.skip_to_free([](int32_t p) { return p == 0; }) == 0);
+  }
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "base/clock.h"
+#include "client/interrupt.h"
 #include "client/reply.h"
 #include "proto/message.h"
 #include "proto/wire.h"
@@ -86,6 +87,17 @@ Status Producer::send(const proto::Record& record, std::optional<int32_t> partit
   if (p < 0 || p >= partitions_) {
     fail_local(Status(Code::kUnknownPartition,
                       "topic \"" + options_.topic + "\" has no partition " + std::to_string(p)));
+    return Status::ok();
+  }
+  if (sticky && partition_waits(p))
+    p = chooser_.skip_to_free([this](int32_t q) { return !partition_waits(q); });
+  // A record bound to a partition whose batches wait (its key or -p chose it;
+  // or every partition waits) waits with them: sending it elsewhere would
+  // break the key's order, and queueing more would only grow the backlog.
+  while (partition_waits(p) && fatal_.is_ok() && !stop_requested())
+    KREEK_RETURN_IF_ERROR(service(-1, -1).status());
+  if (!fatal_.is_ok()) {
+    fail_local(fatal_);
     return Status::ok();
   }
   ++stats_.records;
@@ -234,7 +246,8 @@ void Producer::handle_response(Link& link, std::string_view line) {
   }
   Status s = proto::response_status(*r);
   if (s.is_ok()) {
-    outage_.succeeded();
+    // With one broker down, acks from the others are no recovery.
+    if (retries_.empty()) outage_.succeeded();
     stats_.acked += req.count;
     recycle(req.records);
   } else if (is_retriable(s.code())) {
@@ -407,6 +420,19 @@ void Producer::send_expired(int64_t now_ms) {
     const Batch& b = batches_[static_cast<size_t>(p)];
     if (b.count > 0 && b.first_ms + options_.linger_ms <= now_ms) send_batch(p);
   }
+}
+
+bool Producer::partition_waits(int32_t partition) const {
+  return std::any_of(retries_.begin(), retries_.end(),
+                     [&](const InFlight& r) { return r.partition == partition; });
+}
+
+bool Producer::is_blocked() const {
+  if (retries_.empty()) return false;
+  if (options_.partition) return partition_waits(*options_.partition);
+  for (int32_t p = 0; p < partitions_; ++p)
+    if (!partition_waits(p)) return false;
+  return true;
 }
 
 bool Producer::has_pending() const {

@@ -5,7 +5,10 @@
 // that fail with a retriable error (a lost connection, NOT_LEADER) are resent
 // with capped backoff until their delivery timeout runs out; then the producer
 // fails as a whole (at-least-once: a retry may duplicate a batch the broker
-// wrote but could not acknowledge). Single-threaded, blocking sockets.
+// wrote but could not acknowledge). While one leader is out of reach, keyless
+// records go to the other partitions and keyed ones for its partitions wait,
+// so the rest of the cluster keeps taking records. Single-threaded, blocking
+// sockets; requests to several leaders are outstanding at once.
 #pragma once
 
 #include <cstdint>
@@ -78,10 +81,16 @@ class Producer {
 
   const ProduceStats& stats() const { return stats_; }
 
-  // True while a batch waits to be resent. A caller reading input should stop
-  // until it clears (back-pressure): it would only pile up more batches that
-  // cannot be delivered either.
-  bool is_blocked() const { return !retries_.empty(); }
+  // True while no record could be sent now: with -p, that partition's batches
+  // wait to be resent; otherwise every partition's do. A caller reading input
+  // should stop until it clears (back-pressure): it would only pile up more
+  // batches that cannot be delivered either. A single keyed record whose
+  // partition waits makes send() block instead (it must not go elsewhere),
+  // while keyless records go to a partition that does not wait.
+  bool is_blocked() const;
+  // Whether batches of `partition` wait to be resent (its leader is out of
+  // reach or moved).
+  bool partition_waits(int32_t partition) const;
   // Set (TIMEOUT) once a batch's delivery timeout ran out. Every record not
   // acknowledged by then is given up at once and nothing more is sent.
   const Status& fatal() const { return fatal_; }
