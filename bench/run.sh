@@ -600,6 +600,14 @@ part_h() {
     return 1
   fi
   row "  until every partition has a leader" "$el_healthy" "s" "" "from the create; leaders per broker: $spread"
+  # What each broker holds for the topic: partition directories on disk and open fds.
+  local b d pid dirs=() fds=()
+  for b in 1 2 3; do
+    d="h${b}_DIR" pid="h${b}_PID"
+    dirs+=("$(find "${!d}" -maxdepth 1 -type d -name 'bench-meta-*' | wc -l)")
+    fds+=("$(find "/proc/${!pid}/fd" -mindepth 1 2>/dev/null | wc -l)")
+  done
+  row "  partition logs on disk, per broker" "$(IFS=,; echo "${dirs[*]}")" "dirs" "" "open fds per broker: $(IFS=,; echo "${fds[*]}") (replication factor 1)"
   # Timed from a client on a broker other than the one the create went through.
   local out c0 c1 p50 p99 bytes n_parts per
   c0=$(cpu_of "$h2_PID")
