@@ -607,7 +607,7 @@ part_h() {
     dirs+=("$(find "${!d}" -maxdepth 1 -type d -name 'bench-meta-*' | wc -l)")
     fds+=("$(find "/proc/${!pid}/fd" -mindepth 1 2>/dev/null | wc -l)")
   done
-  row "  partition logs on disk, per broker" "$(IFS=,; echo "${dirs[*]}")" "dirs" "" "open fds per broker: $(IFS=,; echo "${fds[*]}") (replication factor 1)"
+  row "  partition logs on disk, all 3 brokers" "$((dirs[0] + dirs[1] + dirs[2]))" "dirs" "" "per broker: $(IFS=,; echo "${dirs[*]}"), open fds $(IFS=,; echo "${fds[*]}"); replication factor 1"
   # Timed from a client on a broker other than the one the create went through.
   local out c0 c1 p50 p99 bytes n_parts per
   c0=$(cpu_of "$h2_PID")
