@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # bench/run.sh: what `make bench` runs. Measures kreek (produce, consume, latency, durable
-# appends, start-up with many segments, compaction) and Redis Streams and the raw disk beside it, all in
+# appends, start-up with many segments, compaction, a 3-broker cluster) and Redis Streams and the raw disk beside it, all in
 # this one run on this machine, and prints one table. A part that fails prints
 # "FAILED: reason" and the rest goes on; the script exits 0 whenever the measurements ran.
 #
 # Env: KREEK_BIN (build dir), BENCH_RECORDS (default 2000000), BENCH_LAT_SECONDS (5),
 #      BENCH_FSYNC_SECONDS (5), BENCH_FANOUT (concurrent readers in part B, 8),
-#      BENCH_SKIP (letters of parts to skip, e.g. "DF").
+#      BENCH_SKIP (letters of parts to skip, e.g. "DF"), BENCH_CLUSTER_PARTITIONS (part H, 1000),
+#      BENCH_METADATA_REQUESTS (part H, 200), BENCH_CLUSTER_PASSES (part I produces the
+#      records this many times over, 5).
 set -uo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -517,6 +519,208 @@ part_g() {
   stop_broker kc || say "warning: kbroker exited $? on SIGTERM"
 }
 
+# --- H and I: a cluster (kzk-lite + 3 brokers) ---
+
+# cluster_up PREFIX: kzk-lite PREFIXz and brokers PREFIX1..3 joined to it (each waits until
+# its broker is registered and live); sets CLUSTER_BOOT to the three broker addresses.
+CLUSTER_BOOT=""
+cluster_up() {
+  local p=$1 i n
+  command -v kzk-lite >/dev/null || { PART_ERR="kzk-lite not built in $KREEK_BIN"; return 1; }
+  start_kzk "${p}z" || { n="${p}z_LOG"; PART_ERR="kzk-lite did not start: $(tail -n 1 "${!n}")"; return 1; }
+  n="${p}z_ADDR"
+  local zaddr=${!n} baddrs=()
+  for i in 1 2 3; do
+    start_broker "$p$i" --coordinator "$zaddr" --node-id "$i" || {
+      n="$p${i}_LOG"
+      PART_ERR="kbroker $p$i did not join the cluster: $(tail -n 1 "${!n}")"
+      return 1
+    }
+    n="$p${i}_ADDR"
+    baddrs+=("${!n}")
+  done
+  CLUSTER_BOOT=$(IFS=,; echo "${baddrs[*]}")
+}
+
+cluster_down() {
+  local p=$1 i
+  for i in 1 2 3; do kill9_broker "$p$i"; done  # nothing measured on shutdown
+  kill9_broker "${p}z"
+}
+
+# describe_cluster at ADDR as "live-count leaderless-count leader_of,leader_of,..."
+cluster_health() {
+  rpc "$1" '{"op":"describe_cluster"}' |
+    jq -r '"\([.brokers[] | select(.state == "live")] | length) \(.leaderless_partitions // 0) \([.brokers[].leader_of] | map(tostring) | join(","))"' 2>/dev/null
+}
+
+# CPU seconds (user+sys) used so far by all the given processes together.
+cpu_of_all() {
+  local pid s=0
+  for pid in "$@"; do s=$(calc "$s + $(cpu_of "$pid")" 2); done
+  echo "$s"
+}
+
+# H: what a client pays to refresh metadata once a cluster holds many partitions, and
+# what creating them through the coordinator costs.
+part_h() {
+  local timer parts=${BENCH_CLUSTER_PARTITIONS:-1000} reqs=${BENCH_METADATA_REQUESTS:-200}
+  timer=$(helper rpc_timer) || { PART_ERR="cannot build rpc_timer"; return 1; }
+  cluster_up h || return 1
+  local t0 rc el_create el_healthy="" health live=0 leaderless=1 spread="" have=0 fenced
+  t0=$EPOCHREALTIME
+  timeout 300 ktopic -b "$CLUSTER_BOOT" create bench-meta -p "$parts" >/dev/null 2>"$TEST_TMP/h.err"
+  rc=$?
+  el_create=$(secs_since "$t0")
+  # The create answers once one broker has the topic (or gives up waiting; the coordinator
+  # may still finish it); the cluster is whole again when all three brokers are live, the
+  # topic has every partition and every partition has a leader.
+  local deadline
+  deadline=$(calc "$EPOCHREALTIME + 120" 3)
+  while [ "$(calc "$EPOCHREALTIME < $deadline" 0)" = 1 ]; do
+    health=$(cluster_health "$h1_ADDR")
+    read -r live leaderless spread <<<"$health"
+    have=$(rpc "$h1_ADDR" '{"op":"metadata","topics":["bench-meta"]}' | jq '[.topics[].partitions[]?] | length' 2>/dev/null)
+    [ "${live:-0}" = 3 ] && [ "${leaderless:-1}" = 0 ] && [ "${have:-0}" = "$parts" ] && {
+      el_healthy=$(secs_since "$t0")
+      break
+    }
+    sleep 0.05
+  done
+  fenced=$(grep -c 'missed its session' "$hz_LOG")
+  if [ "$rc" = 0 ]; then
+    row "create topic, $parts partitions over 3 brokers" "$el_create" "s" "" "ktopic create via kzk-lite, until it answers"
+  else
+    row "  WARNING: ktopic create failed after" "$el_create" "s" "" "exit $rc: $(tail -n 1 "$TEST_TMP/h.err" | cut -c1-100)"
+  fi
+  [ "$fenced" = 0 ] || row "  WARNING: broker sessions lost meanwhile" "$fenced" "fencings" "" "kzk-lite: 'missed its session of 3000 ms' while brokers created partitions"
+  if [ -z "$el_healthy" ]; then
+    PART_ERR="120 s after ktopic create -p $parts: ${have:-?} partitions known, ${leaderless:-?} leaderless, ${live:-?} of 3 brokers live"
+    cluster_down h
+    return 1
+  fi
+  row "  until every partition has a leader" "$el_healthy" "s" "" "from the create; leaders per broker: $spread"
+  # What each broker holds for the topic: partition directories on disk and open fds.
+  local b d pid dirs=() fds=()
+  for b in 1 2 3; do
+    d="h${b}_DIR" pid="h${b}_PID"
+    dirs+=("$(find "${!d}" -maxdepth 1 -type d -name 'bench-meta-*' | wc -l)")
+    fds+=("$(find "/proc/${!pid}/fd" -mindepth 1 2>/dev/null | wc -l)")
+  done
+  row "  partition logs on disk, all 3 brokers" "$((dirs[0] + dirs[1] + dirs[2]))" "dirs" "" "per broker: $(IFS=,; echo "${dirs[*]}"), open fds $(IFS=,; echo "${fds[*]}"); replication factor 1"
+  # Timed from a client on a broker other than the one the create went through.
+  local out c0 c1 p50 p99 bytes n_parts per
+  c0=$(cpu_of "$h2_PID")
+  out=$(timeout 120 "$timer" "$h2_ADDR" '{"op":"metadata"}' --count "$reqs" --warmup 20 2>"$TEST_TMP/h.timer.err")
+  c1=$(cpu_of "$h2_PID")
+  say "metadata: $out"
+  p50=$(sed -nE 's/.*p50_ms=([0-9.]+).*/\1/p' <<<"$out")
+  [ -n "$p50" ] || { PART_ERR="rpc_timer metadata: $(tail -n 1 "$TEST_TMP/h.timer.err") $out"; cluster_down h; return 1; }
+  p99=$(sed -nE 's/.*p99_ms=([0-9.]+).*/\1/p' <<<"$out")
+  bytes=$(sed -nE 's/.*bytes=([0-9]+).*/\1/p' <<<"$out")
+  n_parts=$(rpc "$h2_ADDR" '{"op":"metadata"}' | jq '[.topics[].partitions[]] | length' 2>/dev/null)
+  per=$(calc "($c1 - $c0) * 1000 / ($reqs + 20)" 2)
+  row "metadata (all topics) p50 / p99" "$p50 / $p99" "ms" "" "$reqs requests after 20 warm-up, one connection, one in flight"
+  row "  response size" "$(calc "$bytes / 1000" 1)" "kB" "" "${n_parts:-?} partitions, 3 brokers, one JSON line"
+  row "  kbroker CPU per metadata request" "$per" "ms" "" "CPU time of the answering broker / requests"
+  out=$(timeout 120 "$timer" "$h2_ADDR" '{"op":"metadata"}' --count "$reqs" --warmup 20 --reconnect 2>>"$TEST_TMP/h.timer.err")
+  say "metadata, new connection each: $out"
+  p50=$(sed -nE 's/.*p50_ms=([0-9.]+).*/\1/p' <<<"$out")
+  p99=$(sed -nE 's/.*p99_ms=([0-9.]+).*/\1/p' <<<"$out")
+  [ -n "$p50" ] && row "  with a new connection each, p50 / p99" "$p50 / $p99" "ms" "" "connect + request, as a short-lived CLI does"
+  cluster_down h
+  # The same on one standalone broker (its coordinator embedded), to tell the cluster's
+  # share from the cost of the partitions themselves.
+  start_broker hs || { PART_ERR="kbroker did not start: $(tail -n 1 "$hs_LOG")"; return 1; }
+  t0=$EPOCHREALTIME
+  timeout 300 ktopic -b "$hs_ADDR" create bench-meta -p "$parts" >/dev/null 2>"$TEST_TMP/h.err"
+  rc=$?
+  el_create=$(secs_since "$t0")
+  if [ "$rc" = 0 ]; then
+    row "  same create on 1 standalone broker" "$el_create" "s" "" "kbroker CPU $(cpu_of "$hs_PID") s since start"
+    out=$(timeout 120 "$timer" "$hs_ADDR" '{"op":"metadata"}' --count "$reqs" --warmup 20 2>>"$TEST_TMP/h.timer.err")
+    p50=$(sed -nE 's/.*p50_ms=([0-9.]+).*/\1/p' <<<"$out")
+    p99=$(sed -nE 's/.*p99_ms=([0-9.]+).*/\1/p' <<<"$out")
+    bytes=$(sed -nE 's/.*bytes=([0-9]+).*/\1/p' <<<"$out")
+    [ -n "$p50" ] && row "  metadata on 1 standalone broker, p50 / p99" "$p50 / $p99" "ms" "" "$(calc "${bytes:-0} / 1000" 1) kB"
+  else
+    row "  WARNING: standalone ktopic create failed after" "$el_create" "s" "" "exit $rc: $(tail -n 1 "$TEST_TMP/h.err" | cut -c1-100)"
+  fi
+  kill9_broker hs
+  rm -rf "$hs_DIR"
+  return 0
+}
+
+# Part I's input: the data file named I_PASSES times on one kproduce command line, so the run
+# lasts a few seconds without a bigger file on disk.
+I_PASSES=${BENCH_CLUSTER_PASSES:-5}
+I_N=$((N * I_PASSES))
+
+# topic_sum_all ADDRS TOPIC: records in a topic over all the given brokers (each broker's
+# describe_topic gives log_end only for the partitions it holds, null for the rest).
+topic_sum_all() {
+  local a
+  for a in ${1//,/ }; do describe "$a" "$2"; done | jq -s '[.[].partitions[].log_end] | add // 0' 2>/dev/null
+}
+
+# timed_produce ADDRS TOPIC BROKER-PID...: one kproduce of part I's input; sets TP_SECS,
+# TP_RPS, TP_MBPS, TP_CPU (client and brokers' CPU seconds) or PART_ERR.
+TP_SECS="" TP_RPS="" TP_MBPS="" TP_CPU=""
+timed_produce() {
+  local addrs=$1 topic=$2 t0 rc el bcpu0 bcpu1 n_log files=() i
+  shift 2
+  for ((i = 0; i < I_PASSES; i++)); do files+=("$DATA"); done
+  local TIMEFORMAT='%U %S'
+  bcpu0=$(cpu_of_all "$@")
+  t0=$EPOCHREALTIME
+  { time timeout 300 kproduce -b "$addrs" -t "$topic" "${files[@]}" 2>"$TEST_TMP/i.err"; } 2>"$TEST_TMP/i.time"
+  rc=$?
+  el=$(secs_since "$t0")
+  bcpu1=$(cpu_of_all "$@")
+  [ "$rc" = 0 ] || { PART_ERR="kproduce -t $topic exited $rc: $(tail -n 1 "$TEST_TMP/i.err")"; return 1; }
+  n_log=$(topic_sum_all "$addrs" "$topic")
+  [ "$n_log" = "$I_N" ] || { PART_ERR="$topic holds ${n_log:-?} records after kproduce, expected $I_N"; return 1; }
+  TP_SECS=$el
+  TP_RPS=$(calc "$I_N / $el" 0)
+  TP_MBPS=$(calc "$I_N * $REC_BYTES / 1e6 / $el" 1)
+  TP_CPU="CPU: client $(awk '{ printf "%.2f", $1 + $2 }' "$TEST_TMP/i.time") s, brokers $(calc "$bcpu1 - $bcpu0" 2) s, of ${el}s wall"
+}
+
+# I: the same produce to 6 partitions on one standalone broker and over a fresh cluster of 3.
+part_i() {
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  local parts=6 s_rps s_mbps c_rps spread zc0
+  command -v kbroker >/dev/null || { PART_ERR="kbroker not built in $KREEK_BIN"; return 1; }
+  start_broker is || { PART_ERR="kbroker did not start: $(tail -n 1 "$is_LOG")"; return 1; }
+  ktopic -b "$is_ADDR" create bench-six -p $parts >/dev/null 2>"$TEST_TMP/i.err" || {
+    PART_ERR="ktopic create bench-six -p $parts (standalone): $(tail -n 1 "$TEST_TMP/i.err")"
+    return 1
+  }
+  timed_produce "$is_ADDR" bench-six "$is_PID" || return 1
+  s_rps=$TP_RPS s_mbps=$TP_MBPS
+  row "kproduce -> 1 standalone broker, $parts partitions" "$(human "$s_rps")" "rec/s" "" "$(human "$I_N") x ${REC_BYTES} B keyless (data file x $I_PASSES), ${TP_SECS}s"
+  row "  payload" "$s_mbps" "MB/s" ""
+  row "  where the time went" "" "" "" "$TP_CPU"
+  kill9_broker is
+  rm -rf "$is_DIR"  # its logs are not read again; the disk space is
+  cluster_up i || return 1
+  ktopic -b "$CLUSTER_BOOT" create bench-six -p $parts >/dev/null 2>"$TEST_TMP/i.err" || {
+    PART_ERR="ktopic create bench-six -p $parts (cluster): $(tail -n 1 "$TEST_TMP/i.err")"
+    cluster_down i
+    return 1
+  }
+  spread=$(cluster_health "$i1_ADDR" | awk '{ print $3 }')
+  zc0=$(cpu_of "$iz_PID")
+  timed_produce "$CLUSTER_BOOT" bench-six "$i1_PID" "$i2_PID" "$i3_PID" || { cluster_down i; return 1; }
+  c_rps=$TP_RPS
+  row "kproduce -> 3 brokers + kzk-lite, $parts partitions" "$(human "$c_rps")" "rec/s" "" "same records, ${TP_SECS}s; leaders per broker: $spread"
+  row "  payload" "$TP_MBPS" "MB/s" ""
+  row "  where the time went" "" "" "" "$TP_CPU, kzk-lite $(calc "$(cpu_of "$iz_PID") - $zc0" 2) s"
+  row "ratio cluster / standalone" "$(calc "$c_rps / $s_rps" 2)" "x" "" "all processes share this machine's $(nproc) cores"
+  cluster_down i
+  return 0
+}
+
 # --- run ---
 for tool in kbroker kproduce kconsume ktopic; do
   command -v "$tool" >/dev/null || say "warning: $tool not found in $KREEK_BIN"
@@ -532,6 +736,8 @@ run_part E "storage: raw disk vs kreek" part_e
 [ "$KA_STATE" = up ] && { stop_broker ka || say "warning: kbroker exited $? on SIGTERM"; }
 run_part F "start-up with many partitions and segments" part_f
 run_part G "log compaction (cleanup.policy=compact)" part_g
+run_part H "cluster metadata: ${BENCH_CLUSTER_PARTITIONS:-1000} partitions over 3 brokers + kzk-lite" part_h
+run_part I "cluster produce: 6 partitions, 3 brokers vs 1 standalone (${REC_BYTES}-byte keyless records)" part_i
 
 echo
 echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
