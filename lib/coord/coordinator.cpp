@@ -63,6 +63,8 @@ Status Coordinator::start() {
     propose(controller_.init_cluster(pending_, id), [](Status, int64_t) {});
   }
   int64_t tick = std::max<int64_t>(10, std::min(config_.heartbeat_interval_ms, config_.session_timeout_ms / 4));
+  session_check_ms_ = tick;
+  last_session_check_ms_ = clock::monotonic_ms();
   session_timer_ = loop_.make_timer();
   session_timer_->start(tick, tick, [this] { expire_sessions(); });
   election_timer_ = loop_.make_timer();
@@ -155,7 +157,20 @@ void Coordinator::on_written(std::vector<Record> records, int64_t first, std::ve
 }
 
 void Coordinator::expire_sessions() {
-  for (auto [node, epoch] : sessions_.expired(clock::monotonic_ms())) {
+  int64_t now = clock::monotonic_ms();
+  int64_t late = now - last_session_check_ms_ - session_check_ms_;
+  last_session_check_ms_ = now;
+  if (late > session_check_ms_ * 2) {
+    // The coordinator itself stalled (its loop was blocked, or the process
+    // was stopped): heartbeats sent meanwhile are still unread, so silence
+    // says nothing about the brokers. Everyone gets a fresh session. (A
+    // standalone broker shares this loop: a long stall of its own must not
+    // fence it.)
+    log::info("coordinator stalled for " + std::to_string(late) + " ms: broker sessions restart");
+    sessions_.restart_all(now);
+    return;
+  }
+  for (auto [node, epoch] : sessions_.expired(now)) {
     sessions_.forget(node);
     const BrokerInfo* b = pending_.broker(node);
     if (b == nullptr || b->broker_epoch != epoch || b->state == BrokerState::kFenced) continue;

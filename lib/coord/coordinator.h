@@ -129,6 +129,8 @@ class Coordinator {
   bool stopping_ = false;
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<net::Timer> session_timer_, election_timer_;
+  int64_t session_check_ms_ = 0;       // the session timer's period
+  int64_t last_session_check_ms_ = 0;  // when it last ran (a late run means a stall)
 };
 
 // kzk-lite's life: open, listen (logging "listening on HOST:PORT"), serve

@@ -9,6 +9,10 @@ void SessionTracker::touch(NodeId node, int64_t epoch, int64_t now_ms) {
 
 void SessionTracker::forget(NodeId node) { last_.erase(node.value()); }
 
+void SessionTracker::restart_all(int64_t now_ms) {
+  for (auto& [node, s] : last_) s.last_ms = now_ms;
+}
+
 std::vector<std::pair<NodeId, int64_t>> SessionTracker::expired(int64_t now_ms) const {
   std::vector<std::pair<NodeId, int64_t>> out;
   for (const auto& [node, s] : last_)

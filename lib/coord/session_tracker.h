@@ -22,6 +22,9 @@ class SessionTracker {
   void touch(NodeId node, int64_t epoch, int64_t now_ms);
   // The broker is fenced or gone: stop tracking it.
   void forget(NodeId node);
+  // Every tracked session starts afresh at `now_ms` (after a stall of the
+  // coordinator's own, which says nothing about the brokers).
+  void restart_all(int64_t now_ms);
   // Sessions silent for longer than the timeout, as (node, broker epoch).
   std::vector<std::pair<NodeId, int64_t>> expired(int64_t now_ms) const;
   bool is_tracked(NodeId node) const { return last_.count(node.value()) != 0; }

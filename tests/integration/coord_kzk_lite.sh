@@ -14,7 +14,9 @@ done
 # field ADDR 'request' JQ: one request, one field of its answer.
 field() { rpc "$1" "$2" | jq -r "$3"; }
 
-start_kzk z --session-timeout-ms 600 --heartbeat-interval-ms 100 --election-interval-ms 100 || finish
+# A session long enough that a loaded machine does not fence the broker
+# between the steps that heartbeat for it by hand.
+start_kzk z --session-timeout-ms 2000 --heartbeat-interval-ms 100 --election-interval-ms 100 || finish
 Z=$z_ADDR
 
 check "hello names kzk-lite" test "$(field "$Z" '{"op":"hello","id":1}' .server | cut -d' ' -f1)" = kzk-lite
@@ -73,14 +75,14 @@ check "after kill -9 the log is the same" \
 
 # Without heartbeats the session runs out and the broker is fenced; its
 # partitions lose their leader (replication factor 1: no one else has them).
-for ((i = 0; i < 300; i++)); do
+for ((i = 0; i < 500; i++)); do
   state=$(field "$Z" '{"op":"describe_cluster","id":14}' '.brokers[0].state')
   [ "$state" = fenced ] && break
   sleep 0.02
 done
 check "a silent broker is fenced after its session" test "$state" = fenced
 leaders=$(rpc "$Z" '{"op":"metadata_fetch","id":15,"from":0}' |
-  jq -c '[.records[].record | select(.type=="partition_change" and .topic=="orders") | .leader] | unique')
+  jq -c '[.records[].record | select(.type=="partition_change" and .topic=="orders")] | group_by(.partition) | map(last.leader) | unique')
 check "its partitions have no leader ($leaders)" test "$leaders" = "[-1]"
 # Coming back (applied up to the fence) it leads them again.
 hb 1 "$epoch" 1000 >/dev/null
