@@ -96,7 +96,7 @@ class BrokerProcess {
     events.on_refused = [this](Status why) {
       log::error(why.message());
       exit_code_ = kExitConfig;
-      on_signal(SIGTERM);
+      shut_down("refused by the cluster");
     };
     member_ = std::make_unique<ClusterMember>(config_, ctx_, loop_, std::move(events));
     if (Status s = member_->start(); !s.is_ok()) {
@@ -140,8 +140,13 @@ class BrokerProcess {
       log::warn("second signal: exiting now without a clean shutdown");
       _exit(130);
     }
+    shut_down(sig == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+
+  void shut_down(const std::string& why) {
+    if (shutting_down_) return;
     shutting_down_ = true;
-    log::info(std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    log::info("shutting down (" + why + ")");
     // Controlled shutdown: the cluster moves this broker's leaderships to
     // other in-sync replicas first, so producers stall only briefly.
     member_->leave(config_.shutdown_timeout_ms / 2, [this] { stop_serving(); });

@@ -55,8 +55,12 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
   for (const auto& [name, cluster] : image.topics()) {
     const storage::TopicInfo* t = ctx_.logs.topic(name);
     int32_t count = static_cast<int32_t>(cluster.partitions.size());
+    // This broker keeps logs only of the partitions it is a replica of.
+    std::set<int32_t> hosted;
+    for (int32_t i = 0; i < count; ++i)
+      if (cluster.partitions[i].is_replica(ctx_.partitions.self())) hosted.insert(i);
     if (t == nullptr) {
-      auto created = ctx_.logs.create_topic(name, count, cluster.config, cluster.topic_id);
+      auto created = ctx_.logs.create_topic(name, count, cluster.config, cluster.topic_id, hosted);
       if (!created.is_ok()) {
         log::error("create topic " + quoted(name) + " from the cluster metadata: " + created.status().message());
         continue;
@@ -66,7 +70,8 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
       // The cluster adopted a local topic: it keeps its data and takes the id.
       const coord::PartitionInfo& p0 = cluster.partitions[0];
       if (!(p0.replicas.size() == 1 && p0.replicas[0] == ctx_.partitions.self())) {
-        log::warn("local topic " + quoted(name) + " is not the cluster's topic of that name; its data is kept but not served");
+        if (conflicting_.insert(name).second)
+          log::warn("local topic " + quoted(name) + " is not the cluster's topic of that name; its data is kept but not served");
         continue;
       }
       if (Status s = ctx_.logs.set_topic_id(name, cluster.topic_id); !s.is_ok()) {
@@ -80,9 +85,17 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
       if (!altered.is_ok()) log::error("alter topic " + quoted(name) + ": " + altered.status().message());
     }
     if (t->partitions < count) {
-      auto grown = ctx_.logs.add_partitions(name, count);
+      auto grown = ctx_.logs.add_partitions(name, count, hosted);
       if (!grown.is_ok()) log::error("add partitions to " + quoted(name) + ": " + grown.status().message());
     }
+    // Limitation: a log this broker no longer needs (its replica moved away)
+    // is kept, not removed: removing one needs the flusher, cleaner and
+    // parked fetches to let go of it first, which replica reassignment will
+    // bring. So the held set only grows here.
+    for (int32_t i = 0; i < t->partitions; ++i)
+      if (ctx_.logs.log(name, PartitionId(i)) != nullptr) hosted.insert(i);
+    if (Status s = ctx_.logs.set_hosted(name, hosted); !s.is_ok())
+      log::error("partitions held of " + quoted(name) + ": " + s.message());
     for (int32_t i = 0; i < count; ++i) {
       const coord::PartitionInfo& p = cluster.partitions[i];
       PartitionState& ps = ctx_.partitions.mutable_state(name, PartitionId(i));

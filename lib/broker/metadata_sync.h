@@ -36,6 +36,7 @@ class MetadataSync {
   BrokerContext& ctx_;
   std::function<void(const std::string&)> register_topic_;
   std::set<std::string> registering_;
+  std::set<std::string> conflicting_;  // local topics whose name the cluster uses otherwise (warned once)
 };
 
 }  // namespace kreek::broker

@@ -52,6 +52,7 @@ TEST_SUITE("broker cluster") {
     for (int32_t p = 0; p < 4; ++p) {
       const coord::PartitionInfo& info = *c.img.partition("orders", p);
       CHECK(h.ctx().partitions.get("orders", PartitionId(p)).leader == info.leader);
+      CHECK((h.logs().log("orders", PartitionId(p)) != nullptr) == (info.leader == NodeId(0)));
       if (info.leader == NodeId(0)) ++led_here;
     }
     CHECK(led_here == 2);
@@ -65,7 +66,12 @@ TEST_SUITE("broker cluster") {
     sync.apply(c.img);
     CHECK(h.logs().topic("orders")->overrides.at("retention.ms") == "2000");
     CHECK(h.logs().topic("orders")->partitions == 6);
-    CHECK(h.logs().log("orders", PartitionId(5)) != nullptr);
+    // Logs only of the partitions this broker (node 0) is a replica of.
+    for (int32_t p = 0; p < 6; ++p) {
+      CAPTURE(p);
+      bool replica = c.img.partition("orders", p)->is_replica(NodeId(0));
+      CHECK((h.logs().log("orders", PartitionId(p)) != nullptr) == replica);
+    }
   }
 
   TEST_CASE("a topic deleted in the cluster loses its local data; one recreated under its name too") {

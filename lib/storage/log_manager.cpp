@@ -66,6 +66,7 @@ std::string topic_json(const TopicInfo& t) {
   json j = {{"name", t.name}, {"partitions", t.partitions}, {"config", t.overrides},
             {"created_ms", t.created_ms}};
   if (!t.topic_id.empty()) j["topic_id"] = t.topic_id;
+  if (t.hosted) j["hosted"] = *t.hosted;
   return j.dump() + "\n";
 }
 
@@ -158,6 +159,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       t->partitions = j.at("partitions").get<int32_t>();
       t->created_ms = j.value("created_ms", int64_t{0});
       t->topic_id = j.value("topic_id", std::string());
+      if (j.contains("hosted")) t->hosted = j["hosted"].get<std::set<int32_t>>();
       json config = j.value("config", json::object());  // named: items() of a temporary dangles
       for (const auto& [k, v] : config.items()) t->overrides[k] = v.get<std::string>();
     } catch (const json::exception& e) {
@@ -201,19 +203,19 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       continue;
     }
     auto it = m->topics_.find(topic);
-    if (it != m->topics_.end() && p < it->second->partitions) continue;
+    if (it != m->topics_.end() && p < it->second->partitions && it->second->hosts(p)) continue;
     std::string dir = data_dir + "/" + name;
     std::string why_not;
     KREEK_ASSIGN_OR_RETURN(bool own, is_own_partition_dir(dir, m->data_dir_id_, &why_not));
     if (!own) {
       report(data_dir + ": leaving " + name + "/ although topic " + in_quotes(topic) +
-             (it == m->topics_.end() ? " does not exist" : " has fewer partitions") + ": " + why_not);
+             (it == m->topics_.end() ? " does not exist" : " does not hold that partition") + ": " + why_not);
       continue;
     }
     std::string left;
     KREEK_RETURN_IF_ERROR(remove_partition_dir(dir, &left));
     std::string why = "topic " + in_quotes(topic) +
-                      (it == m->topics_.end() ? " does not exist" : " has fewer partitions");
+                      (it == m->topics_.end() ? " does not exist" : " does not hold that partition");
     if (left.empty()) {
       report(data_dir + ": removed " + name + ": " + why);
     } else {
@@ -248,6 +250,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
 
   for (const auto& [name, t] : m->topics_) {
     for (int32_t p = 0; p < t->partitions; ++p) {
+      if (!t->hosts(p)) continue;
       std::string key = partition_key(name, p);
       // Marks directories made before markers existed as well, so a later
       // deletion can prove them this data directory's.
@@ -269,22 +272,23 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
   return m;
 }
 
-Status LogManager::open_new_partitions(const std::string& name, int32_t from, int32_t to,
+Status LogManager::open_new_partitions(const std::string& name, const std::vector<int32_t>& partitions,
                                        const LogConfig& config,
-                                       std::vector<std::unique_ptr<PartitionLog>>& out) {
-  for (int32_t p = from; p < to; ++p) {
+                                       std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out) {
+  for (int32_t p : partitions) {
     std::string dir = data_dir_ + "/" + partition_key(name, p);
     KREEK_RETURN_IF_ERROR(clear_partition_dir(dir));
     KREEK_RETURN_IF_ERROR(prepare_partition_dir(data_dir_, dir, data_dir_id_, name, p));
     KREEK_ASSIGN_OR_RETURN(auto log, PartitionLog::open(dir, config, Offset(0), reporter_, fd_cache_));
-    out.push_back(std::move(log));
+    out.emplace_back(p, std::move(log));
   }
   return Status::ok();
 }
 
 Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32_t partitions,
                                                   const std::map<std::string, std::string>& overrides,
-                                                  const std::string& topic_id) {
+                                                  const std::string& topic_id,
+                                                  const std::optional<std::set<int32_t>>& hosted) {
   if (!is_valid_topic_name(name))
     return invalid_request("topic name " + in_quotes(name) + " is not 1-249 of [A-Za-z0-9._-] (nor . or ..)");
   if (topics_.count(name)) return Status(Code::kTopicExists, "topic " + in_quotes(name) + " already exists");
@@ -300,16 +304,20 @@ Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32
   t->config = config;
   t->created_ms = clock::now_ms();
   t->topic_id = topic_id;
+  t->hosted = hosted;
   // Logs first, the topic file last: the file is the commit point, and open()
   // removes partition directories that have none.
-  std::vector<std::unique_ptr<PartitionLog>> logs;
-  Status s = open_new_partitions(name, 0, partitions, config, logs);
+  std::vector<int32_t> wanted;
+  for (int32_t p = 0; p < partitions; ++p)
+    if (t->hosts(p)) wanted.push_back(p);
+  std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>> logs;
+  Status s = open_new_partitions(name, wanted, config, logs);
   if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(*t));
   if (!s) {
-    for (auto& l : logs) (void)l->remove();
+    for (auto& [p, l] : logs) (void)l->remove();
     return s.with_context("create topic " + in_quotes(name));
   }
-  for (int32_t p = 0; p < partitions; ++p) logs_.emplace(std::make_pair(name, p), std::move(logs[p]));
+  for (auto& [p, l] : logs) logs_.emplace(std::make_pair(name, p), std::move(l));
   const TopicInfo* out = t.get();
   topics_.emplace(name, std::move(t));
   return out;
@@ -388,7 +396,8 @@ Status LogManager::set_topic_id(const std::string& name, const std::string& topi
   return Status::ok();
 }
 
-Result<const TopicInfo*> LogManager::add_partitions(const std::string& name, int32_t total) {
+Result<const TopicInfo*> LogManager::add_partitions(const std::string& name, int32_t total,
+                                                    const std::set<int32_t>& hosted) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return unknown_topic(name);
   TopicInfo& t = *it->second;
@@ -396,19 +405,55 @@ Result<const TopicInfo*> LogManager::add_partitions(const std::string& name, int
     return invalid_request("partitions: " + std::to_string(total) + " is not in [" +
                            std::to_string(t.partitions + 1) + ", " + std::to_string(kMaxPartitions) + "]");
   // As in create_topic: the logs first, then the topic file that commits them.
-  std::vector<std::unique_ptr<PartitionLog>> logs;
-  Status s = open_new_partitions(name, t.partitions, total, t.config, logs);
   TopicInfo updated = t;
   updated.partitions = total;
+  std::vector<int32_t> wanted;
+  for (int32_t p = t.partitions; p < total; ++p) {
+    if (updated.hosted && hosted.count(p) != 0) updated.hosted->insert(p);
+    if (updated.hosts(p)) wanted.push_back(p);
+  }
+  std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>> logs;
+  Status s = open_new_partitions(name, wanted, t.config, logs);
   if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(updated));
   if (!s) {
-    for (auto& l : logs) (void)l->remove();
+    for (auto& [p, l] : logs) (void)l->remove();
     return s.with_context("add partitions to topic " + in_quotes(name));
   }
-  for (size_t i = 0; i < logs.size(); ++i)
-    logs_.emplace(std::make_pair(name, t.partitions + static_cast<int32_t>(i)), std::move(logs[i]));
+  for (auto& [p, l] : logs) logs_.emplace(std::make_pair(name, p), std::move(l));
   t = std::move(updated);
   return &t;
+}
+
+Status LogManager::set_hosted(const std::string& name, const std::set<int32_t>& hosted) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return unknown_topic(name);
+  TopicInfo& t = *it->second;
+  if (t.hosted && *t.hosted == hosted) return Status::ok();
+  TopicInfo updated = t;
+  updated.hosted = hosted;
+  std::vector<int32_t> wanted;
+  for (int32_t p : hosted)
+    if (p < t.partitions && logs_.count({name, p}) == 0) wanted.push_back(p);
+  std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>> logs;
+  Status s = open_new_partitions(name, wanted, t.config, logs);
+  // The topic file commits the new set; logs dropped from it go after.
+  if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(updated));
+  if (!s) {
+    for (auto& [p, l] : logs) (void)l->remove();
+    return s.with_context("change the partitions held of topic " + in_quotes(name));
+  }
+  for (auto& [p, l] : logs) logs_.emplace(std::make_pair(name, p), std::move(l));
+  Status first;
+  for (int32_t p = 0; p < t.partitions; ++p) {
+    if (hosted.count(p) != 0) continue;
+    auto l = logs_.find({name, p});
+    if (l == logs_.end()) continue;
+    Status r = l->second->remove();
+    if (!r && first) first = r;
+    logs_.erase(l);
+  }
+  t = std::move(updated);
+  return first;
 }
 
 const TopicInfo* LogManager::topic(const std::string& name) const {

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +38,11 @@ struct TopicInfo {
   // The cluster's id for the topic ("" until a coordinator named it): a topic
   // deleted and created again under this name has another id.
   std::string topic_id;
+  // The partitions this broker holds a log of, when it holds only some (in a
+  // cluster, those it is a replica of); unset means every partition.
+  std::optional<std::set<int32_t>> hosted;
+
+  bool hosts(int32_t p) const { return !hosted || hosted->count(p) != 0; }
 };
 
 class LogManager {
@@ -53,14 +60,21 @@ class LogManager {
   ~LogManager();
 
   // kTopicExists, or kInvalidRequest for a bad name/count/config.
+  // `hosted`: the partitions to hold logs of (unset: all).
   Result<const TopicInfo*> create_topic(const std::string& name, int32_t partitions,
                                         const std::map<std::string, std::string>& overrides,
-                                        const std::string& topic_id = "");
+                                        const std::string& topic_id = "",
+                                        const std::optional<std::set<int32_t>>& hosted = std::nullopt);
   // Records the cluster's id of a topic created before it had one.
   Status set_topic_id(const std::string& name, const std::string& topic_id);
-  // Raises the partition count to `total`, creating the new partitions' logs.
-  // kInvalidRequest if `total` is not above the current count.
-  Result<const TopicInfo*> add_partitions(const std::string& name, int32_t total);
+  // Raises the partition count to `total`, creating the logs of the new
+  // partitions the topic hosts (all, unless it hosts only some: then those of
+  // `hosted` among them). kInvalidRequest if `total` is not above the count.
+  Result<const TopicInfo*> add_partitions(const std::string& name, int32_t total,
+                                          const std::set<int32_t>& hosted = {});
+  // Holds logs of exactly `hosted`: new ones start empty, the logs of
+  // partitions no longer hosted are removed with their data.
+  Status set_hosted(const std::string& name, const std::set<int32_t>& hosted);
   Status delete_topic(const std::string& name);  // kUnknownTopic if missing
   // Sets (or, with an empty value, removes) override keys; applies to live logs.
   Result<const TopicInfo*> alter_topic(const std::string& name,
@@ -101,8 +115,9 @@ class LogManager {
   Status clear_partition_dir(const std::string& dir);
   // Opens empty logs for partitions [from, to) of `name` into `out`; the
   // caller commits them with the topic file or removes them on failure.
-  Status open_new_partitions(const std::string& name, int32_t from, int32_t to,
-                             const LogConfig& config, std::vector<std::unique_ptr<PartitionLog>>& out);
+  Status open_new_partitions(const std::string& name, const std::vector<int32_t>& partitions,
+                             const LogConfig& config,
+                             std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out);
   std::string data_dir_;
   std::string data_dir_id_;  // meta.json "id", written into every partition.json
   LogConfig defaults_;

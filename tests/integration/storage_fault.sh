@@ -105,7 +105,7 @@ damage_once() {
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null
   if ! cmp -s "$TEST_TMP/served" "$TEST_TMP/expected"; then
-    fail "seed $seed ($mode, $kind at $pos of $(basename "$seg")): served $(wc -l <"$TEST_TMP/served") batches, expected $(wc -l <"$TEST_TMP/expected")"
+    fail "seed $seed ($mode, $kind at $pos of $(basename "$seg")): served $(wc -l <"$TEST_TMP/served") batches, expected $(wc -l <"$TEST_TMP/expected") (read ended with '${code}'; last answer: $(head -c 300 "$TEST_TMP/resp"))"
   elif [ -n "$code" ] && [ "$code" != CORRUPT_RECORD ]; then
     fail "seed $seed ($mode, $kind): read ended with $code"
   else
