@@ -20,28 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-struct Entry {
-  std::string name;
-  bool is_dir = false;
-};
-
-Result<std::vector<Entry>> list(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return errno_status("open", dir, errno);
-  std::vector<Entry> out;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view n(e->d_name);
-    if (n == "." || n == "..") continue;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) {
-      struct stat st;
-      is_dir = ::lstat((dir + "/" + e->d_name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-    }
-    out.push_back(Entry{std::string(n), is_dir});
-  }
-  ::closedir(d);
-  return out;
-}
 
 // 128 random bits as 32 hex digits: two data directories never share one.
 std::string meta_json(const std::string& id) {
@@ -69,6 +47,25 @@ bool is_segment_file_name(std::string_view name, bool* is_log) {
 }
 
 }  // namespace
+
+Result<std::vector<DirEntry>> list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return errno_status("open", dir, errno);
+  std::vector<DirEntry> out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n(e->d_name);
+    if (n == "." || n == "..") continue;
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st;
+      is_dir = ::lstat((dir + "/" + e->d_name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    out.push_back(DirEntry{std::string(n), is_dir});
+  }
+  ::closedir(d);
+  return out;
+}
+
 
 bool is_partition_entry_name(std::string_view name) {
   bool is_log = false;
@@ -102,11 +99,11 @@ Status write_cluster_membership(const std::string& dir, const ClusterMembership&
 }
 
 Status check_may_become_data_dir(const std::string& dir) {
-  KREEK_ASSIGN_OR_RETURN(auto entries, list(dir));
+  KREEK_ASSIGN_OR_RETURN(auto entries, list_dir(dir));
   for (const auto& e : entries) {
     if (e.name == ".lock" || is_atomic_temp_name(e.name)) continue;
     if (e.name == "topics" && e.is_dir) {
-      auto inside = list(dir + "/topics");
+      auto inside = list_dir(dir + "/topics");
       if (inside && inside->empty()) continue;
     }
     return io_error(dir + " is not a kreek data directory (no meta.json) and is not empty (" + e.name +
@@ -143,7 +140,7 @@ Result<bool> is_own_partition_dir(const std::string& dir, const std::string& id,
   // markers existed, kreek wrote nothing but segment files in a partition
   // directory, so one holding a segment log and only such names is a kreek
   // partition log by its content; anything else in it is not ours to judge.
-  KREEK_ASSIGN_OR_RETURN(auto entries, list(dir));
+  KREEK_ASSIGN_OR_RETURN(auto entries, list_dir(dir));
   bool has_marker = false, has_log = false;
   std::string stranger;
   for (const auto& e : entries) {
@@ -196,7 +193,7 @@ Status prepare_partition_dir(const std::string& data_dir, const std::string& dir
 
 Status remove_partition_dir(const std::string& dir, std::string* left) {
   left->clear();
-  auto entries = list(dir);
+  auto entries = list_dir(dir);
   if (!entries) return entries.status().code() == Code::kNotFound ? Status::ok() : entries.status();
   // The marker goes last, so a removal cut short still proves the directory ours.
   bool marker = false;

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -22,6 +23,13 @@ inline constexpr std::string_view kCoordinatorDirName = "coordinator";
 // A missing meta.json is written with a new random id; a format 1 meta.json
 // from before ids gets one. kCorrupt if meta.json is not kreek's format 1.
 Result<std::string> load_or_create_data_dir_id(const std::string& dir);
+
+struct DirEntry {
+  std::string name;
+  bool is_dir = false;  // a symbolic link is not a directory here
+};
+// The entries of `dir` (no "." or ".."); d_type spares a stat per entry.
+Result<std::vector<DirEntry>> list_dir(const std::string& dir);
 
 // The cluster a data directory has joined, kept in meta.json: its id ("" if
 // it never joined one) and whether that was a standalone broker's embedded

@@ -34,29 +34,6 @@ Status unknown_topic(const std::string& name) {
   return Status(Code::kUnknownTopic, "topic " + in_quotes(name) + " does not exist");
 }
 
-struct DirEntry {
-  std::string name;
-  bool is_dir = false;
-};
-
-// The entries of `dir` (no "." or ".."); d_type spares a stat per entry.
-Result<std::vector<DirEntry>> list_dir(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return errno_status("open", dir, errno);
-  std::vector<DirEntry> out;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view n(e->d_name);
-    if (n == "." || n == "..") continue;
-    bool is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN) {
-      struct stat st;
-      is_dir = ::stat((dir + "/" + e->d_name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-    }
-    out.push_back(DirEntry{std::string(n), is_dir});
-  }
-  ::closedir(d);
-  return out;
-}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
