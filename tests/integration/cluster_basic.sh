@@ -8,11 +8,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$KREEK_SRC/tests/lib/cluster.sh"
 
-for tool in jq nc timeout python3; do
-  check "$tool is installed" command -v "$tool" >/dev/null
-done
-[ "$FAILURES" -eq 0 ] || finish
-start_cluster || { fail "the cluster did not start"; finish; }
+begin_cluster_test python3
 B=("$b1_ADDR" "$b2_ADDR" "$b3_ADDR")
 
 desc=$(rpc "$b2_ADDR" '{"op":"describe_cluster","id":1}')

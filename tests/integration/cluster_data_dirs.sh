@@ -9,12 +9,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$KREEK_SRC/tests/lib/cluster.sh"
 
-for tool in jq nc timeout sha256sum; do
-  check "$tool is installed" command -v "$tool" >/dev/null
-done
-[ "$FAILURES" -eq 0 ] || finish
-start_cluster || { fail "the cluster did not start"; finish; }
-T=$TEST_TMP
+begin_cluster_test sha256sum
 # dirs_of TOPIC: how many partition directories of TOPIC the three brokers hold.
 dirs_of() { find "$b1_DIR" "$b2_DIR" "$b3_DIR" -maxdepth 1 -type d -name "$1-[0-9]*" | wc -l; }
 # tree_hash DIR: every file's name and content, to tell "untouched".

@@ -10,13 +10,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$KREEK_SRC/tests/lib/cluster.sh"
 
-for tool in jq nc timeout; do
-  check "$tool is installed" command -v "$tool" >/dev/null
-done
-[ "$FAILURES" -eq 0 ] || finish
-start_cluster || { fail "the cluster did not start"; finish; }
-T=$TEST_TMP
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+begin_cluster_test
 
 timeout 10 ktopic create orders -p 6 -b "$b1_ADDR" >/dev/null
 check "orders has leaders 1 2 3 1 2 3" wait_until 5 eval '[ "$(leaders "$b2_ADDR" orders)" = "[1,2,3,1,2,3]" ]'

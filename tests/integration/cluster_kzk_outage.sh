@@ -8,13 +8,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$KREEK_SRC/tests/lib/cluster.sh"
 
-for tool in jq nc timeout; do
-  check "$tool is installed" command -v "$tool" >/dev/null
-done
-[ "$FAILURES" -eq 0 ] || finish
-start_cluster || { fail "the cluster did not start"; finish; }
-T=$TEST_TMP
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+begin_cluster_test
 # The cluster as a broker sees it: brokers, topics, leaders, epochs.
 cluster_view() { rpc "$1" '{"op":"metadata","id":1}' | jq -cS '{brokers, topics}'; }
 

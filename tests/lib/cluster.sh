@@ -71,3 +71,19 @@ for line in sys.stdin:
 print(bad)
 ' "$1"
 }
+
+# begin_cluster_test [TOOL...]: the tools a cluster test needs (jq, nc,
+# timeout and any named), then start_cluster; ends the test at once if either
+# is missing. Sets T to the test's temp dir.
+begin_cluster_test() {
+  local tool
+  for tool in jq nc timeout "$@"; do
+    check "$tool is installed" command -v "$tool" >/dev/null
+  done
+  [ "$FAILURES" -eq 0 ] || finish
+  start_cluster || { fail "the cluster did not start"; finish; }
+  T=$TEST_TMP
+}
+
+# ms_since NANOS: milliseconds since a `date +%s%N` reading.
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
