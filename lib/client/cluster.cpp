@@ -126,7 +126,7 @@ Result<std::string> Cluster::leader_address(const std::string& topic_name, int32
     auto it = brokers_.find(leader);
     if (leader >= 0 && it != brokers_.end()) return it->second;
   }
-  return Status(Code::kNotLeader, topic_name + "/" + std::to_string(partition) + " has no leader");
+  return Status(Code::kLeaderNotAvailable, topic_name + "/" + std::to_string(partition) + " has no leader now");
 }
 
 Result<BrokerConnection*> Cluster::connection(const std::string& addr) {

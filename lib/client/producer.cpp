@@ -47,7 +47,17 @@ Producer::Producer(Cluster& cluster, ProducerOptions options)
 Producer::~Producer() = default;
 
 Status Producer::start() {
-  KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, cluster_.topic(options_.topic, /*auto_create=*/true));
+  // A topic that cannot be had yet (being created, coordinator away) is a
+  // retriable state like any other: wait for it up to the delivery timeout.
+  auto found = cluster_.topic(options_.topic, /*auto_create=*/true);
+  int64_t deadline = clock::monotonic_ms() + options_.delivery_timeout_ms;
+  for (int attempt = 0; !found.is_ok() && found.status().code() == Code::kLeaderNotAvailable &&
+                        clock::monotonic_ms() < deadline;
+       ++attempt) {
+    if (!cluster_.backoff(attempt)) break;
+    found = cluster_.topic(options_.topic, /*auto_create=*/true, /*refresh=*/true);
+  }
+  KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, std::move(found));
   partitions_ = t->partition_count();
   int64_t max_message = config_int(t->config, "max.message.bytes", proto::kDefaultMaxBatchBytes);
   batch_limit_ = std::max<int64_t>(1, std::min(options_.batch_bytes, max_message));
