@@ -40,9 +40,14 @@ timeout 30 ktopic delete events -b "$b1_ADDR" 2>"$T/delete.err"
 rc=$?
 check "ktopic delete with kzk-lite down exits 69 or 75 (got $rc: $(cat "$T/delete.err"))" test "$rc" -eq 69 -o "$rc" -eq 75
 check "and events is still there" test -d "$b1_DIR/events-0"
-# Reported, not checked: a produce that would auto-create a topic.
+# A produce that would create a topic waits for it up to its --timeout, then
+# exits 75 naming why.
+t0=$(date +%s%N)
 echo x | timeout 30 kproduce -b "$b1_ADDR" -t auto-while-down --timeout 3000 2>"$T/auto.err"
-echo "kproduce to a new topic with kzk-lite down: exit $?: $(cat "$T/auto.err")" >&2
+rc=$?
+waited=$(ms_since "$t0")
+check "kproduce to a new topic with kzk-lite down exits 75 (got $rc: $(cat "$T/auto.err"))" test "$rc" -eq 75
+check "after waiting out its --timeout of 3000 ms (${waited} ms)" test "$waited" -ge 2900
 
 check "each broker logs the lost coordinator" \
   wait_until 5 eval '[ "$(grep -l "coordinator 127.0.0.1:$z_PORT unreachable" "$b1_LOG" "$b2_LOG" "$b3_LOG" | wc -l)" -eq 3 ]'
