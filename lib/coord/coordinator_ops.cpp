@@ -146,7 +146,7 @@ void Coordinator::op_heartbeat(Request& r) {
 std::string Coordinator::fetch_answer(const std::string& id_raw, int64_t from) const {
   int64_t end = committed_.next_offset();
   bool have_from = !recent_.empty() && recent_.front().first <= from;
-  if (from == end) return proto::ok_line(id_raw, Json{{"next", end}, {"records", Json::array()}});
+  if (from >= end) return proto::ok_line(id_raw, Json{{"next", end}, {"records", Json::array()}});
   if (!have_from) {
     // Too far behind for the records kept in memory: the whole image.
     return proto::ok_line(id_raw, Json{{"next", end}, {"snapshot", committed_.to_json()}, {"records", Json::array()}});
@@ -169,12 +169,14 @@ void Coordinator::op_metadata_fetch(Request& r) {
   KREEK_FAIL_IF_ERROR(r, proto::require_int(r.body, "from", 0, INT64_MAX, from));
   KREEK_FAIL_IF_ERROR(r, proto::read_int(r.body, "max_wait_ms", 0, kMaxWaitMs, wait));
   int64_t end = committed_.next_offset();
-  if (from > end) {
+  if (from > pending_.next_offset()) {
     // The broker has seen more than this log holds: another cluster's
     // coordinator, or a data dir that was replaced. It must start over.
     return r.fail(Status(Code::kOffsetOutOfRange, "metadata offset " + std::to_string(from) +
                                                       " is past the log end " + std::to_string(end)));
   }
+  // An offset still being written (a client that pipelined behind the
+  // change it made) is waited for like the end.
   if (from < end || wait.value_or(0) == 0 || stopping_) return r.respond(fetch_answer(r.id_raw, from));
   auto w = std::make_shared<Waiter>();
   w->id_raw = r.id_raw;
