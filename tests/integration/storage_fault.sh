@@ -106,6 +106,7 @@ damage_once() {
   wait "$pid" 2>/dev/null
   if ! cmp -s "$TEST_TMP/served" "$TEST_TMP/expected"; then
     fail "seed $seed ($mode, $kind at $pos of $(basename "$seg")): served $(wc -l <"$TEST_TMP/served") batches, expected $(wc -l <"$TEST_TMP/expected") (read ended with '${code}'; last answer: $(head -c 300 "$TEST_TMP/resp"))"
+    sed 's/^/  broker: /' "$TEST_TMP/fault.log" | tail -n 15 >&2
   elif [ -n "$code" ] && [ "$code" != CORRUPT_RECORD ]; then
     fail "seed $seed ($mode, $kind): read ended with $code"
   else
