@@ -79,6 +79,14 @@ void ClusterMember::on_metadata(const coord::MetadataImage& image) {
   const coord::BrokerInfo* self = image.broker(NodeId(config_.node_id));
   if (!joined_ || self == nullptr || self->broker_epoch != link_->broker_epoch()) return;
   sync_->apply(image);
+  if (ready_ && !leaving_ && self->state != last_state_) {
+    // Operators see the cluster's view of this broker change in its own log.
+    if (self->state == coord::BrokerState::kFenced)
+      log::warn("fenced by the coordinator (its session ran out): leading nothing until it rejoins");
+    else if (self->state == coord::BrokerState::kLive && last_state_ == coord::BrokerState::kFenced)
+      log::info("live again in the cluster");
+  }
+  last_state_ = self->state;
   // Parked fetches answer now, so clients of partitions that moved learn it.
   ctx_.purgatory->complete_all();
   if (!ready_ && self->state == coord::BrokerState::kLive) {
@@ -106,6 +114,7 @@ void ClusterMember::register_local_topic(const std::string& name) {
 }
 
 void ClusterMember::leave(int64_t timeout_ms, std::function<void()> done) {
+  leaving_ = true;
   if (!link_ || !link_->is_registered() || !link_->coordinator_reachable()) return done();
   left_ = std::move(done);
   leave_timer_ = loop_.make_timer();

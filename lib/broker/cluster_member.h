@@ -64,6 +64,8 @@ class ClusterMember {
   std::function<void()> left_;
   bool joined_ = false;  // the data dir's cluster id matches (MetadataSync may act)
   bool ready_ = false;
+  bool leaving_ = false;  // a controlled shutdown began: being fenced is expected
+  coord::BrokerState last_state_ = coord::BrokerState::kFenced;  // as the metadata last said
 };
 
 }  // namespace kreek::broker

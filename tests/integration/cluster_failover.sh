@@ -96,6 +96,8 @@ check "after SIGCONT it rejoins and leads its partitions again ($back_ms ms)" \
   test "$(leaders "$b1_ADDR" orders)" = "[1,2,3,1,2,3]"
 check "its first answer after SIGCONT refuses the write ($(head -1 "$T/cont.replies"))" \
   test "$(head -1 "$T/cont.replies" | jq -r .error.code)" = LEADER_NOT_AVAILABLE
+check "broker 3 logs that it was fenced" grep -q "warn fenced by the coordinator" "$b3_LOG"
+check "and that it is live again" wait_until 5 grep -q "info live again in the cluster" "$b3_LOG"
 check "refusals are only the retriable LEADER_NOT_AVAILABLE/NOT_LEADER" \
   test -z "$(jq -r 'select(.ok != true) | .error.code' "$T/cont.replies" | grep -Ev '^(LEADER_NOT_AVAILABLE|NOT_LEADER)$')"
 new_epoch=$(rpc "$b1_ADDR" '{"op":"metadata","id":1}' | jq '.topics[0].partitions[2].epoch')
