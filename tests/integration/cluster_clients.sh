@@ -6,29 +6,20 @@
 # nothing lost, duplicates counted), and kconsume -f across a kill -9 and
 # restart of its only -b broker with no gap and no repeat.
 source "$(dirname "$0")/../lib/common.sh"
+source "$KREEK_SRC/tests/lib/cluster.sh"
 
 for tool in jq timeout; do
   check "$tool is installed" command -v "$tool" >/dev/null
 done
 [ "$FAILURES" -eq 0 ] || finish
 
-# Short sessions, so a killed broker's partitions lose their leader quickly.
-start_kzk z --session-timeout-ms 1500 --heartbeat-interval-ms 250 || finish
+# Short sessions (cluster.sh's), so a killed broker's partitions lose their
+# leader quickly; broker 2 names a rack, for the cluster view.
+start_kzk z --session-timeout-ms "$SESSION_MS" --heartbeat-interval-ms "$HEARTBEAT_MS" || finish
 start_broker b1 --coordinator "$z_ADDR" --node-id 1 || finish
 start_broker b2 --coordinator "$z_ADDR" --node-id 2 --rack r2 || finish
 start_broker b3 --coordinator "$z_ADDR" --node-id 3 || finish
 ALL="$b1_ADDR,$b2_ADDR,$b3_ADDR"
-
-# wait_until SECONDS COMMAND...: polls COMMAND every 20 ms until it succeeds.
-wait_until() {
-  local secs=$1 i
-  shift
-  for ((i = 0; i < secs * 50; i++)); do
-    "$@" && return 0
-    sleep 0.02
-  done
-  return 1
-}
 
 # --- ktopic cluster ---------------------------------------------------------
 text=$(timeout 10 ktopic -b "$b1_ADDR" cluster)

@@ -109,10 +109,5 @@ echo x | timeout 20 kproduce -b "$b1_ADDR" -t orders -p 2 >/dev/null
 check "a produce to its partition works again" test $? -eq 0
 
 kill "$follower" 2>/dev/null
-for n in 1 2 3; do
-  stop_broker "b$n"
-  check "broker $n exits 0 on SIGTERM" test $? -eq 0
-done
-stop_broker z
-check "kzk-lite exits 0 on SIGTERM" test $? -eq 0
+stop_cluster
 finish

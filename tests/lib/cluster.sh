@@ -3,6 +3,7 @@
 # the metadata questions the tests ask (who leads what, which state a broker is in).
 #
 #   start_cluster             # z (kzk-lite), b1 b2 b3 (node ids 1 2 3)
+#   stop_cluster              # SIGTERM b1 b2 b3, then z; checks each exits 0
 #   leaders ADDR TOPIC        # "[1,2,3,1,2,3]": partition i's leader, as ADDR sees it
 #   broker_state ADDR NODE    # live, fenced, ... (describe_cluster), or "absent"
 #   wait_until SECONDS CMD... # polls CMD every 50 ms until it succeeds; 1 on timeout
@@ -18,6 +19,16 @@ start_cluster() {
   for n in 1 2 3; do
     start_broker "b$n" --coordinator "$z_ADDR" --node-id "$n" || return 1
   done
+}
+
+stop_cluster() {
+  local n
+  for n in 1 2 3; do
+    stop_broker "b$n"
+    check "broker $n exits 0 on SIGTERM" test $? -eq 0
+  done
+  stop_broker z
+  check "kzk-lite exits 0 on SIGTERM" test $? -eq 0
 }
 
 leaders() {
