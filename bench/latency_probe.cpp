@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "fd_io.h"
+
 namespace {
 
 int64_t now_ns() {
@@ -30,19 +32,6 @@ void sleep_until_ns(int64_t t) {
   timespec ts{time_t(t / 1000000000), long(t % 1000000000)};
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
-}
-
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= size_t(w);
-  }
-  return true;
 }
 
 const char* arg(int argc, char** argv, const char* name, const char* def) {

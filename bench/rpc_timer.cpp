@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "fd_io.h"
+
 namespace {
 
 int64_t now_ns() {
@@ -57,19 +59,6 @@ int connect_to(const std::string& hostport) {
     return -1;
   }
   return fd;
-}
-
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= size_t(w);
-  }
-  return true;
 }
 
 // Reads until one whole line (newline included) is in `line`; false on EOF or error.
