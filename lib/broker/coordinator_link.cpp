@@ -196,8 +196,16 @@ void CoordinatorLink::poll() {
 }
 
 void CoordinatorLink::on_poll_answer(Result<std::string_view> line) {
-  auto answer = parse_answer(line);
-  Status s = answer.is_ok() ? apply_poll(*answer) : answer.status();
+  // Parsed once, into the JSON type the metadata decoders take; only a failed
+  // answer goes through parse_answer for its Status.
+  Status s;
+  nlohmann::json answer = line.is_ok() ? nlohmann::json::parse(*line, nullptr, false) : nlohmann::json();
+  if (line.is_ok() && answer.is_object() && answer.value("ok", false) == true) {
+    s = apply_poll(answer);
+  } else {
+    s = parse_answer(line).status();
+    if (s.is_ok()) s = Status(Code::kProtocol, "metadata_fetch answer is not a JSON object");
+  }
   if (s.is_ok()) {
     poll();
     return;
@@ -212,20 +220,20 @@ void CoordinatorLink::on_poll_answer(Result<std::string_view> line) {
   poll_retry_timer_->start(backoff_ms(attempts_), 0, [this] { poll(); });
 }
 
-Status CoordinatorLink::apply_poll(const Json& answer) {
+Status CoordinatorLink::apply_poll(const nlohmann::json& answer) {
   int64_t before = image_.next_offset();
   if (auto snap = answer.find("snapshot"); snap != answer.end()) {
-    KREEK_ASSIGN_OR_RETURN(image_, coord::MetadataImage::from_json(nlohmann::json::parse(snap->dump())));
+    KREEK_ASSIGN_OR_RETURN(image_, coord::MetadataImage::from_json(*snap));
   }
   auto records = answer.find("records");
   if (records == answer.end() || !records->is_array())
     return Status(Code::kProtocol, "metadata_fetch answer without records");
-  for (const Json& r : *records) {
+  for (const nlohmann::json& r : *records) {
     if (!r.is_object() || !r.contains("offset") || !r["offset"].is_number_integer() || !r.contains("record"))
       return Status(Code::kProtocol, "metadata_fetch answer with a malformed record");
     int64_t offset = r["offset"].get<int64_t>();
     if (offset < image_.next_offset()) continue;
-    KREEK_ASSIGN_OR_RETURN(coord::Record rec, coord::record_from_json(nlohmann::json::parse(r["record"].dump())));
+    KREEK_ASSIGN_OR_RETURN(coord::Record rec, coord::record_from_json(r["record"]));
     KREEK_RETURN_IF_ERROR(image_.apply(offset, rec));
   }
   if (image_.next_offset() != before && events_.on_metadata) events_.on_metadata(image_);

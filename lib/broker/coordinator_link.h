@@ -82,7 +82,7 @@ class CoordinatorLink {
   void heartbeat();
   void poll();
   void on_poll_answer(Result<std::string_view> answer);
-  Status apply_poll(const proto::Json& answer);
+  Status apply_poll(const nlohmann::json& answer);
   void run_applied_waiters();
   const std::string& current() const { return config_.coordinators[index_ % config_.coordinators.size()]; }
 
