@@ -6,8 +6,8 @@
 _kreek_common_flags='-b --brokers -v --verbose -q --quiet -h --help --version'
 _kreek_config_keys='cleanup.policy= delete.retention.ms= flush.messages= flush.ms=
   index.interval.bytes= max.message.bytes= min.cleanable.dirty.ratio=
-  min.compaction.lag.ms= min.insync.replicas= retention.bytes= retention.ms=
-  segment.bytes= segment.ms='
+  min.compaction.lag.ms= min.insync.replicas= replica.lag.time.max.ms=
+  retention.bytes= retention.ms= segment.bytes= segment.ms= unclean.leader.election.enable='
 
 # _kreek_topics BROKERS: topic names, or nothing if no broker answers quickly.
 _kreek_topics() {

@@ -22,8 +22,8 @@ end
 function __kreek_config_keys
     printf '%s=\n' cleanup.policy delete.retention.ms flush.messages flush.ms \
         index.interval.bytes max.message.bytes min.cleanable.dirty.ratio \
-        min.compaction.lag.ms min.insync.replicas retention.bytes retention.ms \
-        segment.bytes segment.ms
+        min.compaction.lag.ms min.insync.replicas replica.lag.time.max.ms \
+        retention.bytes retention.ms segment.bytes segment.ms unclean.leader.election.enable
 end
 
 # Options every client tool shares.

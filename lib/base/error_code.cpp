@@ -19,7 +19,7 @@ constexpr int kExUsage = 64, kExDataErr = 65, kExNoInput = 66, kExUnavailable = 
               kExSoftware = 70, kExIoErr = 74, kExTempFail = 75, kExProtocol = 76,
               kExCantCreat = 73, kExConfig = 78;
 
-constexpr std::array<CodeInfo, 20> kCodes{{
+constexpr std::array<CodeInfo, 23> kCodes{{
     {Code::kOk, "OK", 0, false},
     {Code::kInvalidRequest, "INVALID_REQUEST", kExUsage, false},
     {Code::kUnknownTopic, "UNKNOWN_TOPIC", kExNoInput, false},
@@ -40,6 +40,9 @@ constexpr std::array<CodeInfo, 20> kCodes{{
     {Code::kLeaderNotAvailable, "LEADER_NOT_AVAILABLE", kExTempFail, true},
     {Code::kFencedEpoch, "FENCED_EPOCH", kExTempFail, true},
     {Code::kDuplicateBroker, "DUPLICATE_BROKER", kExConfig, false},
+    {Code::kUnknownLeaderEpoch, "UNKNOWN_LEADER_EPOCH", kExTempFail, true},
+    {Code::kOutOfOrderSequence, "OUT_OF_ORDER_SEQUENCE", kExDataErr, false},
+    {Code::kRequestTimedOut, "REQUEST_TIMED_OUT", kExTempFail, true},
 }};
 
 const CodeInfo& info(Code code) {

@@ -35,6 +35,9 @@ enum class Code {
   kLeaderNotAvailable, // LEADER_NOT_AVAILABLE exit 75 (retriable: no live in-sync replica leads it now)
   kFencedEpoch,        // FENCED_EPOCH         exit 75 (retriable: the request named an epoch that was superseded)
   kDuplicateBroker,    // DUPLICATE_BROKER     exit 78 (another live broker holds this node id)
+  kUnknownLeaderEpoch, // UNKNOWN_LEADER_EPOCH exit 75 (retriable: the request named an epoch newer than the broker's)
+  kOutOfOrderSequence, // OUT_OF_ORDER_SEQUENCE exit 65 (an idempotent producer's batch skipped sequence numbers)
+  kRequestTimedOut,    // REQUEST_TIMED_OUT    exit 75 (retriable: acks=all not replicated in time; may be written)
 };
 
 // The wire name ("NOT_LEADER"), and back; unknown names map to kInternal.

@@ -135,6 +135,8 @@ const std::vector<Key>& keys() {
             return Status::ok();
           },
           [](const LogConfig& c) { return std::to_string(c.min_insync_replicas); }},
+      int_key("replica.lag.time.max.ms", "ms a follower may lag before it leaves the in-sync replicas",
+              &LogConfig::replica_lag_time_max_ms, 1, kMaxI64),
       int_key("retention.bytes", "bytes a partition keeps before deleting old segments (-1 = no limit)",
               &LogConfig::retention_bytes, 0, kMaxI64, true),
       int_key("retention.ms", "ms a closed segment is kept after its newest batch (-1 = forever)",
@@ -142,6 +144,15 @@ const std::vector<Key>& keys() {
       // Index entries hold u32 file positions: a segment stays below 2 GiB.
       int_key("segment.bytes", "roll to a new segment file at this size", &LogConfig::segment_bytes,
               1024, kMaxI32),
+      Key{"unclean.leader.election.enable",
+          "true lets a replica outside the ISR lead when none in it is alive (may lose acknowledged records)",
+          [](LogConfig& c, std::string_view key, std::string_view raw) -> Status {
+            std::string_view v = trim(raw);
+            if (v != "true" && v != "false") return bad(key, in_quotes(raw) + " is not true or false");
+            c.unclean_leader_election = v == "true";
+            return Status::ok();
+          },
+          [](const LogConfig& c) { return std::string(c.unclean_leader_election ? "true" : "false"); }},
       int_key("segment.ms", "roll to a new segment once the active one's first batch is this old",
               &LogConfig::segment_ms, 1, kMaxI64),
   };

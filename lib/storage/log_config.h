@@ -29,6 +29,12 @@ struct LogConfig {
   double min_cleanable_dirty_ratio = 0.5;         // min.cleanable.dirty.ratio
   int64_t index_interval_bytes = 4096;            // index.interval.bytes: sparse index spacing
   int32_t min_insync_replicas = 1;                // min.insync.replicas (used with acks=all)
+  // replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR.
+  // Kafka's default is 30 s for JVM pauses; a kreek broker has none (kbroker(1)).
+  int64_t replica_lag_time_max_ms = 2000;
+  // unclean.leader.election.enable: a replica outside the ISR may lead when no
+  // ISR member is alive (availability over acknowledged data). The coordinator acts on it.
+  bool unclean_leader_election = false;
 
   // True if flushing is due on every append (flush.messages=1).
   bool flush_always() const { return flush_messages == 1; }
