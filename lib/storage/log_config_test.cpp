@@ -61,7 +61,7 @@ TEST_SUITE("storage") {
   TEST_CASE("every key has a doc line and a described value that applies back") {
     auto docs = config_key_docs();
     auto d = describe(LogConfig());
-    CHECK(docs.size() == 13);
+    CHECK(docs.size() == 15);
     CHECK(d.size() == docs.size());
     for (const auto& [k, doc] : docs) {
       CHECK(!doc.empty());
