@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker_context.h"
+#include "broker/replica_manager.h"
 #include "proto/request_fields.h"
 #include "proto/wire.h"
 #include "storage/compactor.h"
@@ -170,9 +171,20 @@ Result<json> handle_describe_topic(BrokerContext& ctx, const json& req) {
     if (log != nullptr) {
       pj["log_start"] = log->log_start().value();
       pj["log_end"] = log->log_end().value();
-      pj["hw"] = log->log_end().value();  // standalone: the high watermark is the log end
+      pj["hw"] = ctx.replicas->high_watermark(name, PartitionId(p)).value();
       pj["size"] = log->size_bytes();
       pj["segments"] = log->segment_count();
+      // The leader's view of its followers: how far each has copied.
+      if (const repl::LeaderState* ls = ctx.replicas->leader_state(name, PartitionId(p))) {
+        json followers = json::array();
+        int64_t now = clock::monotonic_ms();
+        for (const repl::FollowerView& f : ls->followers())
+          followers.push_back({{"node", f.node.value()},
+                               {"log_end", f.leo.value()},
+                               {"lag", f.leo.value() < 0 ? -1 : log->log_end() - f.leo},
+                               {"caught_up_ms_ago", f.last_caught_up_ms == 0 ? -1 : now - f.last_caught_up_ms}});
+        pj["followers"] = std::move(followers);
+      }
       if (t->config.cleanup_compact) {
         // The log cleaner's view: how far it got and how dirty the rest is.
         const storage::CleanerState& cs = log->cleaner();

@@ -27,6 +27,8 @@ Result<nlohmann::ordered_json> handle_delete_topic(BrokerContext& ctx, const nlo
 Result<nlohmann::ordered_json> handle_alter_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_describe_topic(BrokerContext& ctx, const nlohmann::ordered_json& req);
 Result<nlohmann::ordered_json> handle_list_offsets(BrokerContext& ctx, const nlohmann::ordered_json& req);
+// Where a leader epoch ended in this leader's log (a follower's truncation point).
+Result<nlohmann::ordered_json> handle_offsets_for_epoch(BrokerContext& ctx, const nlohmann::ordered_json& req);
 
 // Every key's effective value, as describe_topic and alter_topic answer it.
 nlohmann::ordered_json effective_config(const storage::TopicInfo& t);

@@ -7,6 +7,7 @@
 #include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
 #include "broker/flush_scheduler.h"
+#include "broker/replica_manager.h"
 #include "proto/message.h"
 
 namespace kreek::broker {
@@ -40,7 +41,8 @@ BrokerContext::BrokerContext(const BrokerConfig& config, storage::LogManager& lo
       partitions(NodeId(config.node_id)),
       flusher(std::make_unique<FlushScheduler>(*this)),
       purgatory(std::make_unique<FetchPurgatory>(*this)),
-      compactor(std::make_unique<CompactionScheduler>(*this)) {}
+      compactor(std::make_unique<CompactionScheduler>(*this)),
+      replicas(std::make_unique<ReplicaManager>(*this)) {}
 
 BrokerContext::~BrokerContext() = default;
 
@@ -74,6 +76,7 @@ void BrokerContext::on_topic_deleted(const std::string& name) {
   flusher->forget_topic(name);
   compactor->forget_topic(name);
   purgatory->on_topic_changed(name);
+  replicas->forget_topic(name);
   partitions.forget_topic(name);
   auto it = round_robin.find(name);
   if (it != round_robin.end()) round_robin.erase(it);
@@ -84,7 +87,7 @@ void BrokerContext::on_topic_deleted(const std::string& name) {
 namespace kreek::broker {
 
 void BrokerContext::reject(const Request& req, Reply& reply, const Status& status, bool silent,
-                           const nlohmann::ordered_json* extra) {
+                           const nlohmann::ordered_json* extra, bool close) {
   Code c = status.code();
   std::string what = "request";
   if (!req.op.empty()) what = std::string(req.op);
@@ -95,7 +98,9 @@ void BrokerContext::reject(const Request& req, Reply& reply, const Status& statu
   } else if (log::enabled(log::Level::kDebug)) {
     log::debug(what + " failed: " + status.to_string());
   }
-  if (silent) {
+  if (close) {
+    reply.close_connection();
+  } else if (silent) {
     reply.send_nothing();
   } else {
     reply.send(proto::error_line(req.id_raw, status, extra));

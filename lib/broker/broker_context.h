@@ -27,6 +27,7 @@ class FlushScheduler;
 class FetchPurgatory;
 class CompactionScheduler;
 class CoordinatorLink;
+class ReplicaManager;
 
 // A broker of the cluster as the metadata names it.
 struct BrokerAddress {
@@ -80,6 +81,7 @@ struct BrokerContext {
   std::unique_ptr<FlushScheduler> flusher;
   std::unique_ptr<FetchPurgatory> purgatory;
   std::unique_ptr<CompactionScheduler> compactor;
+  std::unique_ptr<ReplicaManager> replicas;
   WarnLimiter warnings;
   std::map<std::string, uint32_t, std::less<>> round_robin;  // keyless produce, per topic
   bool stopping = false;  // shutdown began: no new long polls park
@@ -100,8 +102,9 @@ struct BrokerContext {
   void on_topic_deleted(const std::string& name);
   // Answers `req` with an error line (or nothing if `silent`: acks=0) and logs
   // bad input (INVALID_REQUEST, CORRUPT_RECORD, MESSAGE_TOO_LARGE) at warn, rate-limited.
+  // `close`: answer nothing and close the connection once earlier answers are sent.
   void reject(const Request& req, Reply& reply, const Status& status, bool silent = false,
-              const nlohmann::ordered_json* extra = nullptr);
+              const nlohmann::ordered_json* extra = nullptr, bool close = false);
 };
 
 }  // namespace kreek::broker

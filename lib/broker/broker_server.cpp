@@ -19,6 +19,7 @@
 #include "broker/cluster_member.h"
 #include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/replica_manager.h"
 #include "broker/flush_scheduler.h"
 #include "broker/request_router.h"
 #include "net/net.h"
@@ -104,6 +105,7 @@ class BrokerProcess {
       return s.code() == Code::kUnavailable ? kExitUnavailable : kExitIoError;
     }
 
+    ctx_.replicas->start();
     flush_timer_ = loop_.make_timer();
     flush_timer_->start(config_.flush_check_interval_ms, config_.flush_check_interval_ms,
                         [this] {
@@ -159,6 +161,7 @@ class BrokerProcess {
     retention_timer_->stop();
     compaction_timer_->stop();
     ctx_.compactor->stop();
+    ctx_.replicas->stop();
     ctx_.purgatory->complete_all();
     // The fsyncs run on the worker threads, several at once; flush_all then
     // finds nothing left to sync but writes the checkpoint.

@@ -4,6 +4,8 @@
 // coordinator (unit tests) the local handlers of admin_ops.cpp answer.
 #include "broker/cluster_admin.h"
 
+#include <cstdlib>
+
 #include "base/log.h"
 #include "base/topic_name.h"
 #include "broker/broker_context.h"
@@ -35,9 +37,10 @@ void admin_create_topic(BrokerContext& ctx, const json& req, AsyncDone done) {
   if (Status s = proto::read_int(req, "partitions", 1, proto::kMaxPartitions, partitions); !s.is_ok()) return done(s);
   if (Status s = proto::read_int(req, "replication_factor", 1, 100, rf); !s.is_ok()) return done(s);
   if (Status s = proto::read_config(req, /*allow_null=*/false, config); !s.is_ok()) return done(s);
-  if (rf.value_or(1) > 1)
-    return done(invalid_request("replication factor " + std::to_string(*rf) +
-                                " needs replication, which this broker does not offer yet; use 1"));
+  // acks=all could never succeed: say so now rather than at every produce.
+  if (auto it = config.find("min.insync.replicas"); it != config.end() && std::atoll(it->second.c_str()) > rf.value_or(1))
+    return done(invalid_request("min.insync.replicas " + it->second + " is more than the replication factor " +
+                                std::to_string(rf.value_or(1)) + ": acks=all writes would always fail"));
   int64_t count = partitions.value_or(ctx.config.default_partitions);
   json forward = {{"op", "create_topic"}, {"topic", name}, {"partitions", count},
                   {"replication_factor", rf.value_or(1)}, {"config", config}};

@@ -5,6 +5,7 @@
 #include "base/random_id.h"
 #include "broker/broker_context.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/replica_manager.h"
 #include "storage/data_dir.h"
 #include "storage/log_manager.h"
 
@@ -79,6 +80,7 @@ void ClusterMember::on_metadata(const coord::MetadataImage& image) {
   const coord::BrokerInfo* self = image.broker(NodeId(config_.node_id));
   if (!joined_ || self == nullptr || self->broker_epoch != link_->broker_epoch()) return;
   sync_->apply(image);
+  ctx_.replicas->on_metadata();
   if (ready_ && !leaving_ && self->state != last_state_) {
     // Operators see the cluster's view of this broker change in its own log.
     if (self->state == coord::BrokerState::kFenced)

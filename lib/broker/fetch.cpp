@@ -7,6 +7,7 @@
 
 #include "broker/broker_context.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/replica_manager.h"
 #include "proto/request_fields.h"
 #include "proto/json_scan.h"
 #include "proto/message.h"
@@ -28,7 +29,11 @@ Status parse_part(const json& obj, FetchPart& out) {
   int64_t p = 0;
   KREEK_RETURN_IF_ERROR(require_int(obj, "partition", 0, std::numeric_limits<int32_t>::max(), p));
   out.partition = static_cast<int32_t>(p);
-  return require_int(obj, "offset", 0, kMaxInt64, out.offset);
+  KREEK_RETURN_IF_ERROR(require_int(obj, "offset", 0, kMaxInt64, out.offset));
+  std::optional<int64_t> epoch;
+  KREEK_RETURN_IF_ERROR(read_int(obj, "leader_epoch", -1, std::numeric_limits<int32_t>::max(), epoch));
+  out.leader_epoch = static_cast<int32_t>(epoch.value_or(-1));
+  return Status::ok();
 }
 
 void append_part_prefix(std::string& out, const FetchPart& part) {
@@ -88,6 +93,21 @@ Status parse_fetch(const json& req, std::string id_raw, FetchRequest& out) {
   out.max_wait_ms = std::min(v.value_or(0), proto::kMaxFetchWaitMs);
   KREEK_RETURN_IF_ERROR(read_int(req, "min_bytes", 0, kMaxInt64, v));
   out.min_bytes = v.value_or(1);
+  KREEK_RETURN_IF_ERROR(read_int(req, "replica", 0, std::numeric_limits<int32_t>::max(), v));
+  out.replica = static_cast<int32_t>(v.value_or(-1));
+  return Status::ok();
+}
+
+Status check_leader_epoch(BrokerContext& ctx, const std::string& topic, PartitionId p, int32_t epoch) {
+  if (epoch < 0) return Status::ok();
+  LeaderEpoch current = ctx.partitions.get(topic, p).epoch;
+  std::string what = topic + "/" + std::to_string(p.value());
+  if (epoch < current.value())
+    return Status(Code::kFencedEpoch, what + ": leader epoch " + std::to_string(epoch) + " was superseded by " +
+                                          std::to_string(current.value()));
+  if (epoch > current.value())
+    return Status(Code::kUnknownLeaderEpoch, what + ": leader epoch " + std::to_string(epoch) +
+                                                 " is newer than this broker's " + std::to_string(current.value()));
   return Status::ok();
 }
 
@@ -116,32 +136,41 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
       }
       continue;
     }
-    if (Status lead = ctx.leadership(part.topic, pid); !lead.is_ok()) {
+    Status lead = ctx.leadership(part.topic, pid);
+    if (lead.is_ok()) lead = check_leader_epoch(ctx, part.topic, pid, part.leader_epoch);
+    if (!lead.is_ok()) {
       out.has_error = true;
       append_part_error(head, part, lead);
       continue;
     }
-    // Standalone, the high watermark is the log end: every append is "replicated".
-    Offset hw = log->log_end();
-    Offset start = log->log_start();
+    const bool follower = req.replica >= 0;
     Offset from(part.offset);
-    if (from < start || from > hw) {
+    // A follower's fetch offset is its log end: it holds everything before.
+    if (follower) ctx.replicas->on_follower_fetch(part.topic, pid, NodeId(req.replica), from);
+    Offset hw = ctx.replicas->high_watermark(part.topic, pid);
+    Offset end = log->log_end();
+    Offset start = log->log_start();
+    // Consumers read below the high watermark; followers up to the log end.
+    Offset limit = follower ? end : hw;
+    if (from < start || from > end) {
       out.has_error = true;
-      json extra = {{"log_start", start.value()}, {"log_end", hw.value()}};
+      json extra = {{"log_start", start.value()}, {"log_end", end.value()}};
       append_part_error(head, part,
                         Status(Code::kOffsetOutOfRange,
                                "offset " + std::to_string(part.offset) + " is out of range for " +
                                    part.topic + "/" + std::to_string(part.partition) + " [" +
                                    std::to_string(start.value()) + ", " +
-                                   std::to_string(hw.value()) + "]"),
+                                   std::to_string(end.value()) + "]"),
                         extra);
       continue;
     }
+    // A consumer between the high watermark and the log end (a new leader
+    // whose high watermark has not caught up yet) waits like one at the end.
     int64_t part_bytes = 0;
-    if (from < hw) {
+    if (from < limit) {
       int64_t budget = std::max<int64_t>(req.max_bytes - out.bytes, 0);
       // A read stops before damage; one that starts at it gets CORRUPT_RECORD.
-      auto r = log->read(from, budget, hw);
+      auto r = log->read(from, budget, limit);
       if (!r.is_ok()) {
         out.has_error = true;
         append_part_error(head, part, r.status());
@@ -160,6 +189,10 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
     head += std::to_string(hw.value());
     head += ",\"log_start\":";
     head += std::to_string(start.value());
+    if (follower) {
+      head += ",\"log_end\":";
+      head += std::to_string(end.value());
+    }
     head += ",\"bytes\":";
     head += std::to_string(part_bytes);
     head += '}';

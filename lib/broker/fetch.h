@@ -24,6 +24,7 @@ struct FetchPart {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = 0;
+  int32_t leader_epoch = -1;  // the epoch the sender believes in; -1: not given (consumers may omit it)
 };
 
 struct FetchRequest {
@@ -32,6 +33,9 @@ struct FetchRequest {
   int64_t max_bytes = 0;    // total across parts (each part still gets one batch)
   int64_t min_bytes = 1;    // answer at once when at least this much is ready
   int64_t max_wait_ms = 0;  // long poll: 0 answers at once
+  // A follower's fetch: its node id (-1 for consumers). Reads up to the log
+  // end rather than the high watermark, and tells the leader the follower's log end.
+  int32_t replica = -1;
 };
 
 // Validates the request fields into `out` (kInvalidRequest with a clear message).
@@ -46,7 +50,13 @@ struct FetchOutcome {
   bool skipped_gap = false;
 };
 
-// Reads every part now (up to each partition's high watermark).
+// Checks the leader epoch a request names for topic/p against this broker's:
+// an older one is FENCED_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (retriable:
+// this broker has not applied the metadata yet). -1 (not given) passes.
+Status check_leader_epoch(BrokerContext& ctx, const std::string& topic, PartitionId p, int32_t epoch);
+
+// Reads every part now (consumers up to each partition's high watermark,
+// followers up to its log end).
 FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req);
 
 // The fetch op: answers now, or parks a long poll.

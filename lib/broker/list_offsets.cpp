@@ -1,9 +1,11 @@
 // list_offsets: a partition's earliest (log start), latest (log end) or first
 // offset at or after a timestamp (via the time index).
+#include <algorithm>
 #include <limits>
 
 #include "broker/admin_ops.h"
 #include "broker/broker_context.h"
+#include "broker/replica_manager.h"
 #include "proto/request_fields.h"
 #include "storage/log_manager.h"
 
@@ -71,19 +73,20 @@ Result<json> handle_list_offsets(BrokerContext& ctx, const json& req) {
     if (mode == kEarliest) {
       offset = log->log_start();
     } else if (mode == kLatest) {
-      offset = log->log_end();
+      // Consumers' "end" is the high watermark: what every in-sync replica has.
+      offset = ctx.replicas->high_watermark(name, pid);
     } else {
       auto r = log->offset_for_time(TimestampMs(at_ms));
       if (!r.is_ok()) {
         out.push_back(part_error(p, r.status()));
         continue;
       }
-      offset = *r;
+      offset = std::min(*r, ctx.replicas->high_watermark(name, pid));
     }
     out.push_back({{"partition", p},
                    {"offset", offset.value()},
                    {"log_start", log->log_start().value()},
-                   {"log_end", log->log_end().value()}});
+                   {"log_end", ctx.replicas->high_watermark(name, pid).value()}});
   }
   return json{{"topic", name}, {"partitions", std::move(out)}};
 }

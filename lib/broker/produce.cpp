@@ -10,7 +10,9 @@
 #include "base/crc32c.h"
 #include "broker/broker_context.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/fetch.h"
 #include "broker/flush_scheduler.h"
+#include "broker/replica_manager.h"
 #include "broker/partition_choice.h"
 #include "proto/request_fields.h"
 #include "proto/record.h"
@@ -48,6 +50,23 @@ std::string where(const std::string& topic, PartitionId p) {
   return topic + "/" + std::to_string(p.value());
 }
 
+// How long acks=all waits for the in-sync replicas unless the request says
+// ("timeout_ms"), and the most it may say.
+constexpr int64_t kDefaultProduceTimeoutMs = 30000;
+constexpr int64_t kMaxProduceTimeoutMs = 300000;
+
+// Sends the acknowledgement now, or after the covering fsync when the topic
+// asks for one on every append (flush.messages=1).
+void answer_when_durable(BrokerContext& ctx, const std::string& topic, PartitionId pid, Reply reply,
+                         std::string_view id_raw, std::string line) {
+  storage::PartitionLog* log = ctx.logs.log(topic, pid);
+  if (log != nullptr && log->config().flush_always()) {
+    ctx.flusher->reply_after_flush(topic, pid, std::move(reply), std::string(id_raw), std::move(line));
+  } else {
+    reply.send(std::move(line));
+  }
+}
+
 }  // namespace
 
 void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonScan& scan,
@@ -57,14 +76,27 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   if (!s.is_ok()) return ctx.reject(req, reply, s);
   // Kafka's acks=0 contract: the producer hears nothing back, not even errors.
   const bool silent = acks == Acks::kNone;
-  auto fail = [&](const Status& st) { ctx.reject(req, reply, st, silent); };
+  auto fail = [&](const Status& st) {
+    // ...except that a producer writing to a broker that no longer leads the
+    // partition must find out: its connection is closed (as Kafka does), so
+    // it asks for metadata again instead of losing every later write.
+    if (silent && (st.code() == Code::kNotLeader || st.code() == Code::kLeaderNotAvailable ||
+                   st.code() == Code::kFencedEpoch || st.code() == Code::kUnknownLeaderEpoch)) {
+      ctx.reject(req, reply, st, /*silent=*/true, nullptr, /*close=*/true);
+      return;
+    }
+    ctx.reject(req, reply, st, silent);
+  };
 
   std::string topic;
   if (s = scan_topic(scan, 0, topic); !s.is_ok()) return fail(s);
-  std::optional<int64_t> partition, crc;
+  std::optional<int64_t> partition, crc, leader_epoch, timeout_ms;
   if (s = scan_int(scan, 0, "partition", 0, std::numeric_limits<int32_t>::max(), partition);
       !s.is_ok())
     return fail(s);
+  if (s = scan_int(scan, 0, "leader_epoch", -1, std::numeric_limits<int32_t>::max(), leader_epoch); !s.is_ok())
+    return fail(s);
+  if (s = scan_int(scan, 0, "timeout_ms", 0, kMaxProduceTimeoutMs, timeout_ms); !s.is_ok()) return fail(s);
   if (s = scan_int(scan, 0, "crc", 0, std::numeric_limits<uint32_t>::max(), crc); !s.is_ok())
     return fail(s);
   int64_t ri = scan.find(0, "records");
@@ -113,6 +145,9 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   }
 
   if (Status lead = ctx.leadership(topic, pid); !lead.is_ok()) return fail(lead);
+  if (leader_epoch) {
+    if (s = check_leader_epoch(ctx, topic, pid, static_cast<int32_t>(*leader_epoch)); !s.is_ok()) return fail(s);
+  }
   const PartitionState& ps = ctx.partitions.get(topic, pid);
   if (ps.offline) return fail(io_error(ps.offline_reason));
   if (acks == Acks::kAll && static_cast<int64_t>(ps.isr.size()) < t.config.min_insync_replicas)
@@ -129,7 +164,9 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
       log::error("append " + where(topic, pid) + ": " + appended.status().message());
     return fail(appended.status());
   }
-  ctx.purgatory->on_append(topic, pid);
+  // The high watermark may move (a lone in-sync replica commits at once);
+  // followers and consumers waiting on the partition are woken.
+  ctx.replicas->on_append(topic, pid);
   // The append rolled a segment: sync the closed one in the background now,
   // not at the next tick, so few closed segments wait with unsynced bytes.
   if (log->has_unsynced_closed()) ctx.flusher->flush_closed(topic, pid);
@@ -153,12 +190,21 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   line += ",\"ts\":";
   line += std::to_string(appended->ts.value());
   line += "}\n";
-  if (needs_fsync) {
-    ctx.flusher->reply_after_flush(topic, pid, std::move(reply), std::string(req.id_raw),
-                                   std::move(line));
-  } else {
-    reply.send(std::move(line));
-  }
+  if (acks != Acks::kAll) return answer_when_durable(ctx, topic, pid, std::move(reply), req.id_raw, std::move(line));
+  // acks=all: answered once every in-sync replica has the batch.
+  ctx.replicas->wait_for_high_watermark(
+      topic, pid, appended->last + 1, timeout_ms.value_or(kDefaultProduceTimeoutMs),
+      [&ctx, topic, pid, reply = std::move(reply), id = std::string(req.id_raw), line = std::move(line)](
+          Status replicated) mutable {
+        if (!replicated.is_ok()) {
+          Request r;
+          r.op = "produce";
+          r.id_raw = id;
+          ctx.reject(r, reply, replicated);
+          return;
+        }
+        answer_when_durable(ctx, topic, pid, std::move(reply), id, std::move(line));
+      });
 }
 
 }  // namespace kreek::broker

@@ -42,6 +42,16 @@ class Reply {
       slot_.complete_empty();
     }
   }
+  // Releases the slot without a response and closes the connection once the
+  // responses before it are sent (a stale leader's acks=0 produce).
+  void close_connection() {
+    if (sink_) {
+      sink_->replies.emplace_back(std::nullopt);
+      sink_->open = false;
+    } else {
+      slot_.complete_and_close();
+    }
+  }
   // False once the peer has gone; parked work on its behalf can be dropped.
   bool open() const { return sink_ ? sink_->open : slot_.connection_open(); }
 

@@ -25,6 +25,7 @@ constexpr OpEntry kOps[] = {
     {"describe_cluster", handle_describe_cluster},
     {"describe_topic", handle_describe_topic},
     {"list_offsets", handle_list_offsets},
+    {"offsets_for_epoch", handle_offsets_for_epoch},
 };
 
 // Ops whose answer may come later (they go through the coordinator).

@@ -99,7 +99,7 @@ void add_produce_flags(CLI::App& app, ProduceConfig& c) {
   app.add_option("-H,--header", c.headers, "NAME=VALUE header on every record (repeatable)")
       ->type_name("NAME=VALUE");
   add_partition_flag(app, c.partition, "write every record to this partition");
-  app.add_option("--acks", c.acks, "0, 1 or all (default 1)")->type_name("ACKS");
+  app.add_option("--acks", c.acks, "0, 1 or all (default all: every in-sync replica has it)")->type_name("ACKS");
   app.add_option("--linger-ms", c.linger_ms, "send a batch at most this long after its first record (default 5)")
       ->type_name("MS");
   app.add_option("--batch-bytes", c.batch_bytes, "target batch size in bytes (default 262144)")->type_name("N");

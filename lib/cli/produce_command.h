@@ -24,7 +24,7 @@ struct ProduceConfig {
   bool json = false;
   std::vector<std::string> headers;  // NAME=VALUE
   std::optional<int32_t> partition;
-  std::string acks = "1";
+  std::string acks = "all";
   int64_t linger_ms = 5;
   int64_t batch_bytes = 256 << 10;
   int max_in_flight = 8;

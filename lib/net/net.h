@@ -52,6 +52,8 @@ class ResponseSlot {
   void complete(Response r);
   void complete(std::string head) { complete(Response{std::move(head), {}}); }
   void complete_empty();
+  // Completes the slot empty and closes the connection after the responses before it.
+  void complete_and_close();
   // False once the peer has gone: work on its behalf can stop early.
   bool connection_open() const;
 

@@ -23,6 +23,13 @@ void ResponseSlot::complete(Response r) {
 
 void ResponseSlot::complete_empty() { complete(Response{}); }
 
+void ResponseSlot::complete_and_close() {
+  if (!impl_ || impl_->done) return;
+  auto c = impl_->conn.lock();
+  complete_empty();
+  if (c) c->close();
+}
+
 bool ResponseSlot::connection_open() const {
   if (!impl_) return false;
   auto c = impl_->conn.lock();
