@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "base/strong_id.h"
 #include "broker/reply.h"
 #include "net/net.h"
 
