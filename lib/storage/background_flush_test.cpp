@@ -136,6 +136,7 @@ TEST_SUITE("storage") {
     LogConfig c = small_segments(1024);
     c.retention_bytes = 1;  // delete every closed segment
     log->set_config(c);
+    log->set_high_watermark(log->log_end());  // a single replica: all of it is replicated
     auto deleted = log->enforce_retention(TimestampMs(1'700'000'000'000));
     REQUIRE(deleted);
     CHECK(*deleted == 3);

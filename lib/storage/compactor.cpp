@@ -26,12 +26,21 @@ bool file_exists(const std::string& path) {
 
 }  // namespace
 
+size_t Compactor::cleanable_segments(const PartitionLog& log) {
+  // Closed segments wholly below the high watermark (Kafka's first
+  // uncleanable offset): a follower may still truncate above it, and a
+  // record not yet replicated must not be removed on the leader alone.
+  size_t n = 0;
+  while (n + 1 < log.segments_.size() && log.segments_[n + 1]->base() <= log.high_watermark_) ++n;
+  return n;
+}
+
 Cleanable Compactor::assess(const PartitionLog& log, TimestampMs now) {
   Cleanable c;
   const LogConfig& cfg = log.config_;
   if (!cfg.cleanup_compact) return c;
   const CleanerState& st = log.cleaner_;
-  for (size_t i = 0; i + 1 < log.segments_.size(); ++i) {
+  for (size_t i = 0; i < cleanable_segments(log); ++i) {
     const Segment& s = *log.segments_[i];
     if (s.end() <= st.cleaned_to) {
       c.clean_bytes += s.size();
@@ -50,7 +59,7 @@ Cleanable Compactor::assess(const PartitionLog& log, TimestampMs now) {
 
 std::shared_ptr<CompactionPlan> Compactor::begin(PartitionLog& log, TimestampMs now,
                                                  const CompactionOptions& options) {
-  if (!log.config_.cleanup_compact || log.segments_.size() < 2) return nullptr;
+  if (!log.config_.cleanup_compact || cleanable_segments(log) == 0) return nullptr;
   auto plan = std::make_shared<CompactionPlan>();
   plan->dir_ = log.dir_;
   plan->config_ = log.config_;
@@ -59,8 +68,8 @@ std::shared_ptr<CompactionPlan> Compactor::begin(PartitionLog& log, TimestampMs 
   plan->cleaned_to_ = log.cleaner_.cleaned_to;
   plan->layout_version_ = log.cleaner_.layout_version;
   plan->tombstones_due_ = assess(log, now).tombstones_due;
-  // Every closed segment; never the active (last) one.
-  for (size_t i = 0; i + 1 < log.segments_.size(); ++i) {
+  // Every closed segment below the high watermark; never the active (last) one.
+  for (size_t i = 0; i < cleanable_segments(log); ++i) {
     const auto& s = log.segments_[i];
     plan->sources_.push_back(
         CompactionPlan::Source{s->base(), s->end(), segment_path(log.dir_, s->base(), ".log"), s->size(), s});

@@ -1,6 +1,6 @@
 // Compactor: log compaction (cleanup.policy=compact), Kafka's log cleaner for
 // one partition at a time. Keeps the newest record per key in the closed
-// segments, offsets unchanged, and drops tombstones once they have survived a
+// segments below the high watermark, offsets unchanged, and drops tombstones once they have survived a
 // compaction and are older than delete.retention.ms. Work splits like a flush:
 //   begin (owner thread)  picks the closed segments, cheap
 //   run   (any thread)    builds the key map and writes <base>.log.cleaned etc.
@@ -130,6 +130,11 @@ class Compactor {
   // begin + run + end + directory fsync on this thread (tests, tools).
   static Result<CompactionResult> compact_now(PartitionLog& log, TimestampMs now,
                                               const CompactionOptions& options = {});
+
+ private:
+  // How many segments from the front compaction may touch: the closed ones
+  // wholly below the log's high watermark.
+  static size_t cleanable_segments(const PartitionLog& log);
 };
 
 }  // namespace kreek::storage

@@ -53,6 +53,7 @@ int64_t put(PartitionLog& log, const std::vector<std::string>& recs, int64_t ts)
   a += "]";
   auto r = log.append(a, static_cast<int32_t>(recs.size()), crc_of(a), LeaderEpoch(2), TimestampMs(ts));
   REQUIRE(r);
+  log.set_high_watermark(log.log_end());  // a single replica: all of it is replicated
   return r->base.value();
 }
 

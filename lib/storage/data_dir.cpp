@@ -69,12 +69,14 @@ Result<std::vector<DirEntry>> list_dir(const std::string& dir) {
 
 bool is_partition_entry_name(std::string_view name) {
   bool is_log = false;
-  return is_segment_file_name(name, &is_log) || name == kPartitionMarkerName || is_atomic_temp_name(name);
+  return is_segment_file_name(name, &is_log) || name == kPartitionMarkerName ||
+         name == kEpochCheckpointName || is_atomic_temp_name(name);
 }
 
 bool is_data_dir_file_name(std::string_view name) {
   return name == ".lock" || name == kMetaName || name == "recovery-point-offset-checkpoint" ||
-         name == "cleaner-offset-checkpoint" || is_atomic_temp_name(name);
+         name == "cleaner-offset-checkpoint" || name == kReplicationCheckpointName ||
+         is_atomic_temp_name(name);
 }
 
 Result<ClusterMembership> read_cluster_membership(const std::string& dir) {
@@ -149,6 +151,8 @@ Result<bool> is_own_partition_dir(const std::string& dir, const std::string& id,
       has_marker = true;
     } else if (!e.is_dir && is_segment_file_name(e.name, &is_log)) {
       has_log = has_log || is_log;
+    } else if (!e.is_dir && e.name == kEpochCheckpointName) {
+      // Written beside the segments since replication; proves nothing alone.
     } else if ((e.is_dir || !is_atomic_temp_name(e.name)) && stranger.empty()) {
       stranger = e.name;
     }

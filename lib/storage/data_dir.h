@@ -16,6 +16,10 @@ namespace kreek::storage {
 
 inline constexpr std::string_view kMetaName = "meta.json";
 inline constexpr std::string_view kPartitionMarkerName = "partition.json";
+// A partition's leader epoch history (PartitionLog::epochs()).
+inline constexpr std::string_view kEpochCheckpointName = "leader-epoch-checkpoint";
+// Every partition's high watermark, at the top of the data directory (LogManager).
+inline constexpr std::string_view kReplicationCheckpointName = "replication-offset-checkpoint";
 // Where a standalone broker keeps its embedded coordinator's metadata log.
 inline constexpr std::string_view kCoordinatorDirName = "coordinator";
 
@@ -49,7 +53,8 @@ Status check_may_become_data_dir(const std::string& dir);
 
 // Entry names kreek writes in a partition directory: segment files
 // ("<20 digits>.log", ".index", ".timeindex" and compaction's ".cleaned",
-// ".swap", ".replaced" forms), the marker and write_file_atomically's temp files.
+// ".swap", ".replaced" forms), the marker, the leader epoch checkpoint and
+// write_file_atomically's temp files.
 bool is_partition_entry_name(std::string_view name);
 // Names kreek writes at the top of a data directory, besides partition directories.
 bool is_data_dir_file_name(std::string_view name);

@@ -61,6 +61,24 @@ bool parse_partition_dir(const std::string& name, std::string* topic, int32_t* p
   return is_valid_topic_name(*topic);
 }
 
+// A {"version":1,"offsets":{"<topic>-<p>":N}} file into `out`. false if it
+// exists but is not that (a missing file is an empty one); kIoError if it
+// cannot be read.
+Result<bool> read_offset_checkpoint(const std::string& path, std::map<std::string, int64_t>* out) {
+  auto cp = read_small_file(path);
+  if (!cp) {
+    if (cp.status().code() == Code::kNotFound) return true;
+    return cp.status();
+  }
+  json j = json::parse(*cp, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1 || !j.contains("offsets") ||
+      !j["offsets"].is_object())
+    return false;
+  for (const auto& [k, v] : j["offsets"].items())
+    if (v.is_number_integer()) (*out)[k] = v.get<int64_t>();
+  return true;
+}
+
 }  // namespace
 
 LogManager::~LogManager() {
@@ -109,19 +127,15 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
   }
 
   std::map<std::string, int64_t> points;
-  auto cp = read_small_file(data_dir + "/" + std::string(kCheckpointName));
-  if (cp) {
-    json j = json::parse(*cp, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.value("version", 0) == 1 && j.contains("offsets") &&
-        j["offsets"].is_object()) {
-      for (const auto& [k, v] : j["offsets"].items())
-        if (v.is_number_integer()) points[k] = v.get<int64_t>();
-    } else {
-      report(data_dir + ": recovery-point checkpoint is unreadable; recovering every partition in full");
-    }
-  } else if (cp.status().code() != Code::kNotFound) {
-    return cp.status();
-  }
+  KREEK_ASSIGN_OR_RETURN(bool points_ok, read_offset_checkpoint(data_dir + "/" + std::string(kCheckpointName), &points));
+  if (!points_ok) report(data_dir + ": recovery-point checkpoint is unreadable; recovering every partition in full");
+  // A partition missing here starts with its high watermark at its log
+  // start: what is past it is not known to be replicated.
+  std::map<std::string, int64_t> hws;
+  KREEK_ASSIGN_OR_RETURN(bool hws_ok, read_offset_checkpoint(
+                                          data_dir + "/" + std::string(kReplicationCheckpointName), &hws));
+  if (!hws_ok)
+    report(data_dir + ": replication-offset checkpoint is unreadable; every high watermark starts at its log start");
 
   KREEK_ASSIGN_OR_RETURN(auto topic_files, list_dir(data_dir + "/topics"));
   for (const auto& entry : topic_files) {
@@ -239,6 +253,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
       auto log = PartitionLog::open(data_dir + "/" + key, t->config, point, reporter, m->fd_cache_,
                                     /*compacted_before=*/c != cleaned.end() && c->second > 0);
       if (!log) return log.status().with_context("open " + key);
+      if (auto hw = hws.find(key); hw != hws.end()) (*log)->restore_high_watermark(Offset(hw->second));
       if (c != cleaned.end()) {
         auto ts = tombstones.find(key);
         Compactor::restore(**log, Offset(c->second), TimestampMs(ts == tombstones.end() ? -1 : ts->second));
@@ -460,7 +475,17 @@ Status LogManager::write_recovery_checkpoint() {
   for (const auto& [key, l] : logs_)
     offsets[partition_key(key.first, key.second)] = l->recovery_point().value();
   json j = {{"version", 1}, {"offsets", offsets}};
-  return write_file_atomically(data_dir_ + "/" + std::string(kCheckpointName), j.dump() + "\n");
+  KREEK_RETURN_IF_ERROR(write_file_atomically(data_dir_ + "/" + std::string(kCheckpointName), j.dump() + "\n"));
+  // Written alongside, so every path that checkpoints one checkpoints both.
+  return write_replication_checkpoint();
+}
+
+Status LogManager::write_replication_checkpoint() {
+  json offsets = json::object();
+  for (const auto& [key, l] : logs_)
+    offsets[partition_key(key.first, key.second)] = l->high_watermark().value();
+  json j = {{"version", 1}, {"offsets", offsets}};
+  return write_file_atomically(data_dir_ + "/" + std::string(kReplicationCheckpointName), j.dump() + "\n");
 }
 
 std::string LogManager::cleaner_checkpoint_contents() const {

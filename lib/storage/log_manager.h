@@ -6,8 +6,10 @@
 //   <data-dir>/meta.json                          {"format":1,"id":"<data dir id>"}
 //   <data-dir>/topics/<topic>.json                {"name","partitions","config":{overrides},"created_ms","topic_id"}
 //   <data-dir>/recovery-point-offset-checkpoint   {"version":1,"offsets":{"<topic>-<p>":N}}
+//   <data-dir>/replication-offset-checkpoint      {"version":1,"offsets":{"<topic>-<p>":HW}}
 //   <data-dir>/cleaner-offset-checkpoint          {"version":1,"offsets":{..},"tombstones":{..}}
 //   <data-dir>/<topic>-<p>/partition.json         {"data_dir_id","topic","partition"}
+//   <data-dir>/<topic>-<p>/leader-epoch-checkpoint  0\n<count>\n<epoch> <start offset>\n...
 //   <data-dir>/<topic>-<p>/<20-digit base>.log|.index|.timeindex
 //
 // Nothing is removed that data_dir.h cannot prove kreek's: a non-empty
@@ -92,8 +94,13 @@ class LogManager {
   std::vector<Entry> logs();
 
   // Atomically rewrites the recovery-point checkpoint from every log's
-  // recovery_point() (temp file, fsync, rename, fsync dir).
+  // recovery_point() (temp file, fsync, rename, fsync dir), then the
+  // replication-offset checkpoint (write_replication_checkpoint).
   Status write_recovery_checkpoint();
+  // Atomically rewrites <data-dir>/replication-offset-checkpoint from every
+  // log's high_watermark(). open() restores each log's high watermark from
+  // it (clamped to the log); a log without an entry starts at its log start.
+  Status write_replication_checkpoint();
   // The compactor's position in every compacted log, as the contents of
   // <data-dir>/cleaner-offset-checkpoint (owner thread); write it with
   // write_cleaner_checkpoint, which touches nothing else and may run on a

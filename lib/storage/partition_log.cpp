@@ -45,7 +45,7 @@ Result<std::optional<Segment::Extent>> read_extent(Segment& seg, Offset at, int6
 }  // namespace
 
 PartitionLog::PartitionLog(std::string dir, LogConfig config)
-    : dir_(std::move(dir)), config_(config), last_ts_(-1) {}
+    : dir_(std::move(dir)), config_(config), high_watermark_(0), last_ts_(-1) {}
 
 PartitionLog::~PartitionLog() {
   segments_.clear();  // closed segments leave the cache before the active share goes
@@ -91,6 +91,20 @@ Status PartitionLog::roll() {
   return Status::ok();
 }
 
+Status PartitionLog::roll_for(int64_t line, Offset last, TimestampMs now) {
+  Segment* seg = segments_.back().get();
+  if (seg->is_empty()) return Status::ok();
+  bool roll_now = seg->size() + line > config_.segment_bytes ||
+                  // relative offsets and positions are u32 in the indexes
+                  last - seg->base() > static_cast<int64_t>(UINT32_MAX) ||
+                  seg->size() > static_cast<int64_t>(UINT32_MAX);
+  if (!roll_now && config_.segment_ms != kNever) {
+    KREEK_ASSIGN_OR_RETURN(TimestampMs first, seg->first_timestamp());
+    roll_now = now.value() - first.value() > config_.segment_ms;
+  }
+  return roll_now ? roll() : Status::ok();
+}
+
 Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, uint32_t records_crc,
                                           LeaderEpoch epoch, TimestampMs now) {
   if (n < 1) return invalid_request("append: record count " + std::to_string(n) + " is below 1");
@@ -102,6 +116,10 @@ Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, u
   if (records.size() < 2 || records.front() != '[' || records.back() != ']' ||
       std::memchr(records.data(), '\n', records.size()) != nullptr)
     return invalid_request("append: records must be a JSON array on one line");
+  if (epoch < latest_epoch())
+    return Status(Code::kFencedEpoch, "append to " + partition_name() + ": epoch " +
+                                          std::to_string(epoch.value()) + " is below the log's epoch " +
+                                          std::to_string(latest_epoch().value()));
 
   BatchHeader h;
   h.base = log_end();
@@ -112,21 +130,11 @@ Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, u
   std::string prefix = encode_batch_prefix(h);
   int64_t line = static_cast<int64_t>(prefix.size() + records.size() + kBatchSuffix.size());
 
+  KREEK_RETURN_IF_ERROR(roll_for(line, h.last(), now));
+  // The history first: a batch on disk whose epoch the checkpoint lacks is
+  // found again at start-up only if it lies past the recovery point.
+  KREEK_RETURN_IF_ERROR(note_epoch(epoch, h.base));
   Segment* seg = segments_.back().get();
-  if (!seg->is_empty()) {
-    bool roll_now = seg->size() + line > config_.segment_bytes ||
-                    // relative offsets and positions are u32 in the indexes
-                    h.last() - seg->base() > static_cast<int64_t>(UINT32_MAX) ||
-                    seg->size() > static_cast<int64_t>(UINT32_MAX);
-    if (!roll_now && config_.segment_ms != kNever) {
-      KREEK_ASSIGN_OR_RETURN(TimestampMs first, seg->first_timestamp());
-      roll_now = now.value() - first.value() > config_.segment_ms;
-    }
-    if (roll_now) {
-      KREEK_RETURN_IF_ERROR(roll());
-      seg = segments_.back().get();
-    }
-  }
   seg->set_index_interval(config_.index_interval_bytes);
   KREEK_RETURN_IF_ERROR(seg->append(h, prefix, records));
   last_ts_ = h.ts;
@@ -213,6 +221,7 @@ Result<Offset> PartitionLog::offset_for_time(TimestampMs ts) const {
 FlushPlan PartitionLog::plan_flush(size_t segment_count, Offset up_to) {
   FlushPlan plan;
   plan.up_to = up_to;
+  plan.truncations = truncations_;
   plan.dir = dir_;
   for (size_t i = 0; i < segment_count; ++i) {
     const auto& s = segments_[i];
@@ -270,12 +279,35 @@ Status FlushPlan::run() {
   return Status::ok();
 }
 
+Offset PartitionLog::plan_limit(const FlushPlan& plan) const {
+  Offset limit = std::min(plan.up_to, log_end());
+  if (plan.truncations == truncations_) return limit;
+  // Truncated since the plan began: bytes at or past the lowest cut since
+  // then may have been written after the plan took its files (and into files
+  // it does not hold), so the plan vouches only for those below it.
+  if (plan.truncations < cuts_base_) return std::min(limit, cut_floor_);
+  for (size_t i = plan.truncations - cuts_base_; i < cuts_.size(); ++i) limit = std::min(limit, cuts_[i]);
+  return limit;
+}
+
+void PartitionLog::note_cut(Offset cut) {
+  ++truncations_;
+  cuts_.push_back(cut);
+  // Only a plan in flight reads these; a few suffice (at most one plan per
+  // log is in flight), and older ones fold into one floor.
+  if (cuts_.size() > 16) {
+    cut_floor_ = std::min(cut_floor_, cuts_.front());
+    cuts_.erase(cuts_.begin());
+    ++cuts_base_;
+  }
+}
+
 void PartitionLog::end_flush(const FlushPlan& plan) {
   for (const auto& s : plan.segments) s->end_plan();
   if (plan.synced) {
     // Only bytes really synced: up_to was fixed when the plan began, and every
     // segment below it was either in this plan or synced by an earlier one.
-    if (!sync_failed_) recovery_point_ = std::max(recovery_point_, std::min(plan.up_to, log_end()));
+    if (!sync_failed_) recovery_point_ = std::max(recovery_point_, plan_limit(plan));
     return;
   }
   if (plan.failed) sync_failed_ = true;
@@ -285,7 +317,7 @@ void PartitionLog::end_flush(const FlushPlan& plan) {
     if (s != segments_.back()) unsynced_closed_ = true;
   }
   if (plan.closed_only) return;  // its messages were never taken off the counters
-  int64_t pending = std::min(plan.up_to, log_end()) - recovery_point_;
+  int64_t pending = plan_limit(plan) - recovery_point_;
   if (pending > 0) {
     if (unflushed_messages_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
     unflushed_messages_ += pending;
@@ -313,6 +345,7 @@ Status PartitionLog::refresh_tail() {
 
 Status PartitionLog::truncate_to(Offset offset) {
   if (offset >= log_end()) return Status::ok();
+  offset = std::max(offset, Offset(0));
   // A compaction planned over the old segments must not be swapped in.
   ++cleaner_.layout_version;
   cleaner_.cleaned_to = std::min(cleaner_.cleaned_to, offset);
@@ -331,11 +364,20 @@ Status PartitionLog::truncate_to(Offset offset) {
     segments_.back()->set_descriptor_cache(nullptr);  // active again: never closed
     KREEK_RETURN_IF_ERROR(segments_.back()->truncate_to(offset));
   }
+  note_cut(log_end());
   recovery_point_ = std::min(recovery_point_, log_end());
+  high_watermark_ = std::min(high_watermark_, log_end());
   // The cut itself must reach the disk before the recovery point moves again.
   unflushed_messages_ = std::max<int64_t>(0, log_end() - recovery_point_);
   if (unflushed_messages_ > 0 && first_unflushed_ms_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
-  return refresh_tail();
+  KREEK_RETURN_IF_ERROR(refresh_tail());
+  // After the cut: a crash between the two leaves entries past the log end,
+  // which start-up drops (kreek-format(5)).
+  LeaderEpochCache before = epochs_;
+  epochs_.truncate_from_end(log_end());
+  if (offset <= log_start()) epochs_.truncate_from_start(log_start());
+  if (epochs_.entries() != before.entries()) return write_epochs();
+  return Status::ok();
 }
 
 Status PartitionLog::remove() {

@@ -16,6 +16,7 @@
 #include "storage/batch_format.h"
 #include "storage/cleaner_state.h"
 #include "storage/file.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/log_config.h"
 
 namespace kreek::storage {
@@ -64,6 +65,10 @@ struct FlushPlan {
   bool fsync_dir = false;    // a segment was created since the last flush: fsync dir once
   bool closed_only = false;  // begin_flush_closed: the active segment is not included
   Offset up_to;              // everything below it is synced once run() succeeds
+  // The log's truncation count when the plan began: a truncation meanwhile
+  // (truncate_to, reset_to) rewrites bytes below up_to that the plan may not
+  // have synced, so end_flush then advances no further than the lowest cut.
+  uint64_t truncations = 0;
   bool synced = false;       // set by a successful run()
   bool failed = false;       // set by a run() whose fsync failed
   // Set by a run() that could not open the directory for its fsync (EMFILE:
@@ -103,8 +108,26 @@ class PartitionLog {
   // Rolls the active segment first if segment.bytes or segment.ms say so.
   // Returns after write(2): durable against a process crash, not power loss
   // (see flush). kMessageTooLarge if records exceeds max.message.bytes.
+  // kFencedEpoch, nothing written, if `epoch` is below latest_epoch(); a new
+  // epoch is recorded in the epoch history at the batch's base offset.
+  // Leaves the high watermark alone: the caller moves it (a single-replica
+  // partition calls set_high_watermark(log_end()) after each append).
   Result<AppendResult> append(std::string_view records, int32_t n, uint32_t records_crc,
                               LeaderEpoch epoch, TimestampMs now);
+
+  // A follower's append: whole batch lines exactly as the leader stored and
+  // sent them (one fetch answer may hold many), written verbatim so the
+  // replicas' segment files are byte-equal. Each batch must parse with a
+  // good CRC, start at log_end() (at or after it in a log that may have
+  // gaps), and carry an epoch no lower than latest_epoch(). Segments roll by
+  // the same rules as append, batch by batch (segment.ms against the batch's
+  // own timestamp). max.message.bytes is not applied: it is the leader's
+  // check, and a follower must take what its leader accepted even if the
+  // limit was lowered since (Kafka does the same). Returns the new log end.
+  // A bad batch: kCorrupt naming the partition directory and offset; the
+  // batches before it stay written, nothing from it on is. The high
+  // watermark is left to the caller (the leader's "hw", clamped).
+  Result<Offset> append_replicated(std::string_view batch_lines);
 
   // Reads whole batches starting with the one that contains `from` (or, if
   // compaction removed `from`, the next batch that survived), up to
@@ -121,6 +144,32 @@ class PartitionLog {
   Offset log_start() const;  // first offset still stored
   Offset log_end() const;    // offset the next record will get
   Offset recovery_point() const { return recovery_point_; }
+
+  // The high watermark: offsets below it are replicated to the ISR, visible to
+  // consumers, and the only ones retention and compaction may touch.
+  // log_start() <= high_watermark() <= log_end() always. A log opened
+  // directly starts with it at log_start(); LogManager restores it from
+  // replication-offset-checkpoint. set_high_watermark only raises it (clamped
+  // to log_end()); truncate_to and reset_to lower it.
+  Offset high_watermark() const { return high_watermark_; }
+  void set_high_watermark(Offset hw);
+  // Start-up only (LogManager): the checkpointed value, clamped to
+  // [log_start(), log_end()], whichever way that moves it.
+  void restore_high_watermark(Offset hw);
+
+  // The leader epoch history (KIP-101), kept in <dir>/leader-epoch-checkpoint
+  // and rewritten atomically whenever it changes.
+  // assign_epoch: a new leader records `epoch` as starting at `start` (its
+  // log end) before it appends. kFencedEpoch if epoch < latest_epoch();
+  // kInvalidRequest if start is not log_end(); no-op if already the latest.
+  Status assign_epoch(LeaderEpoch epoch, Offset start);
+  // The largest epoch <= e and the offset where it ends (the next epoch's
+  // start, or log_end() for the latest); {-1,-1} if there is none.
+  EpochEnd end_offset_for_epoch(LeaderEpoch e) const;
+  // The newest epoch in the history (which may be newer than last_epoch(),
+  // the epoch of the last batch); -1 if none.
+  LeaderEpoch latest_epoch() const;
+  const LeaderEpochCache& epochs() const { return epochs_; }
   // Records appended since the last flush, and the monotonic ms it became dirty.
   int64_t unflushed_messages() const { return unflushed_messages_; }
   int64_t first_unflushed_ms() const { return first_unflushed_ms_; }
@@ -148,15 +197,27 @@ class PartitionLog {
   void end_flush(const FlushPlan& plan);
   Status flush();  // begin + run + end, all on this thread (tests, shutdown)
 
-  // Deletes whole closed segments beyond retention.ms / retention.bytes; the
-  // log start offset moves forward. Returns the number deleted.
+  // Deletes whole segments beyond retention.ms / retention.bytes, oldest
+  // first, and only segments whose every record is below high_watermark();
+  // the log start offset moves forward (the epoch history is trimmed to it).
+  // The active segment counts too for retention.ms: a quiet partition's
+  // active segment whose newest batch is older than retention.ms and which
+  // is wholly below the high watermark is rolled, then deleted (Kafka).
+  // Returns the number deleted.
   Result<int> enforce_retention(TimestampMs now);
   // Closes the active segment and starts a new one if it is older than segment.ms.
   Status roll_if_due(TimestampMs now);
 
   // Removes everything at or after `offset` (replication: a follower truncating
-  // to the leader's epoch boundary).
+  // to the leader's epoch boundary). Epoch history entries starting at or
+  // after it go too; the high watermark and the recovery point are lowered to
+  // at most the new log end, and a flush plan begun before the truncation
+  // cannot move the recovery point past the cut (FlushPlan::truncations).
   Status truncate_to(Offset offset);
+  // A follower far behind its leader's log start: removes every segment and
+  // starts an empty log at `start` (epoch history cleared, high watermark =
+  // recovery point = start). The directory is fsynced before it returns.
+  Status reset_to(Offset start);
 
   // A log that becomes compacted accepts compaction's gaps from then on, also
   // after compaction is turned off again (see may_have_gaps).
@@ -178,14 +239,39 @@ class PartitionLog {
 
  private:
   PartitionLog(std::string dir, LogConfig config);
-  Status recover_segments(Offset recovery_point);
+  Status recover_segments(Offset recovery_point, std::vector<LeaderEpochCache::Entry>* epoch_starts);
   Status roll();
   Status delete_front_segment();
   FlushPlan plan_flush(size_t segment_count, Offset up_to);
   // Sets last_ts_/last_epoch_ from the newest batch still in the log.
   Status refresh_tail();
   void report(const std::string& message) const;
+  // The shared roll rule of append and append_replicated: roll the active
+  // segment first if a line of `line` bytes ending at offset `last` does not
+  // fit it, or it is older than segment.ms at time `now`.
+  Status roll_for(int64_t line, Offset last, TimestampMs now);
+  // Epoch history: loading at open, rebuilding from the batches, and
+  // writing the checkpoint after a change (partition_log_epochs.cpp).
+  Status load_epochs(const std::vector<LeaderEpochCache::Entry>& recovered);
+  Status rebuild_epochs();
+  Status write_epochs();
+  // Records that `epoch` starts at `start` if it is new (append paths).
+  Status note_epoch(LeaderEpoch epoch, Offset start);
+  // A truncation at `cut`: in-flight flush plans stop there.
+  void note_cut(Offset cut);
+  // How far a plan may move the recovery point now (its up_to, less any cut since).
+  Offset plan_limit(const FlushPlan& plan) const;
+  std::string partition_name() const;  // the directory's last component
   LeaderEpoch last_epoch_{-1};
+  LeaderEpochCache epochs_;
+  Offset high_watermark_;
+  // Truncations so far, and the cut of each recent one (cuts_[i] is
+  // truncation number cuts_base_ + i + 1); older ones are folded into
+  // cut_floor_, which plans that old must stop at.
+  uint64_t truncations_ = 0;
+  uint64_t cuts_base_ = 0;
+  std::vector<Offset> cuts_;
+  Offset cut_floor_{INT64_MAX};
   friend class Compactor;
   CleanerState cleaner_;
   std::string dir_;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <set>
 
+#include "base/atomic_file.h"
 #include "base/clock.h"
 #include "storage/descriptor_cache.h"
 #include "storage/partition_log.h"
@@ -53,6 +54,11 @@ Result<Listing> list_segments(const std::string& dir) {
     if (name == "." || name == "..") continue;
     int64_t base;
     std::string_view ext;
+    // An epoch checkpoint write cut short (the lock keeps other brokers out).
+    if (is_atomic_temp_name(name)) {
+      leftovers.emplace_back(name);
+      continue;
+    }
     if (!parse_segment_name(name, &base, &ext)) continue;  // not a name kreek writes: left alone
     if (ends_with(name, ".tmp") || ends_with(name, ".deleted")) {
       leftovers.emplace_back(name);
@@ -92,7 +98,8 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
   std::unique_ptr<PartitionLog> log(new PartitionLog(std::move(dir), config));
   log->reporter_ = std::move(reporter);
   log->gaps_ = config.cleanup_compact || compacted_before;
-  KREEK_RETURN_IF_ERROR(log->recover_segments(recovery_point));
+  std::vector<LeaderEpochCache::Entry> epoch_starts;
+  KREEK_RETURN_IF_ERROR(log->recover_segments(recovery_point, &epoch_starts));
   // Segments recovery rewrote are dirty: the background flush takes them.
   // Closed segments count against the descriptor bound (recovery opened some).
   log->fd_cache_ = std::move(fd_cache);
@@ -104,13 +111,18 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
     log->segments_[i]->set_descriptor_cache(log->fd_cache_);
   }
   KREEK_RETURN_IF_ERROR(log->refresh_tail());
+  KREEK_RETURN_IF_ERROR(log->load_epochs(epoch_starts));
+  // Nothing is known replicated until someone says so (LogManager restores
+  // the checkpointed value): an unreplicated tail must not become visible.
+  log->high_watermark_ = log->log_start();
   log->recovery_point_ = std::min(recovery_point, log->log_end());
   log->unflushed_messages_ = log->log_end() - log->recovery_point_;
   log->first_unflushed_ms_ = log->unflushed_messages_ > 0 ? clock::monotonic_ms() : 0;
   return log;
 }
 
-Status PartitionLog::recover_segments(Offset recovery_point) {
+Status PartitionLog::recover_segments(Offset recovery_point,
+                                      std::vector<LeaderEpochCache::Entry>* epoch_starts) {
   // A compaction's segment swap cut short by a crash is finished or undone
   // first, so the listing below sees one consistent set of segments.
   KREEK_ASSIGN_OR_RETURN(std::string swap_note, finish_interrupted_swap(dir_));
@@ -136,11 +148,14 @@ Status PartitionLog::recover_segments(Offset recovery_point) {
     seg->allow_gaps(gaps_);
     segments_.push_back(std::move(seg));
   }
+  // Epochs never decrease: carried across the segments verified below.
+  LeaderEpoch epoch_floor(-1);
   for (size_t i = first_check; i < n; ++i) {
     KREEK_ASSIGN_OR_RETURN(auto seg, Segment::open_closed(dir_, bases[i], bases[i], interval));
     seg->allow_gaps(gaps_);
     bool last = i + 1 == n;
-    KREEK_ASSIGN_OR_RETURN(Segment::Recovery rec, seg->recover(recovery_point, !last));
+    KREEK_ASSIGN_OR_RETURN(Segment::Recovery rec,
+                           seg->recover(recovery_point, !last, &epoch_floor, epoch_starts));
     segments_.push_back(seg);
     std::string reason = rec.truncated ? rec.reason.message() : std::string();
     // In a compacted log a closed segment may end before the next one starts:

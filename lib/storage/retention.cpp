@@ -1,6 +1,7 @@
-// Retention and time-based rolling: whole closed segments are deleted, oldest
-// first, once their newest batch is older than retention.ms or the partition
-// is over retention.bytes without them; the log start moves to what remains.
+// Retention and time-based rolling: whole segments below the high watermark
+// are deleted, oldest first, once their newest batch is older than
+// retention.ms or the partition is over retention.bytes without them; the log
+// start moves to what remains.
 #include "storage/partition_log.h"
 #include "storage/segment.h"
 
@@ -16,22 +17,43 @@ Status PartitionLog::delete_front_segment() {
 Result<int> PartitionLog::enforce_retention(TimestampMs now) {
   if (!config_.cleanup_delete) return 0;
   int deleted = 0;
-  // Never the active (last) segment.
+  // Only segments wholly below the high watermark: a record not yet on every
+  // in-sync replica must not vanish from the leader (nor from a follower's
+  // log before its leader's). segments_[1]->base() is where the first ends.
+  auto front_below_hw = [&] { return segments_.size() > 1 && segments_[1]->base() <= high_watermark_; };
   if (config_.retention_ms != kNever) {
-    while (segments_.size() > 1) {
+    while (front_below_hw()) {
       KREEK_ASSIGN_OR_RETURN(TimestampMs newest, segments_.front()->max_timestamp());
       if (now.value() - newest.value() <= config_.retention_ms) break;
       KREEK_RETURN_IF_ERROR(delete_front_segment());
       ++deleted;
     }
+    // A quiet partition's active segment expires as well (Kafka): roll it,
+    // then it is an old closed segment like any other. Only when nothing
+    // older is left, as timestamps never decrease along the log.
+    Segment& active = *segments_.back();
+    if (segments_.size() == 1 && !active.is_empty() && log_end() <= high_watermark_) {
+      KREEK_ASSIGN_OR_RETURN(TimestampMs newest, active.max_timestamp());
+      if (now.value() - newest.value() > config_.retention_ms) {
+        KREEK_RETURN_IF_ERROR(roll());
+        KREEK_RETURN_IF_ERROR(delete_front_segment());
+        ++deleted;
+      }
+    }
   }
   if (config_.retention_bytes != kNever) {
     int64_t total = size_bytes();
-    while (segments_.size() > 1 && total - segments_.front()->size() >= config_.retention_bytes) {
+    while (front_below_hw() && total - segments_.front()->size() >= config_.retention_bytes) {
       total -= segments_.front()->size();
       KREEK_RETURN_IF_ERROR(delete_front_segment());
       ++deleted;
     }
+  }
+  if (deleted > 0) {
+    // The history survives retention, trimmed at the front to the log start.
+    LeaderEpochCache before = epochs_;
+    epochs_.truncate_from_start(log_start());
+    if (epochs_.entries() != before.entries()) KREEK_RETURN_IF_ERROR(write_epochs());
   }
   return deleted;
 }

@@ -18,6 +18,7 @@ std::unique_ptr<PartitionLog> filled_log(const std::string& dir, const LogConfig
   REQUIRE(r);
   // Batch i: offsets 2i, 2i+1, ts 100000 + 1000 i.
   for (int i = 0; i < 100; ++i) REQUIRE(append_records(**r, records_of(2, 40), 2, 100000 + 1000 * i));
+  (*r)->set_high_watermark((*r)->log_end());  // a single replica: all of it is replicated
   return std::move(*r);
 }
 
@@ -61,10 +62,12 @@ TEST_SUITE("storage") {
     CHECK(below.status().code() == Code::kOffsetOutOfRange);
     // An in-flight slice of a deleted segment still reads.
     CHECK(headers_of(bytes_of(*first_slice)).front().base == Offset(0));
-    // A far future deletes every closed segment, never the active one.
+    // A far future deletes every closed segment, and then the quiet
+    // partition's active one too (rolled first): the log is empty at its end.
     REQUIRE(log->enforce_retention(TimestampMs(10'000'000)));
     CHECK(log->segment_count() == 1);
     CHECK(log->log_end() == Offset(200));
+    CHECK(log->log_start() == Offset(200));
     CHECK(*log->offset_for_time(TimestampMs(0)) == log->log_start());
   }
 

@@ -25,6 +25,7 @@
 #include "storage/batch_scanner.h"
 #include "storage/descriptor_cache.h"
 #include "storage/file.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/segment_index.h"
 #include "storage/verified_ranges.h"
 
@@ -140,7 +141,14 @@ class Segment {
   // from the start, or from the index entry at or below `recovery_point` when
   // the index agrees with the log; cuts the file at the first bad batch and
   // rebuilds both indexes. `seal_if_clean`: the segment is not the last one.
-  Result<Recovery> recover(Offset recovery_point, bool seal_if_clean);
+  // Epochs never decrease along a log: a batch whose epoch is below
+  // *epoch_floor (the previous verified batch's, carried across segments) is
+  // damage too. If given, *epoch_floor is updated to the last verified
+  // batch's epoch, and `epoch_starts` gets the first batch of every epoch
+  // above the floor it met (for the epoch history).
+  Result<Recovery> recover(Offset recovery_point, bool seal_if_clean,
+                           LeaderEpoch* epoch_floor = nullptr,
+                           std::vector<LeaderEpochCache::Entry>* epoch_starts = nullptr);
   // A closed segment whose last records were compacted away still covers the
   // offsets up to the next segment's base: end() becomes `end` (>= end()).
   void cover_to(Offset end);

@@ -6,7 +6,10 @@
 
 namespace kreek::storage {
 
-Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_clean) {
+Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_clean,
+                                           LeaderEpoch* epoch_floor,
+                                           std::vector<LeaderEpochCache::Entry>* epoch_starts) {
+  LeaderEpoch floor = epoch_floor ? *epoch_floor : LeaderEpoch(-1);
   KREEK_RETURN_IF_ERROR(ensure_open());
   KREEK_RETURN_IF_ERROR(open_index_files(true));
   reset_tail();
@@ -70,6 +73,20 @@ Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_c
                                           std::to_string(expected.value()));
       break;
     }
+    // A leader never writes below an epoch already in the log, and a
+    // follower refuses such a batch: one that goes back is damage.
+    if (b.header.epoch < floor) {
+      r.truncated = true;
+      r.bad_pos = b.pos;
+      r.reason = corrupt("batch at offset " + std::to_string(b.header.base.value()) + " has epoch " +
+                         std::to_string(b.header.epoch.value()) + ", below the previous batch's epoch " +
+                         std::to_string(floor.value()));
+      break;
+    }
+    if (b.header.epoch > floor) {
+      if (epoch_starts) epoch_starts->push_back(LeaderEpochCache::Entry{b.header.epoch, b.header.base});
+      floor = b.header.epoch;
+    }
     NewEntries ne = note_batch(b.header, b.pos, b.len, ti.empty() ? nullptr : &ti.back());
     if (ne.offset) oi.push_back(*ne.offset);
     if (ne.time) ti.push_back(*ne.time);
@@ -82,6 +99,7 @@ Result<Segment::Recovery> Segment::recover(Offset recovery_point, bool seal_if_c
     r.bad_pos = scan.pos();
     r.reason = scan.status();
   }
+  if (epoch_floor) *epoch_floor = floor;
   if (r.truncated) {
     r.bad_offset = expected;
     r.dropped = size - r.bad_pos;
