@@ -704,7 +704,7 @@ inline constexpr int kSteps = 1500;
 
 TEST_SUITE("repl") {
   TEST_CASE("simulation: acknowledged records survive crashes, pauses and elections over many seeds") {
-    uint64_t first = 1, count = 120;
+    uint64_t first = 1, count = 150;
     if (const char* s = std::getenv("KREEK_REPL_SIM_SEED")) first = std::strtoull(s, nullptr, 10), count = 1;
     if (const char* s = std::getenv("KREEK_REPL_SIM_SEEDS")) count = std::strtoull(s, nullptr, 10);
     Outcome o = run_seeds(first, count, kSteps, Broken::kNone, false);
