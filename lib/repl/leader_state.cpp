@@ -61,6 +61,22 @@ bool LeaderState::on_append(Offset leo) {
   return update_hw();
 }
 
+bool LeaderState::on_follower_fetch(NodeId node, Offset fetch_offset, int64_t now_ms, int64_t broker_epoch) {
+  Follower* f = find(node);
+  if (f == nullptr || fetch_offset > leo_) return false;
+  if (broker_epoch < f->view.broker_epoch) return false;  // from a process that has since re-registered
+  if (f->view.broker_epoch < 0) {
+    f->view.broker_epoch = broker_epoch;  // the first fetch that says
+  } else if (broker_epoch > f->view.broker_epoch) {
+    // A new registration: nothing known of its log or its catching up.
+    Follower fresh;
+    fresh.view.node = node;
+    fresh.view.broker_epoch = broker_epoch;
+    *f = fresh;
+  }
+  return on_follower_fetch(node, fetch_offset, now_ms);
+}
+
 bool LeaderState::on_follower_fetch(NodeId node, Offset fetch_offset, int64_t now_ms) {
   Follower* f = find(node);
   if (f == nullptr || fetch_offset > leo_) return false;
