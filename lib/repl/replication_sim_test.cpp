@@ -88,6 +88,7 @@ struct Broker {
   bool running = false;
   bool isolated = false;  // cut off from the coordinator; still serves data
   bool stopping = false;  // SIGTERM: controlled shutdown asked
+  bool frozen = false;    // SIGSTOP: does nothing; its mail waits; resumes with what it knew
   int64_t broker_epoch = 0;
   int incarnations = 0;
   std::string data_dir;
@@ -144,11 +145,14 @@ class Simulation {
     for (int n = 0; n < n_brokers_; ++n) {
       brokers_[n].isolated = false;
       brokers_[n].stopping = false;
+      brokers_[n].frozen = false;
       if (!brokers_[n].running) start(n);
     }
     for (int round = 0; round < 600; ++round, ++step_) {
       now_ += 20;
+      expire_sessions();
       int n = round % n_brokers_;
+      if (!brokers_[n].running) start(n);  // a new disk waits for its old session to end
       heartbeat(n);
       catch_up(n, true);
       if (round % 7 == 0) decide(controller_.elect_leaders(image_));
@@ -206,6 +210,7 @@ class Simulation {
     b.running = true;
     b.isolated = false;
     b.stopping = false;
+    b.frozen = false;
     b.broker_epoch = image_.next_offset() - 1;
     trace("node ", str(n), " starts at broker epoch ", str(b.broker_epoch));
     b.view = MetadataImage();
@@ -222,6 +227,7 @@ class Simulation {
     Broker& b = brokers_[n];
     if (!b.running) return;
     b.running = false;
+    b.frozen = false;
     ++stats_.crashes;
     trace("node ", str(n), " stops");
     for (Replica& r : b.parts) r.reset_volatile();
@@ -229,7 +235,7 @@ class Simulation {
 
   void heartbeat(int n) {
     Broker& b = brokers_[n];
-    if (!b.running || b.isolated) return;
+    if (!b.running || b.isolated || b.frozen) return;
     auto r = controller_.heartbeat(
         image_, coord::HeartbeatRequest{NodeId(n), b.broker_epoch, b.view.next_offset() - 1, b.stopping});
     if (!r.is_ok()) {
@@ -257,7 +263,7 @@ class Simulation {
   // The broker applies metadata records (some, or all) and reacts.
   void catch_up(int n, bool all) {
     Broker& b = brokers_[n];
-    if (!b.running || b.isolated) return;
+    if (!b.running || b.isolated || b.frozen) return;
     int64_t end = static_cast<int64_t>(log_.size());
     int64_t to = all ? end : std::min(end, b.view.next_offset() + 1 + pick(6));
     while (b.view.next_offset() < to) {
@@ -334,7 +340,7 @@ class Simulation {
   // The leader proposes ISR changes through the coordinator.
   void leader_tick(int n) {
     Broker& b = brokers_[n];
-    if (!b.running) return;
+    if (!b.running || b.frozen) return;
     for (int p = 0; p < n_parts_; ++p) {
       Replica& r = b.parts[p];
       if (!r.leader) continue;
@@ -380,7 +386,7 @@ class Simulation {
 
   void follower_tick(int n) {
     Broker& b = brokers_[n];
-    if (!b.running) return;
+    if (!b.running || b.frozen) return;
     for (int p = 0; p < n_parts_; ++p) {
       Replica& r = b.parts[p];
       if (r.following == coord::kNoLeader) continue;
@@ -416,7 +422,7 @@ class Simulation {
   void deliver(int loss_percent, bool due_only) {
     std::vector<size_t> ready;
     for (size_t i = 0; i < net_.size(); ++i)
-      if (!due_only || net_[i].deliver_at <= now_) ready.push_back(i);
+      if ((!due_only || net_[i].deliver_at <= now_) && !brokers_[net_[i].to].frozen) ready.push_back(i);
     if (ready.empty()) return;
     size_t i = ready[static_cast<size_t>(pick(static_cast<int>(ready.size())))];
     Msg m = std::move(net_[i]);
@@ -513,7 +519,7 @@ class Simulation {
     }
     Broker& b = brokers_[n];
     Replica& r = b.parts[p];
-    if (!b.running || !r.leader) return;
+    if (!b.running || b.frozen || !r.leader) return;
     bool acks_all = pick(4) != 0;
     if (acks_all && static_cast<int>(r.leader->isr().size()) < min_insync_) return;  // NOT_ENOUGH_REPLICAS
     int count = 1 + pick(3);
@@ -535,7 +541,7 @@ class Simulation {
       Broker& b = brokers_[a.broker];
       Replica& r = b.parts[a.part];
       if (!b.running || !r.leader || r.leader->epoch() != a.epoch) continue;
-      if (r.hw > a.offset) {
+      if (r.hw > a.offset && !b.frozen) {
         acked_[{a.part, a.offset.value()}] = a.value;
         ++acked_count_;
       } else {
@@ -616,6 +622,10 @@ class Simulation {
           trace("node ", str(n), " gets a new disk");
           start(n);
         }
+        break;
+      case 23:
+        // SIGSTOP for a while, then SIGCONT.
+        if (b.running && (b.frozen || pick(3) == 0)) b.frozen = !b.frozen;
         break;
       case 21:
         // Cut off from the coordinator (it keeps serving data), or back.
