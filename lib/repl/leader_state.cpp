@@ -61,6 +61,22 @@ bool LeaderState::on_append(Offset leo) {
   return update_hw();
 }
 
+bool LeaderState::on_follower_fetch(NodeId node, Offset fetch_offset, int64_t now_ms, int64_t broker_epoch) {
+  Follower* f = find(node);
+  if (f == nullptr || fetch_offset > leo_) return false;
+  if (broker_epoch < f->view.broker_epoch) return false;  // from a process that has since re-registered
+  if (f->view.broker_epoch < 0) {
+    f->view.broker_epoch = broker_epoch;  // the first fetch that says
+  } else if (broker_epoch > f->view.broker_epoch) {
+    // A new registration: nothing known of its log or its catching up.
+    Follower fresh;
+    fresh.view.node = node;
+    fresh.view.broker_epoch = broker_epoch;
+    *f = fresh;
+  }
+  return on_follower_fetch(node, fetch_offset, now_ms);
+}
+
 bool LeaderState::on_follower_fetch(NodeId node, Offset fetch_offset, int64_t now_ms) {
   Follower* f = find(node);
   if (f == nullptr || fetch_offset > leo_) return false;
@@ -103,25 +119,25 @@ bool LeaderState::on_metadata(std::vector<NodeId> replicas, std::vector<NodeId> 
 
 std::optional<std::vector<NodeId>> LeaderState::isr_change(int64_t now_ms, int64_t lag_max_ms) const {
   if (in_flight_) return std::nullopt;
-  bool changed = false;
+  // Kafka's isCaughtUp: a follower holding all the leader has is never out of
+  // sync, however long ago it last fetched (an idle partition keeps its ISR).
+  auto lagging = [&](NodeId n) {
+    const Follower* f = find(n);
+    return n != self_ && f != nullptr && f->view.leo != leo_ && now_ms - f->view.last_caught_up_ms > lag_max_ms;
+  };
+  auto joins = [&](const Follower& f) {
+    return !in(isr_, f.view.node) && f.view.leo >= hw_ && f.view.leo >= epoch_start_;
+  };
+  // Called on every tick: allocate only when there is a change to propose.
+  bool changed = std::any_of(isr_.begin(), isr_.end(), lagging) ||
+                 std::any_of(followers_.begin(), followers_.end(), joins);
+  if (!changed) return std::nullopt;
   std::vector<NodeId> next;
   next.reserve(replicas_.size());
-  for (NodeId n : isr_) {
-    const Follower* f = find(n);
-    if (n != self_ && f != nullptr && f->view.leo != leo_ && now_ms - f->view.last_caught_up_ms > lag_max_ms) {
-      changed = true;
-      continue;
-    }
-    next.push_back(n);
-  }
-  for (const Follower& f : followers_) {
-    if (in(isr_, f.view.node)) continue;
-    if (f.view.leo >= hw_ && f.view.leo >= epoch_start_) {
-      next.push_back(f.view.node);
-      changed = true;
-    }
-  }
-  if (!changed) return std::nullopt;
+  for (NodeId n : isr_)
+    if (!lagging(n)) next.push_back(n);
+  for (const Follower& f : followers_)
+    if (joins(f)) next.push_back(f.view.node);
   return next;
 }
 

@@ -17,6 +17,10 @@ struct FollowerView {
   Offset leo{-1};               // -1: not fetched from this leader yet
   int64_t last_caught_up_ms = 0;
   int64_t last_fetch_ms = 0;
+  // Added: the registration (broker epoch) the view was learned from, -1 if
+  // the fetches did not say. A follower back with an empty disk is a new
+  // registration, and its old LEO must not carry it into the ISR.
+  int64_t broker_epoch = -1;
 };
 
 // HW = min LEO over (ISR ∪ additions proposed and not yet settled by the
@@ -39,6 +43,14 @@ class LeaderState {
   // Ignored (false) for a non-replica, for self, and for an offset past the
   // leader's log end (that follower must truncate first). True if the HW moved.
   bool on_follower_fetch(NodeId f, Offset fetch_offset, int64_t now_ms);
+  // Added (KIP-903): the same, from the follower's registration
+  // `broker_epoch`. A newer registration than the view's starts the view
+  // afresh (its log may be another disk's); an older one is a delayed fetch
+  // from a dead process and is ignored. The broker must then send the
+  // followers' broker epochs with the additions it proposes and the
+  // coordinator must refuse a mismatch: the leader's view can lag a
+  // re-registration (see isr_change).
+  bool on_follower_fetch(NodeId f, Offset fetch_offset, int64_t now_ms, int64_t broker_epoch);
   // A committed change at the same leader epoch (ISR shrink/expand, replicas).
   // A partition epoch older than the one held is ignored. True if the HW moved.
   bool on_metadata(std::vector<NodeId> replicas, std::vector<NodeId> isr, int32_t partition_epoch);
@@ -58,6 +70,9 @@ class LeaderState {
   // follower's previous fetch; a follower whose LEO equals the leader's is
   // never dropped). Adds replicas outside the ISR whose LEO >= HW and >=
   // epoch_start. Never drops self. nullopt while a proposal is in flight.
+  // An addition is only safe if the follower has not re-registered since the
+  // fetches the view is built from: followers()[i].broker_epoch must still be
+  // its registration when the coordinator applies the change (KIP-903).
   std::optional<std::vector<NodeId>> isr_change(int64_t now_ms, int64_t lag_max_ms) const;
 
   // The proposal went to the coordinator. Its additions count in the HW at

@@ -209,4 +209,28 @@ TEST_SUITE("repl") {
     CHECK(fs[1].node == N(3));
     CHECK(fs[1].leo == O(-1));
   }
+
+  TEST_CASE("leader state: a follower's new registration starts its view afresh; an old one's fetches are ignored") {
+    LeaderState s(N(0), LeaderEpoch(3), O(10), O(10), nodes({0, 1, 2}), nodes({0, 1}), 5, 0);
+    s.on_append(O(20));
+    s.on_follower_fetch(N(1), O(20), 1, 100);
+    s.on_follower_fetch(N(2), O(20), 1, 200);  // node 2 holds everything ...
+    CHECK(s.followers()[1].broker_epoch == 200);
+    // ... then comes back on an empty disk (broker epoch 300) before it fetches again:
+    // the leader's view still says 20, which is why the coordinator must check epochs.
+    CHECK(s.followers()[1].leo == O(20));
+    CHECK(s.on_follower_fetch(N(2), O(0), 5, 300) == false);
+    CHECK(s.followers()[1].leo == O(0));
+    CHECK(s.followers()[1].broker_epoch == 300);
+    CHECK(s.followers()[1].last_caught_up_ms == 0);
+    CHECK_FALSE(s.isr_change(6, 2000).has_value());  // LEO 0 < HW 20: it does not rejoin
+    // A fetch from the dead process arriving late changes nothing.
+    CHECK_FALSE(s.on_follower_fetch(N(2), O(20), 7, 200));
+    CHECK(s.followers()[1].leo == O(0));
+    // The first fetch that names a broker epoch only records it.
+    LeaderState t = three(50);
+    t.on_follower_fetch(N(1), O(5), 60, 7);
+    CHECK(t.followers()[0].last_caught_up_ms == 50);
+    CHECK(t.followers()[0].broker_epoch == 7);
+  }
 }
