@@ -104,6 +104,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
     log->segments_[i]->set_descriptor_cache(log->fd_cache_);
   }
   KREEK_RETURN_IF_ERROR(log->refresh_tail());
+  KREEK_RETURN_IF_ERROR(log->rebuild_producers());
   log->recovery_point_ = std::min(recovery_point, log->log_end());
   log->unflushed_messages_ = log->log_end() - log->recovery_point_;
   log->first_unflushed_ms_ = log->unflushed_messages_ > 0 ? clock::monotonic_ms() : 0;
