@@ -48,6 +48,33 @@ std::string where(const std::string& topic, PartitionId p) {
   return topic + "/" + std::to_string(p.value());
 }
 
+// An idempotent producer's optional "pid", "pepoch" and "seq" (all or none;
+// pepoch defaults to 0). No "pid": a plain batch (pid -1).
+Status read_producer_fields(const proto::JsonScan& scan, storage::ProducerFields& out) {
+  std::optional<int64_t> pid, pepoch, seq;
+  Status s = scan_int(scan, 0, "pid", 0, std::numeric_limits<int64_t>::max(), pid);
+  if (s.is_ok()) s = scan_int(scan, 0, "pepoch", 0, std::numeric_limits<int16_t>::max(), pepoch);
+  if (s.is_ok()) s = scan_int(scan, 0, "seq", 0, std::numeric_limits<int32_t>::max(), seq);
+  if (!s.is_ok()) return s;
+  if (!pid) {
+    if (seq || pepoch) return invalid_request("\"seq\" and \"pepoch\" need a \"pid\"");
+    return Status::ok();
+  }
+  if (!seq) return invalid_request("\"pid\" needs a \"seq\" (the first record's sequence number)");
+  out.pid = *pid;
+  out.pepoch = static_cast<int16_t>(pepoch.value_or(0));
+  out.seq = static_cast<int32_t>(*seq);
+  return Status::ok();
+}
+
+// The answer to a batch the log already holds: its original offsets, and
+// "duplicate":true so the producer knows nothing new was written.
+std::string duplicate_answer(std::string_view id_raw, PartitionId p, const storage::SequenceCheck& seen) {
+  return "{\"id\":" + std::string(id_raw) + ",\"ok\":true,\"partition\":" + std::to_string(p.value()) +
+         ",\"base\":" + std::to_string(seen.base.value()) + ",\"last\":" + std::to_string(seen.last.value()) +
+         ",\"duplicate\":true}\n";
+}
+
 }  // namespace
 
 void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonScan& scan,
@@ -123,7 +150,25 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   storage::PartitionLog* log = ctx.logs.log(topic, pid);
   if (log == nullptr) return fail(internal_error("no log for " + where(topic, pid)));
 
-  auto appended = log->append(records, *n, actual_crc, ps.epoch, TimestampMs(clock::now_ms()));
+  // --- idempotent producer: a retried batch is answered, not written twice ---
+  storage::ProducerFields producer;
+  if (s = read_producer_fields(scan, producer); !s.is_ok()) return fail(s);
+  if (producer.pid >= 0) {
+    auto seen = log->producers().check(producer.pid, producer.pepoch, producer.seq, *n);
+    if (!seen.is_ok()) return fail(seen.status().with_context(where(topic, pid)));
+    if (seen->duplicate) {
+      // Limitation: answered at once (after the covering fsync with
+      // flush.messages=1); acks=all waiting for the HW is the replication path's.
+      if (silent) return reply.send_nothing();
+      std::string line = duplicate_answer(req.id_raw, pid, *seen);
+      if (!log->config().flush_always()) return reply.send(std::move(line));
+      return ctx.flusher->reply_after_flush(topic, pid, std::move(reply), std::string(req.id_raw),
+                                            std::move(line));
+    }
+  }
+  // --- end idempotent producer ---
+
+  auto appended = log->append(records, *n, actual_crc, ps.epoch, TimestampMs(clock::now_ms()), producer);
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kIoError)
       log::error("append " + where(topic, pid) + ": " + appended.status().message());
