@@ -133,7 +133,7 @@ _kreek() {
       if [[ $cur == -* ]]; then
         # shellcheck disable=SC2086
         _kreek_reply -t --topic -k --key -K --key-separator --json -H --header -p --partition \
-          --acks --linger-ms --batch-bytes --max-in-flight --timeout $_kreek_common_flags
+          --acks --linger-ms --batch-bytes --max-in-flight --no-idempotence --timeout $_kreek_common_flags
       else
         _kreek_files
       fi

@@ -100,6 +100,7 @@ complete -c kproduce -l acks -x -a '0 1 all' -d 'When the broker acknowledges'
 complete -c kproduce -l linger-ms -x -d 'Longest wait for a batch to fill'
 complete -c kproduce -l batch-bytes -x -d 'Send a batch at this size'
 complete -c kproduce -l max-in-flight -x -d 'Unacknowledged batches per connection'
+complete -c kproduce -l no-idempotence -d 'No producer id: a resent batch may be stored twice'
 complete -c kproduce -l timeout -x -d 'Give up after a record waits this long for its ack'
 
 # kconsume

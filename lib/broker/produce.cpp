@@ -67,6 +67,56 @@ void answer_when_durable(BrokerContext& ctx, const std::string& topic, Partition
   }
 }
 
+// Sends `line` once the batch ending before `end` is acknowledged: with
+// `all`, once the high watermark reaches `end` (every in-sync replica has it;
+// REQUEST_TIMED_OUT or NOT_LEADER instead if that does not happen), and in
+// any case after the covering fsync when the topic asks for one.
+void acknowledge(BrokerContext& ctx, const std::string& topic, PartitionId pid, bool all,
+                 std::optional<int64_t> timeout_ms, Reply reply, std::string_view id_raw, Offset end,
+                 std::string line) {
+  if (!all) return answer_when_durable(ctx, topic, pid, std::move(reply), id_raw, std::move(line));
+  ctx.replicas->wait_for_high_watermark(
+      topic, pid, end, timeout_ms.value_or(kDefaultProduceTimeoutMs),
+      [&ctx, topic, pid, reply = std::move(reply), id = std::string(id_raw), line = std::move(line)](
+          Status replicated) mutable {
+        if (!replicated.is_ok()) {
+          Request r;
+          r.op = "produce";
+          r.id_raw = id;
+          ctx.reject(r, reply, replicated);
+          return;
+        }
+        answer_when_durable(ctx, topic, pid, std::move(reply), id, std::move(line));
+      });
+}
+
+// An idempotent producer's optional "pid", "pepoch" and "seq" (all or none;
+// pepoch defaults to 0). No "pid": a plain batch (pid -1).
+Status read_producer_fields(const proto::JsonScan& scan, storage::ProducerFields& out) {
+  std::optional<int64_t> pid, pepoch, seq;
+  Status s = scan_int(scan, 0, "pid", 0, std::numeric_limits<int64_t>::max(), pid);
+  if (s.is_ok()) s = scan_int(scan, 0, "pepoch", 0, std::numeric_limits<int16_t>::max(), pepoch);
+  if (s.is_ok()) s = scan_int(scan, 0, "seq", 0, std::numeric_limits<int32_t>::max(), seq);
+  if (!s.is_ok()) return s;
+  if (!pid) {
+    if (seq || pepoch) return invalid_request("\"seq\" and \"pepoch\" need a \"pid\"");
+    return Status::ok();
+  }
+  if (!seq) return invalid_request("\"pid\" needs a \"seq\" (the first record's sequence number)");
+  out.pid = *pid;
+  out.pepoch = static_cast<int16_t>(pepoch.value_or(0));
+  out.seq = static_cast<int32_t>(*seq);
+  return Status::ok();
+}
+
+// The answer to a batch the log already holds: its original offsets, and
+// "duplicate":true so the producer knows nothing new was written.
+std::string duplicate_answer(std::string_view id_raw, PartitionId p, const storage::SequenceCheck& seen) {
+  return "{\"id\":" + std::string(id_raw) + ",\"ok\":true,\"partition\":" + std::to_string(p.value()) +
+         ",\"base\":" + std::to_string(seen.base.value()) + ",\"last\":" + std::to_string(seen.last.value()) +
+         ",\"duplicate\":true}\n";
+}
+
 }  // namespace
 
 void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonScan& scan,
@@ -158,7 +208,24 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   storage::PartitionLog* log = ctx.logs.log(topic, pid);
   if (log == nullptr) return fail(internal_error("no log for " + where(topic, pid)));
 
-  auto appended = log->append(records, *n, actual_crc, ps.epoch, TimestampMs(clock::now_ms()));
+  // --- idempotent producer: a retried batch is answered, not written twice ---
+  storage::ProducerFields producer;
+  if (s = read_producer_fields(scan, producer); !s.is_ok()) return fail(s);
+  if (producer.pid >= 0) {
+    auto seen = log->producers().check(producer.pid, producer.pepoch, producer.seq, *n);
+    if (!seen.is_ok()) return fail(seen.status().with_context(where(topic, pid)));
+    if (seen->duplicate) {
+      // The original is answered again, under the same acks rules: with
+      // acks=all only once the ISR has it (the first answer may have been
+      // lost because the leader died before it was committed).
+      if (silent) return reply.send_nothing();
+      return acknowledge(ctx, topic, pid, acks == Acks::kAll, timeout_ms, std::move(reply), req.id_raw,
+                         seen->last + 1, duplicate_answer(req.id_raw, pid, *seen));
+    }
+  }
+  // --- end idempotent producer ---
+
+  auto appended = log->append(records, *n, actual_crc, ps.epoch, TimestampMs(clock::now_ms()), producer);
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kIoError)
       log::error("append " + where(topic, pid) + ": " + appended.status().message());
@@ -190,21 +257,8 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   line += ",\"ts\":";
   line += std::to_string(appended->ts.value());
   line += "}\n";
-  if (acks != Acks::kAll) return answer_when_durable(ctx, topic, pid, std::move(reply), req.id_raw, std::move(line));
-  // acks=all: answered once every in-sync replica has the batch.
-  ctx.replicas->wait_for_high_watermark(
-      topic, pid, appended->last + 1, timeout_ms.value_or(kDefaultProduceTimeoutMs),
-      [&ctx, topic, pid, reply = std::move(reply), id = std::string(req.id_raw), line = std::move(line)](
-          Status replicated) mutable {
-        if (!replicated.is_ok()) {
-          Request r;
-          r.op = "produce";
-          r.id_raw = id;
-          ctx.reject(r, reply, replicated);
-          return;
-        }
-        answer_when_durable(ctx, topic, pid, std::move(reply), id, std::move(line));
-      });
+  acknowledge(ctx, topic, pid, acks == Acks::kAll, timeout_ms, std::move(reply), req.id_raw, appended->last + 1,
+              std::move(line));
 }
 
 }  // namespace kreek::broker

@@ -8,6 +8,7 @@
 #include "broker/cluster_admin.h"
 #include "broker/fetch.h"
 #include "broker/produce.h"
+#include "broker/producer_id.h"
 #include "proto/message.h"
 #include "proto/request_fields.h"
 
@@ -38,6 +39,7 @@ constexpr AsyncOpEntry kAsyncOps[] = {
     {"create_topic", admin_create_topic},
     {"delete_topic", admin_delete_topic},
     {"alter_topic", admin_alter_topic},
+    {"init_producer_id", admin_init_producer_id},
 };
 
 }  // namespace

@@ -103,8 +103,11 @@ void add_produce_flags(CLI::App& app, ProduceConfig& c) {
   app.add_option("--linger-ms", c.linger_ms, "send a batch at most this long after its first record (default 5)")
       ->type_name("MS");
   app.add_option("--batch-bytes", c.batch_bytes, "target batch size in bytes (default 262144)")->type_name("N");
-  app.add_option("--max-in-flight", c.max_in_flight, "produce requests outstanding per connection (default 8)")
+  app.add_option("--max-in-flight", c.max_in_flight,
+                 "produce requests outstanding per connection (default 8; at most 5 when idempotent)")
       ->type_name("N");
+  app.add_flag("--no-idempotence", c.no_idempotence,
+               "send without a producer id: a retried batch may then be written twice");
   app.add_option("--timeout", c.timeout_ms,
                  "give up, exit 75, when a record waits this long for its ack across retries (default 120000)")
       ->type_name("MS");
@@ -164,6 +167,7 @@ Status run_produce(const ProduceConfig& c) {
   popts.linger_ms = c.linger_ms;
   popts.batch_bytes = c.batch_bytes;
   popts.max_in_flight = c.max_in_flight;
+  popts.idempotent = !c.no_idempotence;
   popts.partition = c.partition;
   popts.delivery_timeout_ms = c.timeout_ms;
   popts.on_waiting = [](const std::string& m) { notice(m); };

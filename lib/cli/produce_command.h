@@ -28,6 +28,7 @@ struct ProduceConfig {
   int64_t linger_ms = 5;
   int64_t batch_bytes = 256 << 10;
   int max_in_flight = 8;
+  bool no_idempotence = false;  // --no-idempotence: no producer id, retries may duplicate
   int64_t timeout_ms = 120'000;  // --timeout: the producer's delivery timeout
 };
 

@@ -68,8 +68,52 @@ Status Producer::start() {
   // Start the sticky rotation somewhere different per process, so many short
   // kproduce runs do not all pile onto partition 0.
   chooser_ = PartitionChooser(partitions_, static_cast<int32_t>(clock::monotonic_us() % partitions_));
+  if (options_.idempotent && options_.acks != 0) KREEK_RETURN_IF_ERROR(init_idempotence());
   return Status::ok();
 }
+
+Status Producer::init_idempotence() {
+  // The coordinator that allocates ids may be away for a moment (an election,
+  // a restart): wait for it like for the topic, up to the delivery timeout.
+  auto answer = cluster_.call({{"op", "init_producer_id"}});
+  int64_t deadline = clock::monotonic_ms() + options_.delivery_timeout_ms;
+  for (int attempt = 0; !answer.is_ok() && is_retriable(answer.status().code()) &&
+                        clock::monotonic_ms() < deadline;
+       ++attempt) {
+    if (!cluster_.backoff(attempt)) break;
+    answer = cluster_.call({{"op", "init_producer_id"}});
+  }
+  KREEK_ASSIGN_OR_RETURN(proto::Json r, std::move(answer));
+  auto id = r.find("producer_id");
+  if (id == r.end() || !id->is_number_integer() || id->get<int64_t>() < 0)
+    return Status(Code::kProtocol, "init producer id: the answer has no producer_id");
+  producer_id_ = id->get<int64_t>();
+  auto epoch = r.find("producer_epoch");
+  if (epoch != r.end() && epoch->is_number_integer() && epoch->get<int64_t>() >= 0 &&
+      epoch->get<int64_t>() <= INT16_MAX)
+    producer_epoch_ = static_cast<int16_t>(epoch->get<int64_t>());
+  next_sequence_.assign(static_cast<size_t>(partitions_), 0);
+  // A broker remembers a producer's last 5 batches per partition (Kafka's
+  // limit for idempotence): a resend of an older one could not be recognised.
+  options_.max_in_flight = std::min(options_.max_in_flight, 5);
+  return Status::ok();
+}
+
+namespace {
+
+// Adds the idempotence fields to a produce request line ending in "}\n".
+void append_producer_fields(std::string& request, int64_t pid, int16_t pepoch, int32_t seq) {
+  request.resize(request.size() - 2);
+  request += ",\"pid\":";
+  request += std::to_string(pid);
+  request += ",\"pepoch\":";
+  request += std::to_string(pepoch);
+  request += ",\"seq\":";
+  request += std::to_string(seq);
+  request += "}\n";
+}
+
+}  // namespace
 
 void Producer::recycle(std::string& buf) {
   buf.clear();
@@ -147,6 +191,12 @@ void Producer::send_batch(int32_t partition) {
   req.partition = partition;
   req.count = b.count;
   req.created_ms = b.first_ms;
+  if (is_idempotent()) {
+    // Numbered once, when the batch is made: resends keep the numbers.
+    int32_t& next = next_sequence_[static_cast<size_t>(partition)];
+    req.first_seq = next;
+    next = static_cast<int32_t>((static_cast<int64_t>(next) + b.count) % (static_cast<int64_t>(INT32_MAX) + 1));
+  }
   b.records.push_back(']');
   req.records = std::move(b.records);
   b.records = std::string();
@@ -206,6 +256,7 @@ void Producer::transmit(InFlight req) {
   link.out.clear();
   proto::append_produce_request(link.out, cluster_.next_id(), options_.topic, PartitionId(req.partition),
                                 options_.acks, req.records);
+  if (is_idempotent()) append_producer_fields(link.out, producer_id_, producer_epoch_, req.first_seq);
   req.sent_ms = clock::monotonic_ms();
   Status w = link.conn->write_all(link.out);
   if (!w.is_ok()) {
@@ -259,9 +310,14 @@ void Producer::handle_response(Link& link, std::string_view line) {
     // With one broker down, acks from the others are no recovery.
     if (retries_.empty()) outage_.succeeded();
     stats_.acked += req.count;
+    if (auto d = r->find("duplicate"); d != r->end() && *d == true) stats_.duplicates += req.count;
     recycle(req.records);
   } else if (is_retriable(s.code())) {
     schedule_retry(std::move(req), s);
+  } else if (s.code() == Code::kOutOfOrderSequence && earlier_batch_waits(req)) {
+    // Idempotence: an earlier batch of this partition failed and waits for its
+    // resend, so this one arrived too early. It is resent after that one.
+    enqueue_retry(std::move(req));
   } else {
     give_up(req, s);
   }
@@ -430,6 +486,11 @@ void Producer::send_expired(int64_t now_ms) {
     const Batch& b = batches_[static_cast<size_t>(p)];
     if (b.count > 0 && b.first_ms + options_.linger_ms <= now_ms) send_batch(p);
   }
+}
+
+bool Producer::earlier_batch_waits(const InFlight& req) const {
+  return std::any_of(retries_.begin(), retries_.end(),
+                     [&](const InFlight& r) { return r.partition == req.partition && r.seq < req.seq; });
 }
 
 bool Producer::partition_waits(int32_t partition) const {

@@ -4,8 +4,12 @@
 // stay outstanding per connection and acks are read as they arrive. Batches
 // that fail with a retriable error (a lost connection, NOT_LEADER) are resent
 // with capped backoff until their delivery timeout runs out; then the producer
-// fails as a whole (at-least-once: a retry may duplicate a batch the broker
-// wrote but could not acknowledge). While one leader is out of reach, keyless
+// fails as a whole. Idempotent by default: the producer gets a producer id at
+// start and numbers each partition's records, and a resent batch keeps its
+// partition, id and sequence numbers, so a leader (also a new one after a
+// failover) that already wrote it answers with the original offsets instead of
+// writing it twice (exactly once per partition, not only at least once).
+// While one leader is out of reach, keyless
 // records go to the other partitions and keyed ones for its partitions wait,
 // so the rest of the cluster keeps taking records. Single-threaded, blocking
 // sockets; requests to several leaders are outstanding at once.
@@ -36,6 +40,9 @@ struct ProducerOptions {
   int64_t batch_bytes = 256 << 10;           // target records-array size per request
   int max_in_flight = 8;                     // outstanding produce requests per connection
   std::optional<int32_t> partition;          // every record to this partition
+  // Ask for a producer id and send pid/pepoch/seq with each batch, so retries
+  // never duplicate records. Ignored with acks=0 (nothing is ever retried).
+  bool idempotent = true;
   // How long a batch may wait for its ack, from its first record, across
   // retries and reconnects (Kafka's delivery.timeout.ms and its default: long
   // enough to ride out a broker restart or a leader failover).
@@ -51,6 +58,7 @@ struct ProduceStats {
   int64_t records = 0;  // handed to send()
   int64_t acked = 0;    // acknowledged (or written, with acks=0)
   int64_t failed = 0;   // given up on
+  int64_t duplicates = 0;  // resent records a broker already had (acked, written once)
   Status first_error;   // why the first failed record failed
   int64_t unacknowledged() const { return records - acked; }
 };
@@ -110,6 +118,7 @@ class Producer {
     uint64_t seq = 0;    // creation order: a partition's batches are sent in seq order
     int64_t created_ms = 0;  // monotonic time of its first record: the delivery timeout's clock
     int64_t sent_ms = 0;     // when it was last written to a connection
+    int32_t first_seq = 0;   // idempotence: the first record's sequence number, kept across resends
   };
   // One connection to a leader and the requests outstanding on it, in order.
   // Links are never erased, so pointers to them stay valid across re-entrant calls.
@@ -121,6 +130,10 @@ class Producer {
   };
 
   void send_batch(int32_t partition);
+  // Idempotence: gets the producer id (init_producer_id) and caps in-flight
+  // requests at the number of batches a broker remembers per producer.
+  Status init_idempotence();
+  bool is_idempotent() const { return producer_id_ >= 0; }
   void transmit(InFlight req);
   void await_capacity(Link& link);
   void drain_lines(Link& link);
@@ -128,6 +141,8 @@ class Producer {
   // Order within a partition survives retries: if an earlier batch of
   // req's partition waits for a retry, queues req behind it and returns true.
   bool hold_behind_retries(InFlight& req);
+  // Whether a batch of req's partition made before it waits for a resend.
+  bool earlier_batch_waits(const InFlight& req) const;
   // Puts req into retries_, which stays sorted by seq.
   void enqueue_retry(InFlight req);
   // When the next retry can be sent (-1: none waits).
@@ -161,6 +176,9 @@ class Producer {
   // it is due and no earlier request of its partition still waits.
   std::deque<InFlight> retries_;
   uint64_t next_seq_ = 0;
+  int64_t producer_id_ = -1;            // -1: not idempotent
+  int16_t producer_epoch_ = 0;
+  std::vector<int32_t> next_sequence_;  // per partition: the next record's sequence number
   std::string record_buf_;          // one encoded record, reused
   Status fatal_;                    // once set, new batches fail at once
   OutageNotice outage_;

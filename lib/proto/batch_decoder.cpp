@@ -44,8 +44,14 @@ Status BatchDecoder::reset(std::string_view line) {
   int64_t base = 0, version = 0, n = 0, epoch = 0, ts = 0, crc = 0;
   if (!get("base", 0, kMax, base)) return status_ = bad_batch(-1, "missing or bad \"base\"");
   if (!get("v", 0, kMax, version)) return status_ = bad_batch(base, "missing or bad \"v\"");
-  if (version != 1)
+  // v2 adds an idempotent producer's "pid", "pepoch" and "seq" (before "crc",
+  // so the CRC check below covers them like the rest of the head).
+  if (version != 1 && version != 2)
     return status_ = bad_batch(base, "unsupported batch version " + std::to_string(version));
+  int64_t pid = -1, pepoch = 0, seq = 0;
+  if (version == 2 && (!get("pid", 0, kMax, pid) || !get("pepoch", 0, std::numeric_limits<int16_t>::max(), pepoch) ||
+                       !get("seq", 0, std::numeric_limits<int32_t>::max(), seq)))
+    return status_ = bad_batch(base, "missing or bad producer field");
   if (!get("n", 1, std::numeric_limits<int32_t>::max(), n) ||
       !get("epoch", 0, std::numeric_limits<int32_t>::max(), epoch) || !get("ts", 0, kMax, ts) ||
       !get("crc", 0, std::numeric_limits<uint32_t>::max(), crc))
@@ -75,6 +81,9 @@ Status BatchDecoder::reset(std::string_view line) {
   meta_.epoch = LeaderEpoch(static_cast<int32_t>(epoch));
   meta_.ts = TimestampMs(ts);
   meta_.crc = static_cast<uint32_t>(crc);
+  meta_.pid = pid;
+  meta_.pepoch = static_cast<int16_t>(pepoch);
+  meta_.seq = static_cast<int32_t>(seq);
   next_token_ = arr + 1;
   status_ = Status();
   return status_;

@@ -23,6 +23,9 @@ struct BatchMeta {
   LeaderEpoch epoch;  // leader epoch that appended it
   TimestampMs ts;     // broker append time
   uint32_t crc = 0;   // CRC-32C of the records array bytes extended over the head
+  int64_t pid = -1;   // v2: the idempotent producer's id; -1 in v1 batches
+  int16_t pepoch = 0; // v2: its producer epoch
+  int32_t seq = 0;    // v2: sequence number of the first record
 };
 
 // Usage:
@@ -35,7 +38,7 @@ class BatchDecoder {
  public:
   // Parses one batch line (its trailing '\n' may be included). `line` must
   // outlive the iteration. kCorrupt (`corrupt batch at offset B: ...`) if the
-  // line is not valid JSON, lacks or mistypes a field, has v != 1, n different
+  // line is not valid JSON, lacks or mistypes a field, has v other than 1 or 2, n different
   // from the number of records, or a CRC that does not match.
   Status reset(std::string_view line);
   const BatchMeta& batch() const { return meta_; }

@@ -31,6 +31,25 @@ std::string batch_line(int64_t base, const std::string& records, int64_t n = -1,
 }  // namespace
 
 TEST_SUITE("proto") {
+  TEST_CASE("a version 2 batch decodes with its producer fields, checked by the crc") {
+    const std::string records = R"([{"value":"a"},{"value":"b"}])";
+    const std::string head =
+        "{\"v\":2,\"base\":10,\"n\":2,\"epoch\":3,\"ts\":1700000000000,\"pid\":7,\"pepoch\":1,\"seq\":40,";
+    const uint32_t crc = crc32c::extend(crc32c::value(records), head.data(), head.size());
+    std::string line = head + "\"crc\":" + std::to_string(crc) + ",\"records\":" + records + "}\n";
+    BatchDecoder dec;
+    REQUIRE(dec.reset(line).is_ok());
+    CHECK(dec.batch().pid == 7);
+    CHECK(dec.batch().pepoch == 1);
+    CHECK(dec.batch().seq == 40);
+    REQUIRE(dec.next());
+    CHECK(dec.offset() == Offset(10));
+    REQUIRE(dec.next());
+    CHECK_FALSE(dec.next());
+    line[line.find("\"seq\":40") + 6] = '5';  // the head is under the crc
+    CHECK(dec.reset(line).code() == Code::kCorrupt);
+  }
+
   TEST_CASE("batch decoding yields each record with its offset and the batch ts") {
     const std::string line =
         batch_line(100, R"([{"key":"k","value":"a"},{"value64":"/w=="},{"headers":{"h":"x"},"ts":5}])");
@@ -88,8 +107,11 @@ TEST_SUITE("proto") {
     CHECK(dec.reset("[]").message() == "corrupt batch: not a JSON object");
     CHECK(dec.reset(batch_line(1, rec, 2)).message() == "corrupt batch at offset 1: n is 2 but records holds 1");
     std::string v2 = batch_line(1, rec);
-    v2.replace(v2.find("\"v\":1"), 5, "\"v\":2");
-    CHECK(dec.reset(v2).message() == "corrupt batch at offset 1: unsupported batch version 2");
+    v2.replace(v2.find("\"v\":1"), 5, "\"v\":2");  // v2 without its producer fields
+    CHECK(dec.reset(v2).message() == "corrupt batch at offset 1: missing or bad producer field");
+    std::string v3 = batch_line(1, rec);
+    v3.replace(v3.find("\"v\":1"), 5, "\"v\":3");
+    CHECK(dec.reset(v3).message() == "corrupt batch at offset 1: unsupported batch version 3");
     std::string no_ts = batch_line(1, rec);
     no_ts.replace(no_ts.find("\"ts\""), 4, "\"tz\"");
     CHECK(dec.reset(no_ts).message() == "corrupt batch at offset 1: missing or bad header field");

@@ -72,7 +72,7 @@ std::string encode_batch_head(const BatchHeader& h) {
   std::string out;
   out.reserve(kMaxBatchPrefixBytes);
   out += "{\"v\":";
-  out += std::to_string(kBatchFormatVersion);
+  out += std::to_string(h.version());
   out += ",\"base\":";
   out += std::to_string(h.base.value());
   out += ",\"n\":";
@@ -81,6 +81,14 @@ std::string encode_batch_head(const BatchHeader& h) {
   out += std::to_string(h.epoch.value());
   out += ",\"ts\":";
   out += std::to_string(h.ts.value());
+  if (h.is_idempotent()) {
+    out += ",\"pid\":";
+    out += std::to_string(h.pid);
+    out += ",\"pepoch\":";
+    out += std::to_string(h.pepoch);
+    out += ",\"seq\":";
+    out += std::to_string(h.seq);
+  }
   out += ',';
   return out;
 }
@@ -101,22 +109,27 @@ Result<BatchPrefix> parse_batch_prefix(std::string_view bytes) {
   if (bytes.empty()) return incomplete();
   PrefixParser p(bytes);
   int64_t version = 0, base = 0, n = 0, epoch = 0, ts = 0, crc = 0;
+  int64_t pid = kNoProducerId, pepoch = 0, seq = 0;
   struct Field {
     std::string_view key;
     int64_t* value;
     bool allow_minus;
+    bool v2_only;  // only in version 2 lines, between "ts" and "crc"
   };
-  const Field fields[] = {{"{\"v\":", &version, false},  {",\"base\":", &base, false},
-                          {",\"n\":", &n, false},        {",\"epoch\":", &epoch, true},
-                          {",\"ts\":", &ts, false},      {",\"crc\":", &crc, false}};
+  const Field fields[] = {{"{\"v\":", &version, false, false},  {",\"base\":", &base, false, false},
+                          {",\"n\":", &n, false, false},        {",\"epoch\":", &epoch, true, false},
+                          {",\"ts\":", &ts, false, false},      {",\"pid\":", &pid, false, true},
+                          {",\"pepoch\":", &pepoch, false, true}, {",\"seq\":", &seq, false, true},
+                          {",\"crc\":", &crc, false, false}};
   size_t head_bytes = 0;
   for (const Field& f : fields) {
+    if (f.v2_only && version != kIdempotentBatchFormatVersion) continue;
     if (f.value == &crc) head_bytes = p.pos() + 1;  // through the comma before "crc"
     Step st = p.literal(f.key);
     if (st == Step::kOk) st = p.integer(f.value, f.allow_minus);
     if (st == Step::kMore) return incomplete();
     if (st == Step::kBad) return corrupt(p.error());
-    if (f.value == &version && version != kBatchFormatVersion)
+    if (f.value == &version && version != kBatchFormatVersion && version != kIdempotentBatchFormatVersion)
       return corrupt("unknown batch format version " + std::to_string(version));
   }
   Step st = p.literal(",\"records\":");
@@ -126,12 +139,17 @@ Result<BatchPrefix> parse_batch_prefix(std::string_view bytes) {
   if (epoch < -1 || epoch > INT32_MAX) return corrupt("batch epoch " + std::to_string(epoch) + " is out of range");
   if (crc > UINT32_MAX) return corrupt("batch crc " + std::to_string(crc) + " is out of range");
   if (base > INT64_MAX - n) return corrupt("batch base offset " + std::to_string(base) + " is out of range");
+  if (pepoch > INT16_MAX) return corrupt("batch producer epoch " + std::to_string(pepoch) + " is out of range");
+  if (seq > INT32_MAX) return corrupt("batch sequence " + std::to_string(seq) + " is out of range");
   BatchPrefix out;
   out.header.base = Offset(base);
   out.header.n = static_cast<int32_t>(n);
   out.header.epoch = LeaderEpoch(static_cast<int32_t>(epoch));
   out.header.ts = TimestampMs(ts);
   out.header.crc = static_cast<uint32_t>(crc);
+  out.header.pid = pid;
+  out.header.pepoch = static_cast<int16_t>(pepoch);
+  out.header.seq = static_cast<int32_t>(seq);
   out.head_bytes = head_bytes;
   out.prefix_bytes = p.pos();
   return out;

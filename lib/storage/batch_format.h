@@ -1,10 +1,15 @@
 // The on-disk (and on-the-wire) form of a batch: one JSON line per batch.
 //   {"v":1,"base":100,"n":3,"epoch":1,"ts":1700000000000,"crc":3141592653,"records":[...]}\n
+// Version 2 is the same line with an idempotent producer's fields after "ts":
+//   {"v":2,"base":100,"n":3,"epoch":1,"ts":1700000000000,"pid":7,"pepoch":0,"seq":42,"crc":...,"records":[...]}\n
+// A batch without a producer id (pid -1) is written as version 1, so logs of
+// producers that are not idempotent stay byte-for-byte what they were.
 // The broker writes the prefix up to "records": itself, then the records array
 // bytes exactly as the producer sent them, then "}\n" — no re-serialising.
 // The producer's checksum is CRC-32C(records); the stored "crc" extends that
 // same running CRC over the line's head up to and including the comma before
-// "crc" (`{"v":1,"base":B,"n":N,"epoch":E,"ts":T,`), so every byte that means
+// "crc" (`{"v":1,"base":B,"n":N,"epoch":E,"ts":T,`, in v2 also
+// `"pid":P,"pepoch":PE,"seq":S,`), so every byte that means
 // something is covered, yet the broker checksums the records only once (the
 // pass that verifies the producer's CRC) plus a few dozen head bytes.
 // kreek-format(5) is the reference for this layout.
@@ -19,10 +24,13 @@
 
 namespace kreek::storage {
 
-inline constexpr int kBatchFormatVersion = 1;
+inline constexpr int kBatchFormatVersion = 1;          // batches without a producer id
+inline constexpr int kIdempotentBatchFormatVersion = 2;  // batches with pid, pepoch, seq
 inline constexpr std::string_view kBatchSuffix = "}\n";
-// Longest possible prefix: the fixed keys plus six 20-digit numbers.
-inline constexpr size_t kMaxBatchPrefixBytes = 160;
+// Longest possible prefix: the v2 keys plus nine numbers of up to 20 digits.
+inline constexpr size_t kMaxBatchPrefixBytes = 240;
+// Producer ids are non-negative; this one means "not an idempotent batch".
+inline constexpr int64_t kNoProducerId = -1;
 
 struct BatchHeader {
   Offset base;          // offset of the first record
@@ -30,6 +38,13 @@ struct BatchHeader {
   LeaderEpoch epoch;    // leader epoch that appended it
   TimestampMs ts;       // broker append time (max of wall clock and the previous batch's ts)
   uint32_t crc = 0;     // batch_crc(CRC-32C(records), head): see above
+  // Idempotent producer (v2 only): id, its epoch, and the sequence number of
+  // the first record (per partition; wraps from INT32_MAX to 0 like Kafka's).
+  int64_t pid = kNoProducerId;
+  int16_t pepoch = 0;
+  int32_t seq = 0;
+  bool is_idempotent() const { return pid >= 0; }
+  int version() const { return is_idempotent() ? kIdempotentBatchFormatVersion : kBatchFormatVersion; }
   Offset last() const { return base + (n - 1); }
   Offset next() const { return base + n; }
 };
@@ -43,7 +58,9 @@ inline bool batch_follows(Offset prev_next, Offset base, bool gaps = false) {
   return gaps ? base >= prev_next : base == prev_next;
 }
 
-// `{"v":1,"base":B,"n":N,"epoch":E,"ts":T,` — the part of the prefix the CRC covers.
+// `{"v":1,"base":B,"n":N,"epoch":E,"ts":T,` (v1, h.pid < 0) or
+// `{"v":2,"base":B,"n":N,"epoch":E,"ts":T,"pid":P,"pepoch":PE,"seq":S,` (v2) —
+// the part of the prefix the CRC covers.
 std::string encode_batch_head(const BatchHeader& h);
 // The stored crc: the running CRC-32C of the records (the producer's "crc")
 // extended over `head` (encode_batch_head).
@@ -58,7 +75,7 @@ struct ParsedBatch {
 };
 
 // Parses one batch line at the start of `bytes` (which may hold more lines after
-// it). Checks framing, the exact key order above, and that
+// it), of either version. Checks framing, the exact key order above, and that
 // batch_crc(CRC-32C(records), head) equals crc. Does not validate the records' JSON (the CRC vouches for bytes the
 // broker validated before writing them). Errors:
 //   kCorrupt  - malformed prefix, missing "}\n", bad CRC, n < 1

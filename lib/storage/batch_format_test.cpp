@@ -51,6 +51,9 @@ TEST_SUITE("storage") {
     h.epoch = LeaderEpoch(INT32_MAX);
     h.ts = TimestampMs(INT64_MAX);
     h.crc = UINT32_MAX;
+    h.pid = INT64_MAX;
+    h.pepoch = INT16_MAX;
+    h.seq = INT32_MAX;
     std::string prefix = encode_batch_prefix(h);
     CHECK(prefix.size() <= kMaxBatchPrefixBytes);
     auto p = parse_batch_prefix(prefix);
@@ -132,11 +135,75 @@ TEST_SUITE("storage") {
   TEST_CASE("an unknown format version is corrupt and says so") {
     std::string records = records_of(1);
     std::string line = line_of(header_for(records, 1, 1), records);
-    line.replace(line.find("\"v\":1"), 5, "\"v\":2");
+    line.replace(line.find("\"v\":1"), 5, "\"v\":3");
     auto p = parse_batch(line);
     REQUIRE_FALSE(p);
     CHECK(p.status().code() == Code::kCorrupt);
-    CHECK(p.status().message().find("version 2") != std::string::npos);
+    CHECK(p.status().message().find("version 3") != std::string::npos);
+  }
+
+  TEST_CASE("a batch with a producer id is version 2 and round-trips its producer fields") {
+    std::string records = records_of(3);
+    BatchHeader h;
+    h.base = Offset(100);
+    h.n = 3;
+    h.epoch = LeaderEpoch(2);
+    h.ts = TimestampMs(1700000000000);
+    h.pid = 7;
+    h.pepoch = 1;
+    h.seq = 42;
+    h.crc = batch_crc(crc_of(records), encode_batch_head(h));
+    std::string line = line_of(h, records);
+    CHECK(line.rfind("{\"v\":2,\"base\":100,\"n\":3,\"epoch\":2,\"ts\":1700000000000,"
+                     "\"pid\":7,\"pepoch\":1,\"seq\":42,\"crc\":", 0) == 0);
+    // The CRC covers the producer fields too: it runs up to the "crc" key.
+    CHECK(h.crc == crc32c::extend(crc_of(records), line.data(), line.find("\"crc\"")));
+    auto p = parse_batch(line + line);
+    REQUIRE(p);
+    CHECK(p->header.pid == 7);
+    CHECK(p->header.pepoch == 1);
+    CHECK(p->header.seq == 42);
+    CHECK(p->header.version() == 2);
+    CHECK(p->records == records);
+    CHECK(p->line_bytes == line.size());
+    auto prefix = parse_batch_prefix(line);
+    REQUIRE(prefix);
+    CHECK(prefix->header.seq == 42);
+    CHECK(prefix->head_bytes == line.find("\"crc\""));
+
+    SUBCASE("every flipped byte of a v2 line is detected") {
+      for (size_t i = 0; i + 1 < line.size(); ++i) {
+        std::string bad = line;
+        bad[i] ^= 0x01;
+        CAPTURE(i);
+        CHECK_FALSE(parse_batch(bad));
+      }
+    }
+    SUBCASE("a v1 line with producer fields, or a v2 line without them, is corrupt") {
+      std::string as_v1 = line;
+      as_v1.replace(0, 6, "{\"v\":1");
+      CHECK(parse_batch(as_v1).status().code() == Code::kCorrupt);
+      std::string plain = line_of(header_for(records), records);
+      plain.replace(0, 6, "{\"v\":2");
+      CHECK(parse_batch(plain).status().code() == Code::kCorrupt);
+    }
+    SUBCASE("a prefix cut inside the producer fields is incomplete, not corrupt") {
+      for (size_t cut = 1; cut < prefix->prefix_bytes; ++cut) {
+        CAPTURE(cut);
+        CHECK(parse_batch_prefix(std::string_view(line).substr(0, cut)).status().code() == Code::kNotFound);
+      }
+    }
+  }
+
+  TEST_CASE("a batch without a producer id stays version 1, byte for byte") {
+    std::string records = records_of(2);
+    BatchHeader h = header_for(records, 5, 2);
+    CHECK(h.pid == kNoProducerId);
+    CHECK(encode_batch_head(h) == "{\"v\":1,\"base\":5,\"n\":2,\"epoch\":2,\"ts\":1700000000000,");
+    auto p = parse_batch(line_of(h, records));
+    REQUIRE(p);
+    CHECK(p->header.pid == kNoProducerId);
+    CHECK_FALSE(p->header.is_idempotent());
   }
 
   TEST_CASE("the scanner streams lines longer than its window and checks their crc") {

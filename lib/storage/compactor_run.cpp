@@ -16,6 +16,7 @@
 #include "storage/batch_scanner.h"
 #include "storage/compactor.h"
 #include "storage/file.h"
+#include "storage/producer_state.h"
 #include "storage/record_split.h"
 #include "storage/segment.h"
 #include "storage/segment_swap.h"
@@ -214,6 +215,8 @@ Status CompactionPlan::write_group(Group& g) {
         BatchHeader run = h;
         run.base = h.base + static_cast<int64_t>(j);
         run.n = static_cast<int32_t>(k - j);
+        // A run keeps its producer fields; its sequence is its first record's.
+        if (run.is_idempotent()) run.seq = last_sequence(h.seq, static_cast<int32_t>(j) + 1);
         run.crc = batch_crc(crc32c::value(records), encode_batch_head(run));
         KREEK_RETURN_IF_ERROR(out->append(run, encode_batch_prefix(run), records));
         j = k;

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/producer_state.h"
+
 #include "base/atomic_file.h"
 #include "base/random_id.h"
 
@@ -70,7 +72,7 @@ Result<std::vector<DirEntry>> list_dir(const std::string& dir) {
 bool is_partition_entry_name(std::string_view name) {
   bool is_log = false;
   return is_segment_file_name(name, &is_log) || name == kPartitionMarkerName ||
-         name == kEpochCheckpointName || is_atomic_temp_name(name);
+         name == kEpochCheckpointName || name == kProducerSnapshotName || is_atomic_temp_name(name);
 }
 
 bool is_data_dir_file_name(std::string_view name) {

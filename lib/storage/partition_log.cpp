@@ -106,7 +106,7 @@ Status PartitionLog::roll_for(int64_t line, Offset last, TimestampMs now) {
 }
 
 Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, uint32_t records_crc,
-                                          LeaderEpoch epoch, TimestampMs now) {
+                                          LeaderEpoch epoch, TimestampMs now, const ProducerFields& producer) {
   if (n < 1) return invalid_request("append: record count " + std::to_string(n) + " is below 1");
   if (static_cast<int64_t>(records.size()) > config_.max_message_bytes)
     return Status(Code::kMessageTooLarge, "records of " + std::to_string(records.size()) +
@@ -126,6 +126,9 @@ Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, u
   h.n = n;
   h.epoch = epoch;
   h.ts = std::max(now, last_ts_);
+  h.pid = producer.pid;
+  h.pepoch = producer.pepoch;
+  h.seq = producer.seq;
   h.crc = batch_crc(records_crc, encode_batch_head(h));
   std::string prefix = encode_batch_prefix(h);
   int64_t line = static_cast<int64_t>(prefix.size() + records.size() + kBatchSuffix.size());
@@ -137,6 +140,7 @@ Result<AppendResult> PartitionLog::append(std::string_view records, int32_t n, u
   Segment* seg = segments_.back().get();
   seg->set_index_interval(config_.index_interval_bytes);
   KREEK_RETURN_IF_ERROR(seg->append(h, prefix, records));
+  observe_batch(h);
   last_ts_ = h.ts;
   last_epoch_ = epoch;
   if (unflushed_messages_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
@@ -328,6 +332,8 @@ Status PartitionLog::flush() {
   FlushPlan plan = begin_flush();
   Status s = plan.run();
   end_flush(plan);
+  // Shutdown flushes this way: the snapshot spares the next start a log scan.
+  if (s.is_ok()) s = write_producer_snapshot();
   return s;
 }
 
@@ -371,6 +377,7 @@ Status PartitionLog::truncate_to(Offset offset) {
   unflushed_messages_ = std::max<int64_t>(0, log_end() - recovery_point_);
   if (unflushed_messages_ > 0 && first_unflushed_ms_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
   KREEK_RETURN_IF_ERROR(refresh_tail());
+  KREEK_RETURN_IF_ERROR(rebuild_producers());
   // After the cut: a crash between the two leaves entries past the log end,
   // which start-up drops (kreek-format(5)).
   LeaderEpochCache before = epochs_;

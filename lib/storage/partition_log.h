@@ -18,6 +18,7 @@
 #include "storage/file.h"
 #include "storage/leader_epoch_cache.h"
 #include "storage/log_config.h"
+#include "storage/producer_state.h"
 
 namespace kreek::storage {
 
@@ -112,8 +113,18 @@ class PartitionLog {
   // epoch is recorded in the epoch history at the batch's base offset.
   // Leaves the high watermark alone: the caller moves it (a single-replica
   // partition calls set_high_watermark(log_end()) after each append).
+  // `producer` (an idempotent producer's pid, epoch, first sequence) makes it
+  // a v2 batch; the caller checked it against producers() first.
   Result<AppendResult> append(std::string_view records, int32_t n, uint32_t records_crc,
-                              LeaderEpoch epoch, TimestampMs now);
+                              LeaderEpoch epoch, TimestampMs now, const ProducerFields& producer = {});
+
+  // --- idempotent producers (partition_log_producers.cpp) ---
+  // Per producer id, the last batches in this log: what a produce request's
+  // pid/pepoch/seq is checked against. Rebuilt at open and by truncate_to.
+  const ProducerState& producers() const { return producers_; }
+  // Takes a batch just written to this log into producers(). append() calls
+  // it; so must any other path that adds batches (a follower's replicated appends).
+  void observe_batch(const BatchHeader& h);
 
   // A follower's append: whole batch lines exactly as the leader stored and
   // sent them (one fetch answer may hold many), written verbatim so the
@@ -245,6 +256,16 @@ class PartitionLog {
   FlushPlan plan_flush(size_t segment_count, Offset up_to);
   // Sets last_ts_/last_epoch_ from the newest batch still in the log.
   Status refresh_tail();
+  // producers_ from the producer snapshot (if usable) plus the batches after it.
+  Status rebuild_producers();
+  Status replay_producers(Offset from);
+  // Saves producers_ as of log_end() (after a successful flush, so the
+  // batches it describes are on disk); drop: a truncation made it stale.
+  Status write_producer_snapshot();
+  Status drop_producer_snapshot();
+  std::string producer_snapshot_path() const;
+  ProducerState producers_;
+  bool has_producer_snapshot_ = false;
   void report(const std::string& message) const;
   // The shared roll rule of append and append_replicated: roll the active
   // segment first if a line of `line` bytes ending at offset `last` does not

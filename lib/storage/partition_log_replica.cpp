@@ -60,6 +60,7 @@ Result<Offset> PartitionLog::append_replicated(std::string_view lines) {
     KREEK_RETURN_IF_ERROR(seg->append(h, prefix, parsed->records));
     last_ts_ = std::max(last_ts_, h.ts);
     last_epoch_ = h.epoch;
+    observe_batch(h);  // an idempotent producer's state follows the leader's
     if (unflushed_messages_ == 0) first_unflushed_ms_ = clock::monotonic_ms();
     unflushed_messages_ += h.n;
     lines.remove_prefix(parsed->line_bytes);
@@ -92,6 +93,9 @@ Status PartitionLog::reset_to(Offset start) {
   last_epoch_ = LeaderEpoch(-1);
   epochs_.clear();
   KREEK_RETURN_IF_ERROR(write_epochs());
+  // The old log's producers say nothing about the leader's: start empty.
+  KREEK_RETURN_IF_ERROR(drop_producer_snapshot());
+  KREEK_RETURN_IF_ERROR(rebuild_producers());
   // The recovery point is `start` at once, so the removals and the new
   // segment's entry must be durable before anything relies on it.
   return sync_dir(dir_);
