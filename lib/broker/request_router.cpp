@@ -37,6 +37,7 @@ constexpr AsyncOpEntry kAsyncOps[] = {
     {"create_topic", admin_create_topic},
     {"delete_topic", admin_delete_topic},
     {"alter_topic", admin_alter_topic},
+    {"alter_reassignment", admin_alter_reassignment},
 };
 
 }  // namespace
