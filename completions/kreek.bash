@@ -94,7 +94,7 @@ _kreek() {
       ;;
     ktopic)
       case $prev in
-        -b | --brokers | -p | --partitions | -r | --replication-factor) return 0 ;;
+        -b | --brokers | -p | --partitions | --partition | -r | --replication-factor | --replicas) return 0 ;;
         -c | --config)
           compopt -o nospace 2>/dev/null
           # shellcheck disable=SC2086
@@ -110,11 +110,12 @@ _kreek() {
           create) _kreek_reply -p --partitions -r --replication-factor -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
           alter) _kreek_reply -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
           list | describe | cluster) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          reassign) _kreek_reply -p --partition --replicas --cancel --rebalance --execute --json -b --brokers -v --verbose -q --quiet -h --help ;;
           *) _kreek_reply -b --brokers -v --verbose -q --quiet -h --help ;;
         esac
       elif [[ -z $sub ]]; then
-        _kreek_reply create list describe alter delete cluster
-      elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete)$ ]]; then
+        _kreek_reply create list describe alter delete cluster reassign
+      elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete|reassign)$ ]]; then
         # shellcheck disable=SC2046
         _kreek_reply $(_kreek_topics "$brokers")
       fi

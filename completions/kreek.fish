@@ -75,7 +75,7 @@ complete -c kzk-lite -s h -l help -d 'Print usage and exit'
 complete -c kzk-lite -l version -d 'Print version and exit'
 
 # ktopic
-set -l __kreek_ktopic_cmds create list describe alter delete cluster
+set -l __kreek_ktopic_cmds create list describe alter delete cluster reassign
 complete -c ktopic -f
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a create -d 'Create a topic'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a list -d 'List topics'
@@ -83,7 +83,13 @@ complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a 
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a alter -d 'Change topic configuration'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a delete -d 'Delete a topic'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a cluster -d 'Show the brokers and what each leads'
-complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete' -a '(__kreek_topics)' -d topic
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a reassign -d 'Move replicas between brokers'
+complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete reassign' -a '(__kreek_topics)' -d topic
+complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l partition -x -d 'The partition to move'
+complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l replicas -x -d 'New replicas, preferred leader first (2,3,1)'
+complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l cancel -d 'Cancel the running move'
+complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l rebalance -d 'Plan an even spread over the live brokers'
+complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l execute -d 'Start the planned moves'
 complete -c ktopic -s p -l partitions -x -d 'Number of partitions (create)'
 complete -c ktopic -s r -l replication-factor -x -d 'Copies of each partition (create)'
 complete -c ktopic -s c -l config -x -a '(__kreek_config_keys)' -d 'KEY=VALUE override (create, alter)'

@@ -34,6 +34,9 @@ json partition_json(BrokerContext& ctx, const std::string& topic, int32_t p) {
             {"replicas", node_list(ps.replicas)},
             {"isr", node_list(ps.isr)}};
   if (ps.offline) j["offline"] = true;
+  // Only while a reassignment runs (ktopic describe shows them).
+  if (!ps.adding.empty()) j["adding"] = node_list(ps.adding);
+  if (!ps.removing.empty()) j["removing"] = node_list(ps.removing);
   return j;
 }
 

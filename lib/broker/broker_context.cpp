@@ -82,6 +82,12 @@ void BrokerContext::on_topic_deleted(const std::string& name) {
   if (it != round_robin.end()) round_robin.erase(it);
 }
 
+void BrokerContext::on_partition_removed(const std::string& topic, PartitionId p) {
+  flusher->forget_partition(topic, p);
+  compactor->forget_partition(topic, p);
+  purgatory->forget_partition(topic, p);
+}
+
 }  // namespace kreek::broker
 
 namespace kreek::broker {

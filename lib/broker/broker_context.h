@@ -100,6 +100,9 @@ struct BrokerContext {
   Status leadership(const std::string& topic, PartitionId p);
   // Everything that must forget a topic when it is deleted.
   void on_topic_deleted(const std::string& name);
+  // Everything that holds one partition's log must let go of it before the
+  // log is removed (this broker stopped being one of its replicas).
+  void on_partition_removed(const std::string& topic, PartitionId p);
   // Answers `req` with an error line (or nothing if `silent`: acks=0) and logs
   // bad input (INVALID_REQUEST, CORRUPT_RECORD, MESSAGE_TOO_LARGE) at warn, rate-limited.
   // `close`: answer nothing and close the connection once earlier answers are sent.

@@ -84,6 +84,28 @@ void admin_alter_topic(BrokerContext& ctx, const json& req, AsyncDone done) {
                         });
 }
 
+void admin_alter_reassignment(BrokerContext& ctx, const json& req, AsyncDone done) {
+  if (ctx.coordinator == nullptr)
+    return done(invalid_request("moving replicas needs a cluster; this broker runs alone"));
+  std::string name;
+  int64_t partition = 0;
+  if (Status s = proto::require_topic(req, name); !s.is_ok()) return done(s);
+  if (Status s = proto::require_int(req, "partition", 0, proto::kMaxPartitions, partition); !s.is_ok()) return done(s);
+  auto replicas = req.find("replicas");
+  if (replicas == req.end() || !(replicas->is_null() || replicas->is_array()))
+    return done(invalid_request("\"replicas\" must be an array of node ids, or null to cancel"));
+  proto::Json forward = {{"op", "alter_reassignment"}, {"topic", name}, {"partition", partition},
+                         {"replicas", *replicas}};
+  ctx.coordinator->call(std::move(forward), [name, partition, done](Result<proto::Json> r) {
+    if (!r.is_ok()) return done(r.status());
+    log::info("reassignment of " + name + "/" + std::to_string(partition) + ": replicas " +
+              r->value("replicas", proto::Json::array()).dump());
+    json out = *r;
+    out.erase("offset");  // the coordinator's log position: nothing a client can use
+    done(out);
+  });
+}
+
 void request_topic_creation(BrokerContext& ctx, const std::string& name, std::function<void()> then) {
   if (ctx.coordinator == nullptr) {
     if (then) then();

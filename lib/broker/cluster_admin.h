@@ -21,6 +21,10 @@ using AsyncOpHandler = void (*)(BrokerContext& ctx, const nlohmann::ordered_json
 void admin_create_topic(BrokerContext& ctx, const nlohmann::ordered_json& req, AsyncDone done);
 void admin_delete_topic(BrokerContext& ctx, const nlohmann::ordered_json& req, AsyncDone done);
 void admin_alter_topic(BrokerContext& ctx, const nlohmann::ordered_json& req, AsyncDone done);
+// alter_reassignment {topic, partition, replicas: [..] | null}: forwarded to
+// the coordinator; answers the partition as it is once this broker has the
+// change. Without a coordinator there is nowhere to move a replica to.
+void admin_alter_reassignment(BrokerContext& ctx, const nlohmann::ordered_json& req, AsyncDone done);
 
 // Asks the coordinator to create `name` with the broker's defaults (once at a
 // time per name) and runs `then` when that is done, whatever the outcome.

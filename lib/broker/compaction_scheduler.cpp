@@ -35,6 +35,7 @@ CompactionScheduler::CompactionScheduler(BrokerContext& ctx) : ctx_(ctx) {}
 CompactionScheduler::~CompactionScheduler() = default;
 
 void CompactionScheduler::tick() {
+  if (checkpoint_pending_ && !writing_) write_next();
   if (job_ || stopped_ || ctx_.stopping) return;
   TimestampMs now(clock::now_ms());
   const storage::LogManager::Entry* best = nullptr;
@@ -148,6 +149,13 @@ void CompactionScheduler::forget_topic(const std::string& topic) {
   if (job_ && job_->topic == topic) job_->plan->cancel();
   // A topic created later under the same name must not inherit its position.
   persist("");
+}
+
+void CompactionScheduler::forget_partition(const std::string& topic, PartitionId p) {
+  if (job_ && job_->topic == topic && job_->partition == p) job_->plan->cancel();
+  // The checkpoint is rewritten without the log's position at the next tick,
+  // which comes after the log is gone (its contents are read from the logs).
+  checkpoint_pending_ = true;
 }
 
 void CompactionScheduler::stop() {

@@ -31,6 +31,8 @@ class CompactionScheduler {
   // The topic was deleted: a compaction of it in flight is cancelled and its
   // result discarded.
   void forget_topic(const std::string& topic);
+  // The same for one partition whose log is about to be removed.
+  void forget_partition(const std::string& topic, PartitionId p);
   // Shutdown: cancels the compaction in flight (its result is discarded) and
   // starts no more.
   void stop();

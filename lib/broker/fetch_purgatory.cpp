@@ -79,6 +79,13 @@ void FetchPurgatory::on_topic_changed(const std::string& topic) {
   for (uint64_t id : ids) finish(id, nullptr);
 }
 
+void FetchPurgatory::forget_partition(const std::string& topic, PartitionId p) {
+  auto it = by_partition_.find({topic, p.value()});
+  if (it == by_partition_.end()) return;
+  std::vector<uint64_t> ids = it->second;
+  for (uint64_t id : ids) finish(id, nullptr);
+}
+
 void FetchPurgatory::complete_all() {
   while (!parked_.empty()) finish(parked_.begin()->first, nullptr);
   if (timer_) timer_->stop();

@@ -33,6 +33,9 @@ class FetchPurgatory {
   void on_append(const std::string& topic, PartitionId p);
   // A topic was deleted (or recreated): its waiters answer now (with errors).
   void on_topic_changed(const std::string& topic);
+  // A partition's log is about to be removed: the fetches parked on it
+  // answer now with what they have, so none waits on a log that is gone.
+  void forget_partition(const std::string& topic, PartitionId p);
   // Shutdown: answer every parked fetch with what it has, and stop the timer.
   void complete_all();
   size_t size() const { return parked_.size(); }

@@ -176,6 +176,17 @@ void FlushScheduler::forget_topic(const std::string& topic) {
   }
 }
 
+void FlushScheduler::forget_partition(const std::string& topic, PartitionId p) {
+  auto it = states_.find({topic, p.value()});
+  if (it == states_.end()) return;
+  auto st = it->second;
+  st->orphaned = true;
+  if (!st->in_flight)
+    fail(st->waiting, Status(Code::kNotLeader, topic + "/" + std::to_string(p.value()) +
+                                                   " moved to other brokers before the append was flushed"));
+  states_.erase(it);
+}
+
 void FlushScheduler::when_idle(std::function<void()> cb) {
   if (in_flight_ == 0) {
     cb();

@@ -52,6 +52,9 @@ class FlushScheduler {
   // The topic was deleted: its waiters get UNKNOWN_TOPIC, in-flight flushes
   // finish without touching the (gone) log.
   void forget_topic(const std::string& topic);
+  // The same for one partition whose log is about to be removed (its replica
+  // moved to other brokers): waiters get NOT_LEADER.
+  void forget_partition(const std::string& topic, PartitionId p);
 
   size_t in_flight() const { return in_flight_; }
   // Calls `cb` once no flush is in flight (now, if none is).

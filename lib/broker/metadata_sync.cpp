@@ -1,6 +1,7 @@
 // Local state from the cluster's metadata; see metadata_sync.h.
 #include "broker/metadata_sync.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -88,10 +89,15 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
       auto grown = ctx_.logs.add_partitions(name, count, hosted);
       if (!grown.is_ok()) log::error("add partitions to " + quoted(name) + ": " + grown.status().message());
     }
-    // Limitation: a log this broker no longer needs (its replica moved away)
-    // is kept, not removed: removing one needs the flusher, cleaner and
-    // parked fetches to let go of it first, which replica reassignment will
-    // bring. So the held set only grows here.
+    // A log this broker no longer needs (a reassignment moved its replica
+    // away) goes, once the flusher, cleaner and parked fetches let go of it.
+    for (int32_t i = 0; i < std::min(t->partitions, count); ++i) {
+      if (hosted.count(i) != 0 || ctx_.logs.log(name, PartitionId(i)) == nullptr) continue;
+      log::info("removing the log of " + name + "/" + std::to_string(i) + ": this broker is no longer a replica");
+      ctx_.on_partition_removed(name, PartitionId(i));
+      if (Status s = ctx_.logs.remove_partition(name, PartitionId(i)); !s.is_ok())
+        log::error("remove the log of " + name + "/" + std::to_string(i) + ": " + s.message());
+    }
     for (int32_t i = 0; i < t->partitions; ++i)
       if (ctx_.logs.log(name, PartitionId(i)) != nullptr) hosted.insert(i);
     if (Status s = ctx_.logs.set_hosted(name, hosted); !s.is_ok())
@@ -104,6 +110,8 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
       ps.replicas = p.replicas;
       ps.isr = p.isr;
       ps.partition_epoch = p.partition_epoch;
+      ps.adding = p.adding;
+      ps.removing = p.removing;
     }
   }
   ctx_.cluster_id = image.cluster_id();

@@ -25,6 +25,9 @@ struct PartitionState {
   // so acknowledging anything more from this log would be a lie (fsyncgate).
   bool offline = false;
   std::string offline_reason;
+  // A replica reassignment in progress (the coordinator's adding/removing).
+  std::vector<NodeId> adding;
+  std::vector<NodeId> removing;
 };
 
 class PartitionTable {
@@ -55,10 +58,10 @@ class PartitionTable {
 
  private:
   PartitionState standalone() const {
-    return PartitionState{self_, LeaderEpoch(0), {self_}, {self_}, 0, false, {}};
+    return PartitionState{self_, LeaderEpoch(0), {self_}, {self_}, 0, false, {}, {}, {}};
   }
   PartitionState leaderless() const {
-    return PartitionState{NodeId(-1), LeaderEpoch(0), {}, {}, 0, false, {}};
+    return PartitionState{NodeId(-1), LeaderEpoch(0), {}, {}, 0, false, {}, {}, {}};
   }
   NodeId self_;
   bool cluster_mode_ = false;

@@ -40,6 +40,7 @@ constexpr AsyncOpEntry kAsyncOps[] = {
     {"delete_topic", admin_delete_topic},
     {"alter_topic", admin_alter_topic},
     {"init_producer_id", admin_init_producer_id},
+    {"alter_reassignment", admin_alter_reassignment},
 };
 
 }  // namespace

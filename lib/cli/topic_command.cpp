@@ -1,10 +1,12 @@
 // ktopic subcommands and the describe table.
 #include "cli/topic_command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
+#include "cli/rebalance_plan.h"
 #include "client/client.h"
 
 namespace kreek::cli {
@@ -77,6 +79,13 @@ std::string describe_text(const proto::Json& d) {
   }
   print_table(rows, out);
   for (const auto& p : parts) {
+    auto adding = p.value("adding", proto::Json());
+    auto removing = p.value("removing", proto::Json());
+    if (!adding.is_array() && !removing.is_array()) continue;
+    out += "reassigning: partition " + scalar(p.value("partition", proto::Json())) + " adding " +
+           node_list(adding) + ", removing " + node_list(removing) + "\n";
+  }
+  for (const auto& p : parts) {
     auto c = p.value("cleaner", proto::Json());
     if (!c.is_object()) continue;
     out += "cleaner: partition " + scalar(p.value("partition", proto::Json())) + " cleaned to " +
@@ -119,6 +128,34 @@ std::string cluster_text(const proto::Json& d) {
   return out;
 }
 
+Result<std::vector<int32_t>> parse_replica_list(const std::string& text) {
+  std::vector<int32_t> out;
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    bool digits = !item.empty() && item.size() <= 9 &&
+                  item.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) return usage_error("bad --replicas \"" + text + "\": want node ids such as 2,3,1");
+    out.push_back(std::stoi(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string reassignment_text(const std::string& topic, int32_t partition, const proto::Json& a) {
+  std::string out = topic + "/" + std::to_string(partition) + ": replicas " +
+                    node_list(a.value("replicas", proto::Json())) + "  isr " +
+                    node_list(a.value("isr", proto::Json())) + "  leader " + scalar(a.value("leader", proto::Json()));
+  if (a.contains("adding") || a.contains("removing"))
+    out += "  adding " + node_list(a.value("adding", proto::Json())) + "  removing " +
+           node_list(a.value("removing", proto::Json()));
+  else
+    out += "  (done)";
+  return out + "\n";
+}
+
 namespace {
 
 // The broker's response as it came, less the request id (a client artefact).
@@ -130,6 +167,70 @@ std::string raw(proto::Json r) {
 void print(const std::string& s) {
   std::fwrite(s.data(), 1, s.size(), stdout);
   std::fflush(stdout);
+}
+
+// The live brokers (describe_cluster) and every partition's replicas, or its
+// running move's target (metadata), for the planner.
+Result<RebalancePlan> make_plan(client::Cluster& cluster) {
+  KREEK_ASSIGN_OR_RETURN(proto::Json described, client::describe_cluster(cluster));
+  std::vector<PlanBroker> live;
+  for (const auto& b : described.value("brokers", proto::Json::array()))
+    if (b.is_object() && b.value("state", std::string()) == "live" && b.value("node", proto::Json()).is_number_integer())
+      live.push_back(PlanBroker{NodeId(b["node"].get<int32_t>()), b.value("rack", std::string())});
+  if (live.empty()) return Status(Code::kUnavailable, "no live broker to place replicas on");
+  KREEK_ASSIGN_OR_RETURN(proto::Json meta, cluster.call({{"op", "metadata"}}));
+  std::vector<PlanPartition> parts;
+  for (const auto& t : meta.value("topics", proto::Json::array())) {
+    if (!t.is_object() || !t.contains("partitions")) continue;
+    for (const auto& p : t["partitions"]) {
+      PlanPartition pp{t.value("topic", std::string()), p.value("partition", 0), {}};
+      auto removing = p.value("removing", proto::Json::array());
+      for (const auto& n : p.value("replicas", proto::Json::array())) {
+        if (!n.is_number_integer() || std::find(removing.begin(), removing.end(), n) != removing.end()) continue;
+        pp.replicas.push_back(NodeId(n.get<int32_t>()));
+      }
+      if (!pp.replicas.empty()) parts.push_back(std::move(pp));
+    }
+  }
+  return plan_rebalance(live, parts);
+}
+
+Status run_reassign(client::Cluster& cluster, const TopicConfig& c) {
+  if (c.rebalance) {
+    if (!c.name.empty() || c.partition || !c.replicas.empty() || c.cancel)
+      return usage_error("--rebalance plans every topic: give no TOPIC, --partition, --replicas or --cancel");
+    KREEK_ASSIGN_OR_RETURN(RebalancePlan plan, make_plan(cluster));
+    std::string text = plan_text(plan);
+    if (!c.execute && !plan.moves.empty()) text += "(dry run: nothing was changed; --execute starts these moves)\n";
+    print(c.json ? plan_to_json(plan).dump() + "\n" : text);
+    if (!c.execute) return Status::ok();
+    Status first;
+    for (const auto& m : plan.moves) {
+      std::vector<int32_t> to;
+      for (NodeId n : m.to) to.push_back(n.value());
+      auto r = client::alter_reassignment(cluster, m.topic, m.partition, to);
+      if (!r.is_ok()) {
+        warn(r.status().with_context("reassign " + m.topic + "/" + std::to_string(m.partition)).message());
+        if (first.is_ok()) first = r.status();
+      }
+    }
+    if (first.is_ok())
+      info("started " + std::to_string(plan.moves.size()) + " moves; 'ktopic describe TOPIC' shows those still running");
+    return first;
+  }
+  if (c.execute) return usage_error("--execute goes with --rebalance");
+  if (c.name.empty()) return usage_error("reassign needs a TOPIC (or --rebalance)");
+  if (!c.partition) return usage_error("reassign needs --partition");
+  if (*c.partition < 0) return usage_error("--partition must be >= 0");
+  if (c.cancel == !c.replicas.empty()) return usage_error("reassign needs one of --replicas or --cancel");
+  std::optional<std::vector<int32_t>> target;
+  if (!c.cancel) {
+    KREEK_ASSIGN_OR_RETURN(auto list, parse_replica_list(c.replicas));
+    target = std::move(list);
+  }
+  KREEK_ASSIGN_OR_RETURN(auto r, client::alter_reassignment(cluster, c.name, *c.partition, target));
+  print(c.json ? raw(r) : reassignment_text(c.name, *c.partition, r));
+  return Status::ok();
 }
 
 }  // namespace
@@ -160,7 +261,18 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
   alter->add_flag("--json", c.json, "print the effective config as JSON");
   auto* cluster = app.add_subcommand("cluster", "show the brokers, their state and the partitions each leads");
   cluster->add_flag("--json", c.json, "print the broker's describe_cluster JSON");
-  for (auto* sub : {create, list, describe, del, alter, cluster}) {
+  auto* reassign = app.add_subcommand(
+      "reassign", "move a partition's replicas to other brokers online, or plan an even spread (--rebalance)");
+  reassign->add_option("name", c.name, "topic name")->type_name("TOPIC")->check(topic_name_check());
+  reassign->add_option("-p,--partition", c.partition, "the partition to move");
+  reassign->add_option("--replicas", c.replicas, "the new replicas, preferred leader first (e.g. 2,3,1)")
+      ->type_name("LIST");
+  reassign->add_flag("--cancel", c.cancel, "cancel the move running for the partition");
+  reassign->add_flag("--rebalance", c.rebalance,
+                     "plan replicas and preferred leaders evenly over the live brokers (dry run)");
+  reassign->add_flag("--execute", c.execute, "with --rebalance: start the planned moves");
+  reassign->add_flag("--json", c.json, "print the answer (or the plan) as JSON");
+  for (auto* sub : {create, list, describe, del, alter, cluster, reassign}) {
     sub->callback([&c, sub] { c.action = sub->get_name(); });
     // The common flags belong to ktopic, but users of kafka-topics and kcat
     // put them anywhere: "ktopic describe orders -b HOST:PORT". Options the
@@ -210,6 +322,7 @@ Status run_topic(const TopicConfig& c) {
     print(c.json ? raw(r) : cluster_text(r));
     return Status::ok();
   }
+  if (c.action == "reassign") return run_reassign(cluster, c);
   if (c.action == "delete") {
     KREEK_RETURN_IF_ERROR(client::delete_topic(cluster, c.name));
     info("deleted topic \"" + c.name + "\"");

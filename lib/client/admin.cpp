@@ -107,4 +107,11 @@ Result<proto::Json> alter_topic(Cluster& cluster, const std::string& topic,
   return cluster.call({{"op", "alter_topic"}, {"topic", topic}, {"config", config_object(changes)}});
 }
 
+Result<proto::Json> alter_reassignment(Cluster& cluster, const std::string& topic, int32_t partition,
+                                       const std::optional<std::vector<int32_t>>& replicas) {
+  proto::Json req = {{"op", "alter_reassignment"}, {"topic", topic}, {"partition", partition}};
+  req["replicas"] = replicas ? proto::Json(*replicas) : proto::Json(nullptr);
+  return cluster.call(std::move(req));
+}
+
 }  // namespace kreek::client

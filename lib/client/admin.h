@@ -44,4 +44,13 @@ Status delete_topic(Cluster& cluster, const std::string& topic);
 Result<proto::Json> alter_topic(Cluster& cluster, const std::string& topic,
                                    const ConfigChanges& changes);
 
+// Starts (or replaces) the move of topic/partition to `replicas` (ordered: the
+// first is the preferred leader), or with nullopt cancels the one running.
+// Answers the partition as the cluster has it then: replicas (the target
+// first), isr, leader, and adding/removing while the move runs. Errors:
+// INVALID_REQUEST (unknown or repeated node, nothing to cancel, a broker
+// without a cluster), UNKNOWN_TOPIC, UNKNOWN_PARTITION.
+Result<proto::Json> alter_reassignment(Cluster& cluster, const std::string& topic, int32_t partition,
+                                       const std::optional<std::vector<int32_t>>& replicas);
+
 }  // namespace kreek::client

@@ -35,10 +35,21 @@ class Pending {
   // A PartitionChange to (leader, isr), bumping the leader epoch if the leader moves.
   void change(const std::string& topic, int32_t index, NodeId leader, std::vector<NodeId> isr) {
     const PartitionInfo& p = *image().partition(topic, index);
-    if (leader == p.leader && isr == p.isr) return;
-    PartitionChange c{topic, index, p.replicas, leader,
-                      leader == p.leader ? p.leader_epoch : p.leader_epoch + 1, std::move(isr),
-                      p.partition_epoch + 1};
+    PartitionInfo next = p;
+    next.leader = leader;
+    next.isr = std::move(isr);
+    set(topic, index, std::move(next));
+  }
+  // A PartitionChange to `next`'s replicas, leader, ISR and reassignment
+  // (its epochs are ignored: they follow from the change), if anything changed.
+  void set(const std::string& topic, int32_t index, PartitionInfo next) {
+    const PartitionInfo& p = *image().partition(topic, index);
+    if (next.replicas == p.replicas && next.leader == p.leader && next.isr == p.isr &&
+        next.adding == p.adding && next.removing == p.removing)
+      return;
+    PartitionChange c{topic, index, std::move(next.replicas), next.leader,
+                      next.leader == p.leader ? p.leader_epoch : p.leader_epoch + 1, std::move(next.isr),
+                      p.partition_epoch + 1, std::move(next.adding), std::move(next.removing)};
     add(std::move(c));
   }
   std::vector<Record> take() { return std::move(records_); }
@@ -59,6 +70,35 @@ void for_each_partition(const Pending& s, Fn fn) {
   for (const auto& [name, i] : all) fn(name, i, *s.image().partition(name, i));
 }
 
+bool contains(const std::vector<NodeId>& v, NodeId n) {
+  return std::find(v.begin(), v.end(), n) != v.end();
+}
+
+// Completes topic/index's reassignment if every target replica is in the ISR:
+// the removed replicas leave the replicas and the ISR, and a leader among
+// them hands over to the target's first eligible ISR member. A partition
+// whose leader is being removed and that no target replica can lead yet
+// waits (completing would leave it leaderless).
+void complete_reassignment(const Controller& c, Pending& s, const std::string& name, int32_t index) {
+  const PartitionInfo& p = *s.image().partition(name, index);
+  if (!p.is_reassigning()) return;
+  std::vector<NodeId> target = p.target();
+  for (NodeId n : target)
+    if (!p.in_isr(n)) return;
+  PartitionInfo next = p;
+  next.replicas = target;
+  next.adding.clear();
+  next.removing.clear();
+  next.isr.clear();
+  for (NodeId n : p.isr)
+    if (contains(target, n)) next.isr.push_back(n);
+  if (p.has_leader() && !contains(target, p.leader)) {
+    next.leader = c.choose_leader(s.image(), *s.image().topic(name), next, /*isr_only=*/true);
+    if (next.leader == kNoLeader) return;
+  }
+  s.set(name, index, std::move(next));
+}
+
 }  // namespace
 
 bool Controller::unclean_allowed(const TopicInfo& topic) const {
@@ -73,7 +113,7 @@ NodeId Controller::choose_leader(const MetadataImage& image, const TopicInfo& to
     if (p.in_isr(r) && image.is_eligible(r)) return r;
   if (!isr_only && unclean_allowed(topic))
     for (NodeId r : p.replicas)
-      if (image.is_eligible(r)) return r;
+      if (image.is_eligible(r) && !contains(p.adding, r)) return r;
   return kNoLeader;
 }
 
@@ -210,6 +250,64 @@ Result<std::vector<Record>> Controller::alter_partition(const MetadataImage& ima
   }
   Pending s(image);
   s.change(r.topic, r.partition, p->leader, r.isr);
+  // The ISR expansion a reassignment waits for lands here.
+  complete_reassignment(*this, s, r.topic, r.partition);
+  return s.take();
+}
+
+Result<std::vector<Record>> Controller::alter_reassignment(const MetadataImage& image,
+                                                           const std::string& topic, int32_t partition,
+                                                           std::optional<std::vector<NodeId>> target) const {
+  if (image.topic(topic) == nullptr)
+    return Status(Code::kUnknownTopic, "topic \"" + topic + "\" does not exist");
+  const PartitionInfo* p = image.partition(topic, partition);
+  std::string where = topic + "/" + std::to_string(partition);
+  if (p == nullptr)
+    return Status(Code::kUnknownPartition,
+                  "topic \"" + topic + "\" has no partition " + std::to_string(partition));
+  // The replicas the partition had before any reassignment now running.
+  std::vector<NodeId> original;
+  for (NodeId n : p->replicas)
+    if (!contains(p->adding, n)) original.push_back(n);
+
+  std::vector<NodeId> want;
+  if (target) {
+    want = std::move(*target);
+    if (want.empty()) return invalid_request("the new replicas of " + where + " must not be empty");
+    for (NodeId n : want) {
+      if (std::count(want.begin(), want.end(), n) > 1)
+        return invalid_request(node_name(n) + " is listed twice in the new replicas of " + where);
+      if (image.broker(n) == nullptr) return invalid_request(node_name(n) + " is not registered");
+    }
+  } else {
+    if (!p->is_reassigning()) return invalid_request("no reassignment of " + where + " is in progress");
+    want = original;
+  }
+
+  PartitionInfo next = *p;
+  next.replicas = want;
+  next.adding.clear();
+  next.removing.clear();
+  for (NodeId n : want)
+    if (!contains(original, n)) next.adding.push_back(n);
+  for (NodeId n : original)
+    if (!contains(want, n)) next.replicas.push_back(n), next.removing.push_back(n);
+  // Replicas added by a reassignment this one replaces, and not wanted now,
+  // leave at once: they never held anything the partition needs.
+  next.isr.clear();
+  for (NodeId n : p->isr)
+    if (contains(next.replicas, n)) next.isr.push_back(n);
+  if (next.isr.empty() && !p->isr.empty())
+    return invalid_request("the new replicas of " + where + " would leave it no in-sync replica");
+  if (p->has_leader() && !contains(next.replicas, p->leader)) {
+    next.leader = choose_leader(image, *image.topic(topic), next, /*isr_only=*/true);
+    if (next.leader == kNoLeader)
+      return invalid_request("no in-sync replica of " + where + " could lead after the change");
+  }
+  Pending s(image);
+  s.set(topic, partition, std::move(next));
+  // A target already in sync (a reorder, or fewer replicas) completes at once.
+  complete_reassignment(*this, s, topic, partition);
   return s.take();
 }
 
@@ -308,6 +406,7 @@ std::vector<Record> Controller::elect_leaders(const MetadataImage& image) const 
     NodeId preferred = p.replicas[0];
     if (p.leader != preferred && p.in_isr(preferred) && image.is_eligible(preferred))
       s.change(name, i, preferred, p.isr);
+    complete_reassignment(*this, s, name, i);
   });
   return s.take();
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,9 +94,25 @@ class Controller {
   Result<std::vector<Record>> create_partitions(const MetadataImage& image, const std::string& name,
                                                 int32_t total) const;
 
+  // Starts, replaces or (target nullopt) cancels a reassignment of one
+  // partition's replicas (KIP-455): replicas become target then the current
+  // replicas not in it, `adding` = target - current, `removing` = current -
+  // target. It completes (here at once, or later in alter_partition and
+  // elect_leaders) when every target replica is in the ISR: replicas =
+  // target, ISR = ISR and target, and a leader being removed hands over to
+  // the target's first eligible ISR member. A new target replaces a running
+  // one, counted from the replicas the partition had before it; a cancel
+  // goes back to them. kInvalidRequest for an empty target, a node listed
+  // twice or not registered, a cancel with nothing running, or a change that
+  // would leave no in-sync replica; kUnknownTopic / kUnknownPartition.
+  Result<std::vector<Record>> alter_reassignment(const MetadataImage& image, const std::string& topic,
+                                                 int32_t partition,
+                                                 std::optional<std::vector<NodeId>> target) const;
+
   // A leader for each leaderless partition that can have one now, and
   // leadership back to each partition's first replica where it is live and in
-  // the ISR (Kafka's preferred leader election). Run periodically.
+  // the ISR (Kafka's preferred leader election), and completes reassignments
+  // whose target replicas are all in the ISR. Run periodically.
   std::vector<Record> elect_leaders(const MetadataImage& image) const;
 
   // The cluster's id, for a log that has none yet (its first record).
@@ -105,7 +122,8 @@ class Controller {
   std::vector<Record> allocate_producer_ids(const MetadataImage& image, int64_t count) const;
 
   // The leader a partition should have now: the first replica that is in the ISR and eligible; with unclean
-  // election allowed (and not `isr_only`), else the first eligible replica.
+  // election allowed (and not `isr_only`), else the first eligible replica
+  // that is not being added (a new replica has never held the log).
   // kNoLeader if none.
   NodeId choose_leader(const MetadataImage& image, const TopicInfo& topic, const PartitionInfo& p,
                        bool isr_only = false) const;

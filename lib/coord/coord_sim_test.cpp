@@ -1,13 +1,16 @@
 // Seeded, deterministic simulation of the coordinator: brokers that crash,
 // restart, pause past their sessions, impersonate each other, shut down in
-// order and send ISR changes from stale views, all against one Controller and
+// order, send ISR changes from stale views and have their replicas reassigned
+// (moves started, replaced and cancelled), all against one Controller and
 // MetadataImage. After every step the invariant checker looks at the image;
 // every few steps the whole log is replayed and must give the same image.
 // A failing seed is printed, and reruns alone with KREEK_SIM_SEED=N.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -42,7 +45,25 @@ class InvariantChecker {
             return where + "leader " + std::to_string(p.leader.value()) + " was not in the ISR";
           if (p.leader != prev.leader && p.leader_epoch == prev.leader_epoch)
             return where + "leader changed without a new epoch";
+          // A move ends by completing (replicas = the target, all of it in
+          // sync) or by a cancel (back to the replicas it started from).
+          if (prev.is_reassigning() && !p.is_reassigning()) {
+            std::vector<NodeId> original;
+            for (NodeId n : prev.replicas)
+              if (std::find(prev.adding.begin(), prev.adding.end(), n) == prev.adding.end()) original.push_back(n);
+            if (std::set<NodeId>(p.replicas.begin(), p.replicas.end()) !=
+                std::set<NodeId>(original.begin(), original.end()))
+              for (NodeId n : p.replicas)
+                if (!p.in_isr(n))
+                  return where + "reassignment completed with replica " + std::to_string(n.value()) +
+                         " out of the ISR";
+          }
         }
+        for (NodeId n : p.isr)
+          if (!p.is_replica(n)) return where + "ISR member " + std::to_string(n.value()) + " is not a replica";
+        for (const auto* list : {&p.adding, &p.removing})
+          for (NodeId n : *list)
+            if (!p.is_replica(n)) return where + "reassigned node " + std::to_string(n.value()) + " is not a replica";
         auto [it, fresh] = leaders_.emplace(std::make_tuple(t.topic_id, int32_t(i), p.leader_epoch.value()),
                                             p.leader);
         if (!fresh && it->second != p.leader)
@@ -207,10 +228,42 @@ class Simulation {
     }
   }
 
+  // An operator moves a random partition to 1-3 random nodes (sometimes one
+  // that never registered), or cancels the move running.
+  void reassign() {
+    std::vector<std::pair<std::string, int32_t>> parts;
+    for (const auto& [name, t] : image_.topics())
+      for (int32_t i = 0; i < static_cast<int32_t>(t.partitions.size()); ++i) parts.emplace_back(name, i);
+    if (parts.empty()) return;
+    auto [name, i] = parts[pick(static_cast<int>(parts.size()))];
+    std::optional<std::vector<NodeId>> target;
+    if (pick(5) != 0) {
+      target.emplace();
+      int want = 1 + pick(3);
+      int nodes = static_cast<int>(brokers_.size()) + (pick(10) == 0 ? 1 : 0);
+      for (int k = 0; k < want; ++k) {
+        NodeId n(pick(nodes));
+        if (std::find(target->begin(), target->end(), n) == target->end()) target->push_back(n);
+      }
+    }
+    PartitionInfo before = *image_.partition(name, i);
+    auto r = controller_.alter_reassignment(image_, name, i, target);
+    if (!r.is_ok()) {
+      REQUIRE(r.status().code() == Code::kInvalidRequest);
+      return;
+    }
+    decide(*r);
+    const PartitionInfo& after = *image_.partition(name, i);
+    if (target && !after.is_reassigning()) REQUIRE(after.replicas == *target);
+    if (target && after.is_reassigning()) REQUIRE(after.target() == *target);
+    if (!target) REQUIRE(!after.is_reassigning());
+    (void)before;
+  }
+
   void random_step() {
     int n = pick(static_cast<int>(brokers_.size()));
     SimBroker& b = brokers_[n];
-    switch (pick(16)) {
+    switch (pick(18)) {
       case 0:
       case 1: {  // time passes; silent sessions expire
         now_ += pick(1500);
@@ -284,6 +337,10 @@ class Simulation {
       case 15:
         decide(controller_.allocate_producer_ids(image_, 1 + pick(100)));
         break;
+      case 16:
+      case 17:
+        reassign();
+        break;
     }
   }
 
@@ -338,6 +395,24 @@ TEST_SUITE("coord") {
     CHECK(checker.check(img) == "");
     apply(PartitionChange{"t", 0, {NodeId(0), NodeId(1)}, NodeId(1), LeaderEpoch(1), {NodeId(1)}, 1});
     CHECK(checker.check(img) == "t/0 leader 1 was not in the ISR");
+  }
+
+  TEST_CASE("the invariant checker sees a reassignment completed out of sync") {
+    // Negative control: the move to [1] ends while node 1 is not in the ISR.
+    Controller controller;
+    InvariantChecker checker(controller);
+    MetadataImage img;
+    auto apply = [&](const Record& r) { REQUIRE(img.apply(img.next_offset(), r).is_ok()); };
+    for (int n = 0; n < 2; ++n) {
+      apply(RegisterBroker{NodeId(n), "i", "d" + std::to_string(n), "h", ""});
+      apply(UnfenceBroker{NodeId(n), img.next_offset() - 1});
+    }
+    apply(CreateTopic{"t", "id", {}, {PartitionAssignment{{NodeId(0)}, NodeId(0), {NodeId(0)}}}});
+    apply(PartitionChange{"t", 0, {NodeId(1), NodeId(0)}, NodeId(0), LeaderEpoch(0), {NodeId(0)}, 1,
+                          {NodeId(1)}, {NodeId(0)}});
+    CHECK(checker.check(img) == "");
+    apply(PartitionChange{"t", 0, {NodeId(1), NodeId(0)}, NodeId(0), LeaderEpoch(0), {NodeId(0)}, 2, {}, {}});
+    CHECK(checker.check(img) == "t/0 reassignment completed with replica 1 out of the ISR");
   }
 
   TEST_CASE("the invariant checker sees two leaders in one epoch") {

@@ -105,6 +105,7 @@ class Coordinator {
   void op_alter_topic(Request& r);
   void op_create_partitions(Request& r);
   void op_alter_partition(Request& r);
+  void op_alter_reassignment(Request& r);
   void op_init_producer_id(Request& r);
   void op_describe_cluster(Request& r);
   // Proposes `decided` and answers with `fields` plus "offset" once durable.

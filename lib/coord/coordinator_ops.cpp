@@ -69,6 +69,7 @@ void Coordinator::handle(std::string_view line, std::string_view peer, Respond r
     if (name == "alter_topic") return op_alter_topic(r);
     if (name == "create_partitions") return op_create_partitions(r);
     if (name == "alter_partition") return op_alter_partition(r);
+    if (name == "alter_reassignment") return op_alter_reassignment(r);
     if (name == "init_producer_id") return op_init_producer_id(r);
     if (name == "describe_cluster") return op_describe_cluster(r);
   } catch (const std::exception& e) {
@@ -281,6 +282,44 @@ void Coordinator::op_alter_partition(Request& r) {
     const PartitionInfo* p = pending_.partition(topic, static_cast<int32_t>(partition));
     if (p == nullptr) return r.fail(Status(Code::kUnknownTopic, "topic \"" + topic + "\" was deleted"));
     Json out = partition_to_json(*p);
+    out["offset"] = offset;
+    r.ok(out);
+  });
+}
+
+void Coordinator::op_alter_reassignment(Request& r) {
+  std::string topic;
+  int64_t partition = 0;
+  KREEK_FAIL_IF_ERROR(r, proto::require_topic(r.body, topic));
+  KREEK_FAIL_IF_ERROR(r, proto::require_int(r.body, "partition", 0, kMaxPartitions, partition));
+  // "replicas": [..] starts (or replaces) a move; null cancels the one running.
+  auto it = r.body.find("replicas");
+  if (it == r.body.end())
+    return r.fail(invalid_request("missing \"replicas\" (an array of node ids, or null to cancel)"));
+  std::optional<std::vector<NodeId>> target;
+  if (!it->is_null()) {
+    target.emplace();
+    KREEK_FAIL_IF_ERROR(r, read_nodes(r.body, "replicas", *target));
+  }
+  auto decided = controller_.alter_reassignment(pending_, topic, static_cast<int32_t>(partition), target);
+  if (!decided.is_ok()) return r.fail(decided.status());
+  if (decided->empty()) {
+    // Nothing to change (the replicas already are the target): answer now.
+    Json out = partition_to_json(*pending_.partition(topic, static_cast<int32_t>(partition)));
+    out["topic"] = topic;
+    out["partition"] = partition;
+    out["offset"] = pending_.next_offset() - 1;
+    return r.ok(out);
+  }
+  log::info(std::string(target ? "reassigning " : "cancelling the reassignment of ") + topic + "/" +
+            std::to_string(partition) + (target ? " to " + nodes_to_json(*target).dump() : ""));
+  propose(std::move(*decided), [this, r, topic, partition](Status s, int64_t offset) mutable {
+    if (!s.is_ok()) return r.fail(s);
+    const PartitionInfo* p = pending_.partition(topic, static_cast<int32_t>(partition));
+    if (p == nullptr) return r.fail(Status(Code::kUnknownTopic, "topic \"" + topic + "\" was deleted"));
+    Json out = partition_to_json(*p);
+    out["topic"] = topic;
+    out["partition"] = partition;
     out["offset"] = offset;
     r.ok(out);
   });

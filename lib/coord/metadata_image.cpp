@@ -37,6 +37,21 @@ std::string check_assignment(const std::vector<NodeId>& replicas, NodeId leader,
   return "";
 }
 
+// Adding and removing: distinct replicas, neither in the other list.
+std::string check_reassignment(const std::vector<NodeId>& replicas, const std::vector<NodeId>& adding,
+                               const std::vector<NodeId>& removing) {
+  for (const auto* list : {&adding, &removing}) {
+    if (std::set<NodeId>(list->begin(), list->end()).size() != list->size())
+      return "a reassigned replica listed twice";
+    for (NodeId n : *list)
+      if (!contains(replicas, n)) return "reassigned node " + std::to_string(n.value()) + " is not a replica";
+  }
+  for (NodeId n : adding)
+    if (contains(removing, n)) return "node " + std::to_string(n.value()) + " both added and removed";
+  if (removing.size() >= replicas.size()) return "every replica is being removed";
+  return "";
+}
+
 PartitionInfo from_assignment(const PartitionAssignment& a) {
   PartitionInfo p;
   p.replicas = a.replicas;
@@ -58,6 +73,13 @@ std::string_view broker_state_name(BrokerState s) {
 
 bool PartitionInfo::in_isr(NodeId n) const { return contains(isr, n); }
 bool PartitionInfo::is_replica(NodeId n) const { return contains(replicas, n); }
+
+std::vector<NodeId> PartitionInfo::target() const {
+  std::vector<NodeId> out;
+  for (NodeId n : replicas)
+    if (!contains(removing, n)) out.push_back(n);
+  return out;
+}
 
 const BrokerInfo* MetadataImage::broker(NodeId node) const {
   auto it = brokers_.find(node.value());
@@ -190,7 +212,11 @@ Status MetadataImage::apply_one(int64_t offset, const Record& record) {
       return bad("the leader changed but its epoch did not");
     if (std::string why = check_assignment(r->replicas, r->leader, r->isr); !why.empty())
       return bad(why);
+    if (std::string why = check_reassignment(r->replicas, r->adding, r->removing); !why.empty())
+      return bad(why);
     p.replicas = r->replicas;
+    p.adding = r->adding;
+    p.removing = r->removing;
     p.leader = r->leader;
     p.leader_epoch = r->leader_epoch;
     p.isr = r->isr;
@@ -214,9 +240,13 @@ Status MetadataImage::apply_one(int64_t offset, const Record& record) {
 }
 
 json partition_to_json(const PartitionInfo& p) {
-  return {{"replicas", nodes_to_json(p.replicas)}, {"leader", p.leader.value()},
-          {"leader_epoch", p.leader_epoch.value()}, {"isr", nodes_to_json(p.isr)},
-          {"partition_epoch", p.partition_epoch}};
+  json j = {{"replicas", nodes_to_json(p.replicas)}, {"leader", p.leader.value()},
+            {"leader_epoch", p.leader_epoch.value()}, {"isr", nodes_to_json(p.isr)},
+            {"partition_epoch", p.partition_epoch}};
+  // Only while a reassignment runs, so snapshots from before it stay byte-equal.
+  if (!p.adding.empty()) j["adding"] = nodes_to_json(p.adding);
+  if (!p.removing.empty()) j["removing"] = nodes_to_json(p.removing);
+  return j;
 }
 
 json MetadataImage::to_json() const {
@@ -295,6 +325,18 @@ Result<MetadataImage> MetadataImage::from_json(const json& j) {
                        std::to_string(i) + " lacks its epochs");
       p.leader_epoch = LeaderEpoch(le->get<int32_t>());
       p.partition_epoch = pe->get<int32_t>();
+      // The reassignment fields go through the partition_change decoder,
+      // which reads them as optional.
+      json change = parts[i];
+      change["type"] = "partition_change";
+      change["topic"] = create.name;
+      change["partition"] = static_cast<int32_t>(i);
+      KREEK_ASSIGN_OR_RETURN(Record as_change, record_from_json(change));
+      p.adding = std::get<PartitionChange>(as_change).adding;
+      p.removing = std::get<PartitionChange>(as_change).removing;
+      if (std::string why = check_reassignment(p.replicas, p.adding, p.removing); !why.empty())
+        return corrupt("metadata snapshot: topic \"" + create.name + "\" partition " +
+                       std::to_string(i) + ": " + why);
       info.partitions.push_back(std::move(p));
     }
     img.topics_[create.name] = std::move(info);

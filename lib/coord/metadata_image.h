@@ -42,10 +42,18 @@ struct PartitionInfo {
   LeaderEpoch leader_epoch;
   std::vector<NodeId> isr;
   int32_t partition_epoch = 0;
+  // A reassignment in progress (KIP-455): `replicas` holds the target first,
+  // then the replicas being removed. Both empty when none runs.
+  std::vector<NodeId> adding;
+  std::vector<NodeId> removing;
 
   bool has_leader() const { return leader != kNoLeader; }
   bool in_isr(NodeId n) const;
   bool is_replica(NodeId n) const;
+  bool is_reassigning() const { return !adding.empty() || !removing.empty(); }
+  // The replicas the partition will have once the reassignment completes
+  // (all of them when none runs), in order.
+  std::vector<NodeId> target() const;
 };
 
 struct TopicInfo {

@@ -35,6 +35,10 @@ class Reader {
   }
   NodeId node(const char* key) { return NodeId(i32(key, -1)); }
   std::vector<NodeId> nodes(const char* key) { return nodes_of(j_, key); }
+  // Absent means empty (fields added after the record type was first written).
+  std::vector<NodeId> optional_nodes(const char* key) {
+    return j_.contains(key) ? nodes_of(j_, key) : std::vector<NodeId>{};
+  }
   std::map<std::string, std::string> config(const char* key) {
     std::map<std::string, std::string> out;
     auto it = j_.find(key);
@@ -122,13 +126,16 @@ struct Encoder {
     return {{"name", r.name}, {"partitions", assignments_json(r.partitions)}};
   }
   json operator()(const PartitionChange& r) const {
-    return {{"topic", r.topic},
-            {"partition", r.partition},
-            {"replicas", nodes_to_json(r.replicas)},
-            {"leader", r.leader.value()},
-            {"leader_epoch", r.leader_epoch.value()},
-            {"isr", nodes_to_json(r.isr)},
-            {"partition_epoch", r.partition_epoch}};
+    json j = {{"topic", r.topic},
+              {"partition", r.partition},
+              {"replicas", nodes_to_json(r.replicas)},
+              {"leader", r.leader.value()},
+              {"leader_epoch", r.leader_epoch.value()},
+              {"isr", nodes_to_json(r.isr)},
+              {"partition_epoch", r.partition_epoch}};
+    if (!r.adding.empty()) j["adding"] = nodes_to_json(r.adding);
+    if (!r.removing.empty()) j["removing"] = nodes_to_json(r.removing);
+    return j;
   }
   json operator()(const AllocateProducerIds& r) const {
     return {{"first", r.first}, {"count", r.count}};
@@ -200,6 +207,8 @@ Result<Record> record_from_json(const json& j) {
     c.leader_epoch = LeaderEpoch(in.i32("leader_epoch", 0));
     c.isr = in.nodes("isr");
     c.partition_epoch = in.i32("partition_epoch", 0);
+    c.adding = in.optional_nodes("adding");
+    c.removing = in.optional_nodes("removing");
     out = std::move(c);
   } else if (type == "allocate_producer_ids") {
     out = AllocateProducerIds{in.i64("first", 0), in.i64("count", 1)};

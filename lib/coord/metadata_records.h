@@ -78,6 +78,11 @@ struct CreatePartitions {
 };
 // The new state of one partition. partition_epoch is the old one + 1;
 // leader_epoch is the old one + 1 exactly when the leader changed.
+// While a replica reassignment runs (KIP-455), `replicas` is the target
+// followed by the replicas being removed; `adding` are target replicas that
+// were not replicas before, `removing` the old ones not in the target. Both
+// are absent from the JSON when empty, so logs written before reassignment
+// read back unchanged.
 struct PartitionChange {
   std::string topic;
   int32_t partition = 0;
@@ -86,6 +91,8 @@ struct PartitionChange {
   LeaderEpoch leader_epoch;
   std::vector<NodeId> isr;
   int32_t partition_epoch = 0;
+  std::vector<NodeId> adding;
+  std::vector<NodeId> removing;
 };
 // The first record of every metadata log: the cluster's random id. A broker
 // remembers the id of the cluster it joined and will not join another by

@@ -448,6 +448,16 @@ Status LogManager::set_hosted(const std::string& name, const std::set<int32_t>& 
   return first;
 }
 
+Status LogManager::remove_partition(const std::string& name, PartitionId p) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return unknown_topic(name);
+  if (logs_.count({name, p.value()}) == 0) return Status::ok();
+  std::set<int32_t> held;
+  for (int32_t i = 0; i < it->second->partitions; ++i)
+    if (i != p.value() && it->second->hosts(i)) held.insert(i);
+  return set_hosted(name, held);
+}
+
 const TopicInfo* LogManager::topic(const std::string& name) const {
   auto it = topics_.find(name);
   return it == topics_.end() ? nullptr : it->second.get();

@@ -77,6 +77,12 @@ class LogManager {
   // Holds logs of exactly `hosted`: new ones start empty, the logs of
   // partitions no longer hosted are removed with their data.
   Status set_hosted(const std::string& name, const std::set<int32_t>& hosted);
+  // Removes the log of one partition with its data (the topic stays, holding
+  // the others): a broker that stopped being the partition's replica. The
+  // topic file records the smaller held set first, so a crash in between
+  // finishes the job at open(). OK if no log is held; kUnknownTopic if the
+  // topic is missing. The caller makes sure nothing still uses the log.
+  Status remove_partition(const std::string& name, PartitionId p);
   Status delete_topic(const std::string& name);  // kUnknownTopic if missing
   // Sets (or, with an empty value, removes) override keys; applies to live logs.
   Result<const TopicInfo*> alter_topic(const std::string& name,

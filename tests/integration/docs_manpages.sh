@@ -14,7 +14,7 @@ KREEK_BIN=${KREEK_BIN:-./build}
 MAN=$KREEK_SRC/man
 COMP=$KREEK_SRC/completions
 TOOLS=(kbroker ktopic kproduce kconsume kzk-lite)
-KTOPIC_COMMANDS=(create list describe alter delete cluster)
+KTOPIC_COMMANDS=(create list describe alter delete cluster reassign)
 
 FAILURES=0
 PASSES=0
