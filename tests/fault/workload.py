@@ -123,9 +123,12 @@ class Cluster:
         self.parts = {}
 
     def refresh(self):
+        """Asks every broker it knows and keeps, per partition, the answer with the newest leader
+        epoch: a broker cut off from the coordinator still believes in its old leadership."""
+        got, fresh = False, {}
         for addr in list(dict.fromkeys(self.bootstrap + list(self.addrs.values()))):
             try:
-                c = Conn(addr, self.timeout)
+                c = Conn(addr, min(self.timeout, 1.0))
                 try:
                     m = c.call({"op": "metadata", "topics": [self.topic]})
                 finally:
@@ -134,13 +137,21 @@ class Cluster:
                 continue
             if not m.get("ok"):
                 continue
+            got = True
             with self.lock:
                 self.addrs.update({b["node"]: b["addr"] for b in m.get("brokers", [])})
                 for t in m.get("topics", []):
-                    if t.get("topic") == self.topic and "partitions" in t:
-                        self.parts = {p["partition"]: p for p in t["partitions"]}
-            return True
-        return False
+                    if t.get("topic") != self.topic or "partitions" not in t:
+                        continue
+                    for p in t["partitions"]:
+                        old = fresh.get(p["partition"])
+                        if old is None or p.get("epoch", -1) > old.get("epoch", -1) or \
+                                p.get("epoch", -1) == old.get("epoch", -1) and old.get("leader", -1) < 0:
+                            fresh[p["partition"]] = p
+        with self.lock:
+            if fresh:
+                self.parts = fresh
+        return got
 
     def leader_addr(self, partition):
         with self.lock:
@@ -207,6 +218,12 @@ class Writer(threading.Thread):
         for addr in list(self.conns):
             self.drop(addr)
 
+    def record(self, value):
+        rec = {"value": value}
+        if self.args.pad_bytes > 0:
+            rec["headers"] = {"pad": "p" * self.args.pad_bytes}  # bulk that leaves the value parseable
+        return rec
+
     def write_one(self, value, partition):
         """Writes one value until it is acknowledged, definitely refused, or out of time."""
         self.log.write(type="invoke", writer=self.wid, value=value, partition=partition)
@@ -219,7 +236,7 @@ class Writer(threading.Thread):
                 last = "LEADER_NOT_AVAILABLE"
             else:
                 req = {"op": "produce", "topic": self.args.topic, "partition": partition,
-                       "acks": self.args.acks, "records": [{"value": value}]}
+                       "acks": self.args.acks, "records": [self.record(value)]}
                 if self.args.idempotent:
                     if self.pid is None and not self.init_pid():
                         last = "UNAVAILABLE"
@@ -440,6 +457,7 @@ def main():
     run.add_argument("--acks", default="all", help='"all", 1 or 0')
     run.add_argument("--idempotent", action="store_true", help="pid/pepoch/seq from init_producer_id")
     run.add_argument("--coordinator", default="", help="kzk-lite HOST:PORT[,...] for init_producer_id")
+    run.add_argument("--pad-bytes", type=int, default=0, help="header bytes added to each record")
     run.add_argument("--backoff-ms", type=float, default=50.0)
     run.add_argument("--stop-file", default="", help="stop when this file exists")
     run.add_argument("--read-tail-ms", type=float, default=1000.0)
