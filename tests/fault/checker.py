@@ -213,8 +213,10 @@ def check(args):
     # Availability: the longest time a partition went without an acknowledgement while writers
     # were trying, and per fault the time until its partition (or every partition) took a write.
     acks_by_p = defaultdict(list)
+    sent_by_p = defaultdict(list)  # (sent, acked): an answer in flight at the fault is no failover
     for e in oks:
         acks_by_p[e["partition"]].append(e["t"])
+        sent_by_p[e["partition"]].append((e.get("sent", e["t"]), e["t"]))
     ts = [e["t"] for e in writes if "t" in e]
     max_unavail = 0
     if ts:
@@ -230,7 +232,7 @@ def check(args):
         parts = [f["partition"]] if f.get("partition") is not None else list(acks_by_p)
         times = []
         for p in parts:
-            after = [t for t in acks_by_p.get(p, []) if t > f["t"]]
+            after = [t for sent, t in sent_by_p.get(p, []) if sent >= f["t"]]
             if after:
                 times.append(min(after) - f["t"])
         if times:

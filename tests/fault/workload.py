@@ -247,6 +247,7 @@ class Writer(threading.Thread):
                     sent = False
                     try:
                         c = self.conn(addr)
+                        sent_t = now_ms()
                         c.send(req)
                         sent = True
                         if self.args.acks == 0:
@@ -268,7 +269,7 @@ class Writer(threading.Thread):
                             self.seq[partition] = self.seq.get(partition, 0) + 1
                         self.log.write(type="ok", writer=self.wid, value=value, partition=r["partition"],
                                        offset=r["base"], attempts=attempts, ambiguous=ambiguous,
-                                       duplicate=bool(r.get("duplicate", False)), addr=addr)
+                                       duplicate=bool(r.get("duplicate", False)), addr=addr, sent=sent_t)
                         return
                     if r is not None:
                         err = r.get("error", {})

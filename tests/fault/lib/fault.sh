@@ -4,7 +4,8 @@
 #   source "$(dirname "$0")/lib/fault.sh" "$@"   # also sources common.sh and cluster.sh
 #   fault_cluster [--netns]                  # kzk-lite + b1 b2 b3 (in namespaces with --netns)
 #   fault_topic TOPIC RF [KEY=VALUE...]      # 3 partitions; exit 77 if RF > 1 is refused
-#   start_workload [workload.py run flags]   # writers + readers; W is its log directory
+#   new_run NAME                             # W: a fresh log directory for the next workload
+#   start_workload [workload.py run flags]   # writers + readers logging into $W
 #   mark_fault WHAT NODE [PARTITION]         # a line in $W/faults.jsonl (failover is timed from it)
 #   stop_workload; final_check [checker flags]  # final read, checker JSON line on stdout
 # Short runs take seconds; KREEK_SOAK=1 or --long picks the long version: long N_SHORT N_LONG.
@@ -44,7 +45,12 @@ fault_cluster() {
   else
     start_cluster || { fail "the cluster did not start"; finish; }
   fi
-  W=$TEST_TMP/run
+  new_run main
+}
+
+# new_run NAME: a fresh log directory W for the next workload (several runs in one test).
+new_run() {
+  W=$TEST_TMP/run-$1
   mkdir -p "$W"
   : >"$W/faults.jsonl"
 }
