@@ -151,7 +151,11 @@ stop_workload() {
   wait "$WORKLOAD_PID"
   check "the workload ended cleanly ($(tail -1 "$W/workload.err"))" test $? -eq 0
 }
-acks_so_far() { grep -c '"type":"ok"' "$W/writes.jsonl" 2>/dev/null || echo 0; }
+acks_so_far() {
+  local c
+  c=$(grep -c '"type":"ok"' "$W/writes.jsonl" 2>/dev/null)
+  echo "${c:-0}"
+}
 
 # mark_fault WHAT NODE [PARTITION [FAILOVER]]: failover is timed from a mark whose FAILOVER is
 # true (the default) to the next acknowledged write on PARTITION (on every partition if none).
