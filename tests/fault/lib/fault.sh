@@ -129,7 +129,12 @@ follower_of() {
 }
 # in_isr P N: node N is in partition P's ISR. acks_on P: acknowledged writes to P so far.
 in_isr() { [ "$(partitions_json | jq --argjson p "$1" --argjson n "$2" 'any(.[]; .partition == $p and (.isr | index($n)) != null)')" = true ]; }
-acks_on() { jq -s --argjson p "$1" '[.[] | select(.type == "ok" and .partition == $p)] | length' "$W/writes.jsonl" 2>/dev/null || echo 0; }
+# (grep, not jq: the log is being appended to, and its last line may be half written)
+acks_on() {
+  local c
+  c=$(grep -c "^{\"type\":\"ok\",.*\"partition\":$1," "$W/writes.jsonl" 2>/dev/null)
+  echo "${c:-0}"
+}
 # wait_isr SECONDS N: every partition has a leader and at least N in-sync replicas.
 wait_isr() {
   local secs=$1 n=$2
@@ -170,8 +175,8 @@ mark_fault() {
 # dir. Prints the checker's JSON line on stdout (also in $W/result.json); returns its status.
 final_check() {
   wait_isr 30 "$FAULT_RF" || say "not every replica is back in sync: $(partitions_json)"
-  python3 "$FAULT_SRC/workload.py" --bootstrap "$(bootstrap)" --topic "$FAULT_TOPIC" --retry-seconds 30 \
-    final-read --out-file "$W/final.jsonl" 2>>"$W/workload.err"
+  python3 "$FAULT_SRC/workload.py" --bootstrap "$(bootstrap)" --topic "$FAULT_TOPIC" \
+    final-read --retry-seconds 30 --out-file "$W/final.jsonl" 2>>"$W/workload.err"
   local rc
   python3 "$FAULT_SRC/checker.py" --dir "$W" --topic "$FAULT_TOPIC" \
     --replica "b1=$b1_DIR" --replica "b2=$b2_DIR" --replica "b3=$b3_DIR" "$@" >"$W/result.json"
