@@ -125,29 +125,40 @@ class Cluster:
     def refresh(self):
         """Asks every broker it knows and keeps, per partition, the answer with the newest leader
         epoch: a broker cut off from the coordinator still believes in its old leadership."""
-        got, fresh = False, {}
-        for addr in list(dict.fromkeys(self.bootstrap + list(self.addrs.values()))):
+        answers = {}
+
+        def ask(addr):
             try:
-                c = Conn(addr, min(self.timeout, 1.0))
+                c = Conn(addr, min(self.timeout, 0.5))
                 try:
-                    m = c.call({"op": "metadata", "topics": [self.topic]})
+                    answers[addr] = c.call({"op": "metadata", "topics": [self.topic]})
                 finally:
                     c.close()
             except (OSError, ValueError):
-                continue
+                pass
+
+        # In parallel: a paused broker accepts the connection and never answers.
+        askers = [threading.Thread(target=ask, args=(a,), daemon=True)
+                  for a in dict.fromkeys(self.bootstrap + list(self.addrs.values()))]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join(min(self.timeout, 0.5) + 0.5)
+        got, fresh = False, {}
+        for m in list(answers.values()):
             if not m.get("ok"):
                 continue
             got = True
             with self.lock:
                 self.addrs.update({b["node"]: b["addr"] for b in m.get("brokers", [])})
-                for t in m.get("topics", []):
-                    if t.get("topic") != self.topic or "partitions" not in t:
-                        continue
-                    for p in t["partitions"]:
-                        old = fresh.get(p["partition"])
-                        if old is None or p.get("epoch", -1) > old.get("epoch", -1) or \
-                                p.get("epoch", -1) == old.get("epoch", -1) and old.get("leader", -1) < 0:
-                            fresh[p["partition"]] = p
+            for t in m.get("topics", []):
+                if t.get("topic") != self.topic or "partitions" not in t:
+                    continue
+                for p in t["partitions"]:
+                    old = fresh.get(p["partition"])
+                    if old is None or p.get("epoch", -1) > old.get("epoch", -1) or \
+                            p.get("epoch", -1) == old.get("epoch", -1) and old.get("leader", -1) < 0:
+                        fresh[p["partition"]] = p
         with self.lock:
             if fresh:
                 self.parts = fresh
