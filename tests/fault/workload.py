@@ -290,10 +290,9 @@ class Writer(threading.Thread):
                         if last in AMBIGUOUS:
                             ambiguous += 1
                         if last == "OUT_OF_ORDER_SEQUENCE" and self.args.idempotent:
-                            # A batch before this one was never written: start a new producer id.
+                            # A batch before this one was never written: retry under a new producer id.
                             self.pid = None
-                            continue
-                        if last not in RETRIABLE:
+                        elif last not in RETRIABLE:
                             break
             if time.time() >= deadline or self.stop.is_set() and attempts > 1:
                 break
