@@ -112,6 +112,11 @@ _netns_start() {
 
 start_netns_cluster() {
   trap 'cleanup; netns_teardown' EXIT
+  # Another test's bridge may hold this /24 already: two would make the routes ambiguous.
+  local tries=0
+  while [ -n "$(ip -4 route show "$_netns_net.0/24" 2>/dev/null)" ] && [ $((tries += 1)) -lt 50 ]; do
+    _netns_net="10.$((200 + RANDOM % 50)).$((RANDOM % 250))"
+  done
   ip link add "${NETNS_TAG}br" type bridge || return 1
   ip addr add "$_netns_net.254/24" dev "${NETNS_TAG}br" || return 1
   ip link set "${NETNS_TAG}br" up || return 1
