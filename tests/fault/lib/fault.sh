@@ -163,7 +163,8 @@ acks_so_far() {
 }
 
 # mark_fault WHAT NODE [PARTITION [FAILOVER]]: failover is timed from a mark whose FAILOVER is
-# true (the default) to the next acknowledged write on PARTITION (on every partition if none).
+# true (the default) to the acknowledgement of the first write sent after it to PARTITION (to
+# each partition, taking the slowest, if none); so mark a fault once it has been done.
 mark_fault() {
   local p=${3:-null} f=${4:-true}
   echo "{\"type\":\"fault\",\"what\":\"$1\",\"node\":$2,\"partition\":$p,\"failover\":$f,\"t\":$(now_ms)}" >>"$W/faults.jsonl"
