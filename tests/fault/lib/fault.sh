@@ -15,6 +15,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
 source "$KREEK_SRC/tests/lib/cluster.sh"
 
 FAULT_SRC=$KREEK_SRC/tests/fault
+
+# wait_until SECONDS CMD...: cluster.sh's, but bounded by the clock rather than a count of
+# tries: here one try asks brokers over the network and may itself take a while.
+wait_until() {
+  local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
+  shift
+  while :; do
+    "$@" && return 0
+    [ "$(date +%s%3N)" -ge "$end" ] && return 1
+    sleep 0.05
+  done
+}
 LONG=0
 [ "${KREEK_SOAK:-0}" = 1 ] && LONG=1
 for _arg in "$@"; do [ "$_arg" = --long ] && LONG=1; done
@@ -96,6 +108,16 @@ fault_topic() {
   fi
   FAULT_TOPIC=$topic
   FAULT_RF=$rf
+  if [ "${KREEK_FAULT_VIA_COORDINATOR:-}" = 1 ]; then
+    # Straight to kzk-lite, past the broker's refusal of RF > 1: the topic then has RF 3 in the
+    # metadata while no broker copies anything (control_no_replication.sh).
+    local conf
+    conf=$(printf '%s\n' "${raw[@]}" | jq -R 'select(length > 0) | split("=") | {(.[0]): (.[1:] | join("="))}' | jq -cs 'add // {}')
+    out=$(rpc "$z_ADDR" "{\"op\":\"create_topic\",\"id\":1,\"topic\":\"$topic\",\"partitions\":3,\"replication_factor\":$rf,\"config\":$conf}")
+    say "created $topic at the coordinator directly: $out"
+    check "every partition of $topic has a leader and $rf in-sync replicas" wait_isr 20 "$rf"
+    return
+  fi
   out=$(timeout 20 ktopic -b "$b1_ADDR" create "$topic" -p 3 -r "$rf" "${cfg[@]}" 2>&1)
   if [ $? -ne 0 ]; then
     if [ "$rf" -gt 1 ] && grep -qi "replication factor.*\(does not offer\|not built\)" <<<"$out"; then
@@ -175,7 +197,7 @@ mark_fault() {
 # every partition through its leader, runs the checker over everything and every broker's data
 # dir. Prints the checker's JSON line on stdout (also in $W/result.json); returns its status.
 final_check() {
-  wait_isr 30 "$FAULT_RF" || say "not every replica is back in sync: $(partitions_json)"
+  wait_isr "${FAULT_HEAL_SECONDS:-30}" "$FAULT_RF" || say "not every replica is back in sync: $(partitions_json)"
   python3 "$FAULT_SRC/workload.py" --bootstrap "$(bootstrap)" --topic "$FAULT_TOPIC" \
     final-read --retry-seconds 30 --out-file "$W/final.jsonl" 2>>"$W/workload.err"
   local rc
