@@ -3,7 +3,7 @@
 #   make test     build and run every test (unit + integration) through ctest
 #   make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench    throughput and latency figures, with Redis Streams beside them
-#   make soak     long load runs (not part of make test)
+#   make soak     long load runs and the long fault tests (not part of make test)
 #   make install  binaries, man pages and completions under $(DESTDIR)$(PREFIX)
 
 PREFIX    ?= /usr/local
@@ -75,6 +75,7 @@ bench: bench-deps test-deps build
 
 soak: test-deps build
 	KREEK_BIN=$(CURDIR)/$(BUILD) bash bench/soak.sh
+	KREEK_BIN=$(CURDIR)/$(BUILD) KREEK_SRC=$(CURDIR) bash tests/fault/run.sh --long
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)

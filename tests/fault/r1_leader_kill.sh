@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# r1_leader_kill.sh: kill -9 the leader of partition 0 again and again under acks=all load
+# (RF 3, min.insync.replicas 2), restarting it after a pause each time. Another in-sync replica
+# must take over within the session timeout, the killed one must come back into the ISR, and
+# the checker must find nothing lost, duplicated, reordered or inconsistent.
+# Short: 5 kills; long (KREEK_SOAK=1 or --long): 25.
+source "$(dirname "$0")/lib/fault.sh" "$@"
+
+fault_cluster
+fault_topic r1 3 min.insync.replicas=2
+KILLS=$(long 5 25)
+PAUSE=$(long 0.5 3)
+start_workload --writers 3 --rate "$(long 100 300)"
+
+for ((k = 1; k <= KILLS; k++)); do
+  wait_until 15 eval '[ "$(leader_of 0)" -ge 0 ]' || { fail "partition 0 has no leader before kill $k"; break; }
+  L=$(leader_of 0)
+  kill9_broker "b$L"
+  mark_fault kill9 "$L" 0
+  FAULT_AVOID=$L
+  if [ "$FAULT_RF" -gt 1 ]; then
+    check "kill $k: another replica leads partition 0 after node $L died" \
+      wait_until $(((SESSION_MS + 5000) / 1000)) eval '[ "$(leader_of 0)" -ge 0 ] && [ "$(leader_of 0)" != "$L" ]'
+  fi
+  sleep "$PAUSE"
+  restart_node "$L" || { fail "node $L did not restart"; finish; }
+  mark_fault restart "$L" 0 false
+  FAULT_AVOID=""
+  check "kill $k: node $L is back in partition 0's ISR" wait_until 20 in_isr 0 "$L"
+done
+sleep 1
+stop_workload
+expect_safe
+stop_cluster
+finish
