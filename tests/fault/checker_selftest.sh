@@ -4,4 +4,4 @@
 # the high watermark, phantom read, failed-but-present, unexpected value) is counted under its
 # own figure and fails the run. Needs no broker.
 cd "$(dirname "$0")" || exit 1
-exec python3 -m unittest -v checker_test 2>&1
+exec python3 -B -m unittest -v checker_test 2>&1

@@ -35,7 +35,7 @@ kill_leader_of_0() {
 # --- positive control: kill -9 and restart, nothing cut ---------------------------------
 fault_topic clean 1
 new_run clean
-start_workload --acks 1 --writers 2
+start_workload --acks 1 --writers 6
 sleep "$RUN_S"
 kill_leader_of_0
 sleep "$RUN_S"
@@ -49,8 +49,8 @@ check "positive control: writes were acknowledged on partition 0 after the resta
 # --- negative control: the segment's tail is cut while the broker is down ---------------
 fault_topic truncated 1
 new_run truncated
-start_workload --acks 1 --writers 2
-wait_until 20 eval '[ "$(acks_so_far)" -gt $((CUT * 6)) ]'
+start_workload --acks 1 --writers 6
+wait_until 20 eval '[ "$(acks_on 0)" -gt $((CUT * 3)) ]'
 kill_leader_of_0 "$CUT"
 sleep "$RUN_S"
 stop_workload

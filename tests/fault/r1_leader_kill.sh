@@ -10,7 +10,7 @@ fault_cluster
 fault_topic r1 3 min.insync.replicas=2
 KILLS=$(long 5 25)
 PAUSE=$(long 0.5 3)
-start_workload --writers 3 --rate "$(long 100 300)"
+start_workload --writers 6 --rate "$(long 100 300)"
 
 for ((k = 1; k <= KILLS; k++)); do
   wait_until 15 eval '[ "$(leader_of 0)" -ge 0 ]' || { fail "partition 0 has no leader before kill $k"; break; }

@@ -10,7 +10,7 @@ fault_cluster
 fault_topic r2 3 min.insync.replicas=2
 ROUNDS=$(long 1 6)
 HOLD=$(long 1 5)   # seconds the new leader takes writes before the old one wakes
-start_workload --writers 3 --rate "$(long 100 300)"
+start_workload --writers 6 --rate "$(long 100 300)"
 
 for ((r = 1; r <= ROUNDS; r++)); do
   wait_until 15 eval '[ "$(leader_of 0)" -ge 0 ]' || { fail "partition 0 has no leader before pause $r"; break; }

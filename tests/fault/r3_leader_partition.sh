@@ -12,7 +12,7 @@ fault_cluster --netns
 fault_topic r3 3 min.insync.replicas=2
 ROUNDS=$(long 2 6)
 HOLD=$(long 3 8)
-start_workload --writers 3 --rate "$(long 100 300)"
+start_workload --writers 6 --rate "$(long 100 300)"
 
 for ((r = 1; r <= ROUNDS; r++)); do
   wait_until 15 eval '[ "$(leader_of 0)" -ge 0 ]' || { fail "partition 0 has no leader before cut $r"; break; }

@@ -16,7 +16,7 @@ if [ "$MODE" = netns ]; then fault_cluster --netns; else fault_cluster; fi
 fault_topic r4 3 min.insync.replicas=2 replica.lag.time.max.ms=1000
 ROUNDS=$(long 1 6)
 HOLD=$(long 2 6)
-start_workload --writers 3 --rate "$(long 100 300)"
+start_workload --writers 6 --rate "$(long 100 300)"
 
 for ((r = 1; r <= ROUNDS; r++)); do
   wait_until 15 eval '[ "$(leader_of 0)" -ge 0 ]' || { fail "partition 0 has no leader before cut $r"; break; }

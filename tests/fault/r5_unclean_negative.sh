@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib/fault.sh" "$@"
 fault_cluster
 fault_topic r5 3 min.insync.replicas=1 unclean.leader.election.enable=true
 ROUNDS=$(long 1 3)
-start_workload --writers 3 --rate "$(long 100 300)"
+start_workload --writers 6 --rate "$(long 100 300)"
 
 pid_of() { local v="b${1}_PID"; echo "${!v}"; }
 for ((r = 1; r <= ROUNDS; r++)); do

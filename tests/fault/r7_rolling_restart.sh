@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib/fault.sh" "$@"
 fault_cluster
 fault_topic r7 3 min.insync.replicas=2
 ROUNDS=$(long 1 4)
-start_workload --writers 3 --rate "$(long 100 300)" --idempotent
+start_workload --writers 6 --rate "$(long 100 300)" --idempotent
 
 for ((pass = 1; pass <= ROUNDS; pass++)); do
   for n in 1 2 3; do

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """workload.py: the load side of kreek's fault tests, speaking the JSON-line protocol over TCP.
 
-  run         writers produce unique numbered values ("w<writer>-<n>") one at a time, following the
-              leader through metadata and retriable errors; readers long-poll every partition's
-              leader; every outcome goes to JSON-line logs in --out for checker.py
+  run         writers produce unique numbered values ("w<writer>-<n>", writer w to partition w mod P)
+              one at a time, following the leader through metadata and retriable errors; readers
+              long-poll every partition's leader; every outcome goes to JSON-line logs in --out
+              for checker.py
   final-read  reads every partition from its leader, log start to high watermark (final.jsonl)
 
 Python 3 stdlib only. Every log line has "t" (ms since the Unix epoch).
@@ -177,7 +178,8 @@ class Cluster:
 
 
 class Writer(threading.Thread):
-    """Produces w<id>-0, w<id>-1, ... round-robin over the partitions, one request in flight."""
+    """Produces w<id>-0, w<id>-1, ... to partition id mod P, one request in flight: one writer per
+    partition, so that a partition without a leader holds up only its own writers."""
 
     def __init__(self, wid, args, cluster, log, stop):
         super().__init__(daemon=True)
@@ -222,7 +224,7 @@ class Writer(threading.Thread):
         period = 1.0 / self.args.rate if self.args.rate > 0 else 0
         while not self.stop.is_set() and (self.args.count <= 0 or n < self.args.count):
             started = time.time()
-            self.write_one("w%d-%d" % (self.wid, n), (n + self.wid) % nparts)
+            self.write_one("w%d-%d" % (self.wid, n), self.wid % nparts)
             n += 1
             if period:
                 time.sleep(max(0.0, period - (time.time() - started)))
@@ -462,7 +464,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", parents=[common], help="writers and readers under faults")
     run.add_argument("--out", required=True, help="directory for writes.jsonl and reads.jsonl")
-    run.add_argument("--writers", type=int, default=2)
+    run.add_argument("--writers", type=int, default=3, help="writer w writes to partition w mod P")
     run.add_argument("--no-readers", dest="readers", action="store_false")
     run.add_argument("--duration", type=float, default=10.0, help="seconds (0: until --count or the stop file)")
     run.add_argument("--count", type=int, default=0, help="values per writer (0: no limit)")

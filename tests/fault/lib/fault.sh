@@ -15,6 +15,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
 source "$KREEK_SRC/tests/lib/cluster.sh"
 
 FAULT_SRC=$KREEK_SRC/tests/fault
+# A test stopped by a signal (a timeout, Ctrl-C) still ends its cluster, namespaces and mounts.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # wait_until SECONDS CMD...: cluster.sh's, but bounded by the clock rather than a count of
 # tries: here one try asks brokers over the network and may itself take a while.
