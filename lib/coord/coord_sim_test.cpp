@@ -79,6 +79,14 @@ class InvariantChecker {
     return "";
   }
 
+  // An ISR change the leader asked for was accepted: it is a fact before
+  // whatever the same decision did next (a reassignment completing on it may
+  // elect one of the members it just added).
+  void note_isr(const std::string& topic_id, int32_t partition, const std::vector<NodeId>& isr) {
+    auto it = last_.find({topic_id, partition});
+    if (it != last_.end()) it->second.isr = isr;
+  }
+
  private:
   const Controller& controller_;
   std::map<std::pair<std::string, int32_t>, PartitionInfo> last_;
@@ -224,6 +232,7 @@ class Simulation {
       REQUIRE(now.leader == sender);
       REQUIRE(now.leader_epoch == seen.leader_epoch);
       REQUIRE(image_.is_active(sender));
+      checker_.note_isr(image_.topic(name)->topic_id, i, isr);
       decide(*r);
     }
   }
