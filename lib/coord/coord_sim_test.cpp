@@ -414,7 +414,7 @@ TEST_SUITE("coord") {
     }
     apply(CreateTopic{"t", "id", {}, {PartitionAssignment{{NodeId(0), NodeId(1)}, NodeId(0), {NodeId(0)}}}});
     CHECK(checker.check(img) == "");
-    apply(PartitionChange{"t", 0, {NodeId(0), NodeId(1)}, NodeId(1), LeaderEpoch(1), {NodeId(1)}, 1});
+    apply(PartitionChange{"t", 0, {NodeId(0), NodeId(1)}, NodeId(1), LeaderEpoch(1), {NodeId(1)}, 1, {}, {}});
     CHECK(checker.check(img) == "t/0 leader 1 was not in the ISR");
   }
 
@@ -449,11 +449,11 @@ TEST_SUITE("coord") {
     CHECK(checker.check(img) == "");
     // Leader moves to 1 (epoch 1), back to 0 (epoch 2) - fine; then a forged
     // record claims epoch 2 for node 1 through a fresh topic id collision.
-    apply(PartitionChange{"t", 0, {NodeId(0), NodeId(1)}, NodeId(1), LeaderEpoch(1), {NodeId(0), NodeId(1)}, 1});
+    apply(PartitionChange{"t", 0, {NodeId(0), NodeId(1)}, NodeId(1), LeaderEpoch(1), {NodeId(0), NodeId(1)}, 1, {}, {}});
     CHECK(checker.check(img) == "");
     apply(DeleteTopic{"t", "id"});
     apply(CreateTopic{"t", "id", {}, {PartitionAssignment{{NodeId(0), NodeId(1)}, NodeId(0), {NodeId(0), NodeId(1)}}}});
-    apply(PartitionChange{"t", 0, {NodeId(0), NodeId(1)}, NodeId(0), LeaderEpoch(1), {NodeId(0), NodeId(1)}, 1});
+    apply(PartitionChange{"t", 0, {NodeId(0), NodeId(1)}, NodeId(0), LeaderEpoch(1), {NodeId(0), NodeId(1)}, 1, {}, {}});
     CHECK(checker.check(img) != "");
   }
 }
