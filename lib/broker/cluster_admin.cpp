@@ -100,8 +100,11 @@ void admin_alter_reassignment(BrokerContext& ctx, const json& req, AsyncDone don
     if (!r.is_ok()) return done(r.status());
     log::info("reassignment of " + name + "/" + std::to_string(partition) + ": replicas " +
               r->value("replicas", proto::Json::array()).dump());
-    json out = *r;
-    out.erase("offset");  // the coordinator's log position: nothing a client can use
+    // The partition's fields, in the order metadata lists them (not the
+    // coordinator's envelope or its log offset).
+    json out = {{"topic", name}, {"partition", partition}};
+    for (const char* key : {"replicas", "leader", "leader_epoch", "isr", "partition_epoch", "adding", "removing"})
+      if (auto it = r->find(key); it != r->end()) out[key] = *it;
     done(out);
   });
 }

@@ -70,7 +70,7 @@ TEST_SUITE("coord") {
         DeleteTopic{"t", "id"},
         AlterTopicConfig{"t", {{"a", "b"}}},
         CreatePartitions{"t", {PartitionAssignment{{NodeId(2)}, kNoLeader, {NodeId(2)}}}},
-        PartitionChange{"t", 1, {NodeId(1), NodeId(2)}, NodeId(2), LeaderEpoch(3), {NodeId(2)}, 7},
+        PartitionChange{"t", 1, {NodeId(1), NodeId(2)}, NodeId(2), LeaderEpoch(3), {NodeId(2)}, 7, {}, {}},
         AllocateProducerIds{100, 50},
         InitCluster{"c0ffee"},
     };
