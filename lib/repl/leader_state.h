@@ -27,7 +27,8 @@ struct FollowerView {
 // metadata), the leader's own LEO included. It only moves forward, and only to
 // a value >= epoch_start(): a new leader commits nothing of older epochs on its
 // own say, only once every ISR member holds all of it. With ISR = {self} the
-// HW follows every append; each call is O(ISR) and allocates nothing.
+// HW follows every append; each call is O(ISR x replicas), a few compares,
+// and allocates nothing.
 class LeaderState {
  public:
   // Became leader at `epoch`; `leo` = log end now (= the epoch's start

@@ -190,7 +190,7 @@ TEST_SUITE("repl") {
     }
   }
 
-  TEST_CASE("leader state: metadata that shrinks the ISR releases the HW; older metadata is ignored") {
+  TEST_CASE("leader state: metadata that shrinks the ISR releases the HW, and older metadata is ignored") {
     LeaderState s = three();
     s.on_append(O(20));
     s.on_follower_fetch(N(1), O(20), 1);
@@ -210,7 +210,7 @@ TEST_SUITE("repl") {
     CHECK(fs[1].leo == O(-1));
   }
 
-  TEST_CASE("leader state: a follower's new registration starts its view afresh; an old one's fetches are ignored") {
+  TEST_CASE("leader state: a follower's new registration starts its view afresh, and an old one's fetches are ignored") {
     LeaderState s(N(0), LeaderEpoch(3), O(10), O(10), nodes({0, 1, 2}), nodes({0, 1}), 5, 0);
     s.on_append(O(20));
     s.on_follower_fetch(N(1), O(20), 1, 100);

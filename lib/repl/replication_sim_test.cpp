@@ -143,6 +143,9 @@ class Simulation {
     }
     // Heal: everyone runs, reaches the coordinator and replicates until quiet.
     for (int n = 0; n < n_brokers_; ++n) {
+      // One that began a controlled shutdown finishes it and starts again
+      // (the coordinator keeps a stopping broker out of new leaderships).
+      if (brokers_[n].stopping) crash(n);
       brokers_[n].isolated = false;
       brokers_[n].stopping = false;
       brokers_[n].frozen = false;
