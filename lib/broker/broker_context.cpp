@@ -86,6 +86,7 @@ void BrokerContext::on_partition_removed(const std::string& topic, PartitionId p
   flusher->forget_partition(topic, p);
   compactor->forget_partition(topic, p);
   purgatory->forget_partition(topic, p);
+  replicas->forget_partition(topic, p);
 }
 
 }  // namespace kreek::broker

@@ -219,6 +219,16 @@ void ReplicaManager::forget_topic(const std::string& topic) {
   for (auto& [node, f] : fetchers_) f->forget_topic(topic);
 }
 
+void ReplicaManager::forget_partition(const std::string& topic, PartitionId p) {
+  if (auto it = led_.find({topic, p.value()}); it != led_.end()) {
+    lose_leadership(it->first, it->second,
+                    Status(Code::kNotLeader, where(topic, p) + " moved away from this broker"));
+    led_.erase(it);
+  }
+  // Fetchers drop it at the next on_metadata; until then its log is gone, so
+  // whatever they receive for it is ignored.
+}
+
 void ReplicaManager::tick() {
   int64_t now = clock::monotonic_ms();
   for (auto& [key, l] : led_) {

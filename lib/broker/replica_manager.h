@@ -64,6 +64,8 @@ class ReplicaManager {
 
   // A topic went away: forget its state (waiters get UNKNOWN_TOPIC).
   void forget_topic(const std::string& topic);
+  // This broker is no longer a replica of topic/p (reassigned away).
+  void forget_partition(const std::string& topic, PartitionId p);
 
   // For describe_topic: the leader's view of its followers, if it leads topic/p.
   const repl::LeaderState* leader_state(const std::string& topic, PartitionId p);
