@@ -95,6 +95,8 @@ Status parse_fetch(const json& req, std::string id_raw, FetchRequest& out) {
   out.min_bytes = v.value_or(1);
   KREEK_RETURN_IF_ERROR(read_int(req, "replica", 0, std::numeric_limits<int32_t>::max(), v));
   out.replica = static_cast<int32_t>(v.value_or(-1));
+  KREEK_RETURN_IF_ERROR(read_int(req, "broker_epoch", 0, kMaxInt64, v));
+  out.broker_epoch = v.value_or(-1);
   return Status::ok();
 }
 
@@ -146,7 +148,7 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
     const bool follower = req.replica >= 0;
     Offset from(part.offset);
     // A follower's fetch offset is its log end: it holds everything before.
-    if (follower) ctx.replicas->on_follower_fetch(part.topic, pid, NodeId(req.replica), from);
+    if (follower) ctx.replicas->on_follower_fetch(part.topic, pid, NodeId(req.replica), from, req.broker_epoch);
     Offset hw = ctx.replicas->high_watermark(part.topic, pid);
     Offset end = log->log_end();
     Offset start = log->log_start();

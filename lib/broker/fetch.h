@@ -37,6 +37,7 @@ struct FetchRequest {
   // A follower's fetch: its node id (-1 for consumers). Reads up to the log
   // end rather than the high watermark, and tells the leader the follower's log end.
   int32_t replica = -1;
+  int64_t broker_epoch = -1;  // a follower's registration (KIP-903)
 };
 
 // Validates the request fields into `out` (kInvalidRequest with a clear message).

@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker_context.h"
+#include "broker/coordinator_link.h"
 #include "broker/flush_scheduler.h"
 #include "repl/truncation.h"
 #include "storage/partition_log.h"
@@ -222,6 +223,7 @@ void ReplicaFetcher::send_fetch() {
   if (parts.empty()) return;
   json req = {{"op", "fetch"},
               {"replica", ctx_.partitions.self().value()},
+              {"broker_epoch", ctx_.coordinator != nullptr ? ctx_.coordinator->broker_epoch() : int64_t{-1}},
               {"max_wait_ms", kFetchWaitMs},
               {"max_bytes", kFetchMaxBytes},
               {"parts", parts}};

@@ -159,12 +159,13 @@ Offset ReplicaManager::high_watermark(const std::string& topic, PartitionId p) {
   return log == nullptr ? Offset(0) : log->high_watermark();
 }
 
-void ReplicaManager::on_follower_fetch(const std::string& topic, PartitionId p, NodeId follower, Offset offset) {
+void ReplicaManager::on_follower_fetch(const std::string& topic, PartitionId p, NodeId follower, Offset offset,
+                                       int64_t broker_epoch) {
   Led* l = led(topic, p);
   if (l == nullptr) return;
   int64_t now = clock::monotonic_ms();
   Key key{topic, p.value()};
-  if (l->state->on_follower_fetch(follower, offset, now)) {
+  if (l->state->on_follower_fetch(follower, offset, now, broker_epoch)) {
     on_high_watermark(key, *l);
     wake_consumers_soon(key);
   }
@@ -261,6 +262,9 @@ void ReplicaManager::maybe_alter_isr(const Key& key, Led& l, int64_t now_ms) {
   l.altering = true;
   proto::Json isr = proto::Json::array();
   for (NodeId n : *change) isr.push_back(n.value());
+  proto::Json member_epochs = proto::Json::object();
+  for (const repl::FollowerView& f : l.state->followers())
+    if (f.broker_epoch >= 0) member_epochs[std::to_string(f.node.value())] = f.broker_epoch;
   proto::Json req = {{"op", "alter_partition"},
                      {"topic", key.first},
                      {"partition", key.second},
@@ -268,7 +272,8 @@ void ReplicaManager::maybe_alter_isr(const Key& key, Led& l, int64_t now_ms) {
                      {"broker_epoch", ctx_.coordinator->broker_epoch()},
                      {"leader_epoch", l.state->epoch().value()},
                      {"partition_epoch", l.state->partition_epoch()},
-                     {"isr", isr}};
+                     {"isr", isr},
+                     {"member_epochs", member_epochs}};
   LeaderEpoch epoch = l.state->epoch();
   std::vector<NodeId> wanted = *change;
   ctx_.coordinator->call(std::move(req), [this, alive = alive_, key, epoch, before, wanted](Result<proto::Json> r) {

@@ -51,7 +51,10 @@ class ReplicaManager {
   Offset high_watermark(const std::string& topic, PartitionId p);
 
   // A follower fetched topic/p from `offset` (it holds everything before).
-  void on_follower_fetch(const std::string& topic, PartitionId p, NodeId follower, Offset offset);
+  // `broker_epoch` is the follower's registration: the ISR additions the
+  // leader proposes name it, and the coordinator refuses a stale one.
+  void on_follower_fetch(const std::string& topic, PartitionId p, NodeId follower, Offset offset,
+                         int64_t broker_epoch);
 
   // acks=all: calls `done` with OK once the high watermark reaches `end`
   // (the offset after the batch), REQUEST_TIMED_OUT after `timeout_ms`, or

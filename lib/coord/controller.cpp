@@ -245,8 +245,18 @@ Result<std::vector<Record>> Controller::alter_partition(const MetadataImage& ima
     if (!p->is_replica(n)) return invalid_request(node_name(n) + " is not a replica of " + where);
     if (std::count(r.isr.begin(), r.isr.end(), n) > 1)
       return invalid_request(node_name(n) + " is listed twice in the ISR of " + where);
-    if (!p->in_isr(n) && !image.is_eligible(n))
+    if (p->in_isr(n)) continue;
+    if (!image.is_eligible(n))
       return invalid_request(node_name(n) + " cannot join the ISR of " + where + ": it is not live");
+    // The leader's view of a new member must be of its current registration:
+    // a broker that came back (perhaps on an empty disk) may not join on the
+    // log end its previous run reached.
+    auto seen = r.member_epochs.find(n.value());
+    const BrokerInfo* m = image.broker(n);
+    if (seen == r.member_epochs.end() || m == nullptr || m->broker_epoch != seen->second)
+      return invalid_request(node_name(n) + " cannot join the ISR of " + where + ": the leader saw it at broker epoch " +
+                             (seen == r.member_epochs.end() ? std::string("(none)") : std::to_string(seen->second)) +
+                             ", its registration is " + (m == nullptr ? std::string("gone") : std::to_string(m->broker_epoch)));
   }
   Pending s(image);
   s.change(r.topic, r.partition, p->leader, r.isr);

@@ -44,6 +44,10 @@ struct AlterPartitionRequest {
   LeaderEpoch leader_epoch;  // the epoch it leads at
   int32_t partition_epoch = 0;  // the partition epoch it saw (compare-and-set)
   std::vector<NodeId> isr;      // the ISR it wants
+  // For each member it adds, the broker epoch the leader saw it fetch with
+  // (Kafka's KIP-903): a member that registered again since (a restart, a new
+  // disk) must catch up afresh before it may join.
+  std::map<int32_t, int64_t> member_epochs;
 };
 
 struct CreateTopicRequest {

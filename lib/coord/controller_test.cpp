@@ -114,8 +114,31 @@ TEST_SUITE("coord") {
     std::vector<NodeId> isr = p.isr;
     isr.push_back(out);
     auto r = c.controller.alter_partition(
-        c.image, {"t", 0, leader, c.epoch(leader.value()), p.leader_epoch, p.partition_epoch, isr});
+        c.image, {"t", 0, leader, c.epoch(leader.value()), p.leader_epoch, p.partition_epoch, isr, {}});
     CHECK(r.status().code() == Code::kInvalidRequest);
+  }
+
+  TEST_CASE("an ISR addition must name the member's current broker epoch (KIP-903)") {
+    Cluster c(3);
+    c.create("t", 1, 3);
+    const PartitionInfo p0 = *c.image.partition("t", 0);
+    NodeId leader = p0.leader;
+    NodeId out = p0.replicas[0] == leader ? p0.replicas[1] : p0.replicas[0];
+    std::vector<NodeId> without;
+    for (NodeId n : p0.isr)
+      if (n != out) without.push_back(n);
+    c.alter_isr("t", 0, without);
+    const PartitionInfo p = *c.image.partition("t", 0);
+    AlterPartitionRequest req{"t", 0, leader, c.epoch(leader.value()), p.leader_epoch, p.partition_epoch, p.isr, {}};
+    req.isr.push_back(out);
+    // No epoch for the new member, or an older registration's: refused.
+    CHECK(c.controller.alter_partition(c.image, req).status().code() == Code::kInvalidRequest);
+    req.member_epochs[out.value()] = c.epoch(out.value()) - 1;
+    auto stale = c.controller.alter_partition(c.image, req);
+    CHECK(stale.status().code() == Code::kInvalidRequest);
+    CHECK(stale.status().message().find("broker epoch") != std::string::npos);
+    req.member_epochs[out.value()] = c.epoch(out.value());
+    CHECK(c.controller.alter_partition(c.image, req).is_ok());
   }
 
   TEST_CASE("controlled shutdown hands leaderships over, then fences") {

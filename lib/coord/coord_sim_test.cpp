@@ -232,8 +232,12 @@ class Simulation {
     }
     const BrokerInfo* b = image_.broker(sender);
     int64_t epoch = b ? b->broker_epoch : 0;
-    auto r = controller_.alter_partition(
-        image_, AlterPartitionRequest{name, i, sender, epoch, seen.leader_epoch, seen.partition_epoch, isr});
+    AlterPartitionRequest req{name, i, sender, epoch, seen.leader_epoch, seen.partition_epoch, isr, {}};
+    // Usually the additions' current registrations; sometimes a stale one,
+    // which must be refused.
+    for (NodeId n : isr)
+      if (const BrokerInfo* m = image_.broker(n)) req.member_epochs[n.value()] = m->broker_epoch - (pick(8) == 0 ? 1 : 0);
+    auto r = controller_.alter_partition(image_, req);
     const PartitionInfo& now = *image_.partition(name, i);
     if (r.is_ok()) {
       // Accepted only as a compare-and-set from the live, current leader.

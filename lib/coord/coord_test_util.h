@@ -51,9 +51,10 @@ struct Cluster {
   // The partition's leader sets its ISR.
   void alter_isr(const std::string& topic, int32_t p, std::vector<NodeId> isr) {
     const PartitionInfo& part = *image.partition(topic, p);
-    auto r = controller.alter_partition(
-        image, AlterPartitionRequest{topic, p, part.leader, epoch(part.leader.value()),
-                                     part.leader_epoch, part.partition_epoch, std::move(isr)});
+    AlterPartitionRequest req{topic, p, part.leader, epoch(part.leader.value()),
+                              part.leader_epoch, part.partition_epoch, std::move(isr), {}};
+    for (NodeId n : req.isr) req.member_epochs[n.value()] = epoch(n.value());
+    auto r = controller.alter_partition(image, req);
     REQUIRE(r.is_ok());
     apply(*r);
   }

@@ -1,5 +1,7 @@
 // The coordinator protocol's ops (kzk-lite(1) documents each): parse and check
 // the request, ask the Controller, propose, and answer once durable.
+#include <charconv>
+
 #include "base/base.h"
 #include "base/random_id.h"
 #include "coord/coordinator_internal.h"
@@ -270,6 +272,17 @@ void Coordinator::op_alter_partition(Request& r) {
   KREEK_FAIL_IF_ERROR(r, proto::require_int(r.body, "leader_epoch", 0, kMaxInt32, leader_epoch));
   KREEK_FAIL_IF_ERROR(r, proto::require_int(r.body, "partition_epoch", 0, kMaxInt32, partition_epoch));
   KREEK_FAIL_IF_ERROR(r, read_nodes(r.body, "isr", req.isr));
+  // {"2": 17, ...}: the broker epoch each member was seen fetching with.
+  if (auto m = r.body.find("member_epochs"); m != r.body.end() && !m->is_null()) {
+    if (!m->is_object()) return r.fail(invalid_request("\"member_epochs\" must be an object of node id -> broker epoch"));
+    for (const auto& [k, v] : m->items()) {
+      int32_t id = 0;
+      auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), id);
+      if (ec != std::errc() || end != k.data() + k.size() || id < 0 || !v.is_number_integer())
+        return r.fail(invalid_request("\"member_epochs\" must be an object of node id -> broker epoch"));
+      req.member_epochs[id] = v.get<int64_t>();
+    }
+  }
   req.partition = static_cast<int32_t>(partition);
   req.node = NodeId(static_cast<int32_t>(node));
   req.leader_epoch = LeaderEpoch(static_cast<int32_t>(leader_epoch));

@@ -354,19 +354,17 @@ class Simulation {
         r.leader->proposal_done();
         continue;
       }
-      auto res = controller_.alter_partition(
-          image_, coord::AlterPartitionRequest{"t", p, NodeId(n), b.broker_epoch, r.leader->epoch(),
-                                               r.leader->partition_epoch(), *change});
-      // KIP-903, which the coordinator does not check yet: an addition is
-      // refused unless the broker epoch the leader saw it fetch with is its
-      // current registration.
-      if (res.is_ok() && broken_ != Broken::kNoBrokerEpoch)
-        for (const FollowerView& f : r.leader->followers())
-          if (std::count(change->begin(), change->end(), f.node) && !r.leader->isr().empty() &&
-              std::count(r.leader->isr().begin(), r.leader->isr().end(), f.node) == 0 &&
-              (image_.broker(f.node) == nullptr || image_.broker(f.node)->broker_epoch != f.broker_epoch))
-            res = invalid_request("node " + std::to_string(f.node.value()) + " fetched at broker epoch " +
-                                  std::to_string(f.broker_epoch) + ", not its current registration");
+      coord::AlterPartitionRequest req{"t", p, NodeId(n), b.broker_epoch, r.leader->epoch(),
+                                       r.leader->partition_epoch(), *change, {}};
+      // KIP-903: each addition names the broker epoch the leader saw it fetch
+      // with, and the coordinator refuses a stale one. The broken variant
+      // names the current registration instead, as if nothing were checked.
+      for (const FollowerView& f : r.leader->followers()) {
+        const coord::BrokerInfo* m = image_.broker(f.node);
+        req.member_epochs[f.node.value()] =
+            broken_ == Broken::kNoBrokerEpoch && m != nullptr ? m->broker_epoch : f.broker_epoch;
+      }
+      auto res = controller_.alter_partition(image_, req);
       if (res.is_ok()) decide(*res), ++stats_.isr_changes;
       trace("node ", str(n), " proposes isr ", coord::nodes_to_json(*change).dump(), " for t/", str(p), ": ",
             res.is_ok() ? "ok" : res.status().to_string());
