@@ -127,7 +127,14 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
     storage::PartitionLog* log = ctx.logs.log(part.topic, pid);
     if (log == nullptr) {
       out.has_error = true;
-      if (ctx.logs.topic(part.topic) == nullptr) {
+      const storage::TopicInfo* t = ctx.logs.topic(part.topic);
+      if (t != nullptr && part.partition < t->partitions) {
+        // A partition of the topic this broker holds no replica of: say who leads it.
+        Status lead = ctx.leadership(part.topic, pid);
+        append_part_error(head, part, lead.is_ok() ? Status(Code::kLeaderNotAvailable, part.topic + "/" +
+                                                                std::to_string(part.partition) + " has no replica here")
+                                                   : lead);
+      } else if (t == nullptr) {
         append_part_error(head, part,
                           Status(Code::kUnknownTopic, "topic \"" + part.topic + "\" does not exist"));
       } else {
