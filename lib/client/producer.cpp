@@ -73,17 +73,15 @@ Status Producer::start() {
 }
 
 Status Producer::init_idempotence() {
-  // The coordinator that allocates ids may be away for a moment (an election,
-  // a restart): wait for it like for the topic, up to the delivery timeout.
+  // One attempt, no waiting: producing must go on while the coordinator that
+  // allocates ids is away (brokers keep serving their partitions meanwhile),
+  // so without an id the producer runs at-least-once and says so.
   auto answer = cluster_.call({{"op", "init_producer_id"}});
-  int64_t deadline = clock::monotonic_ms() + options_.delivery_timeout_ms;
-  for (int attempt = 0; !answer.is_ok() && is_retriable(answer.status().code()) &&
-                        clock::monotonic_ms() < deadline;
-       ++attempt) {
-    if (!cluster_.backoff(attempt)) break;
-    answer = cluster_.call({{"op", "init_producer_id"}});
+  if (!answer.is_ok()) {
+    not_idempotent_ = answer.status();
+    return Status::ok();
   }
-  KREEK_ASSIGN_OR_RETURN(proto::Json r, std::move(answer));
+  proto::Json r = std::move(*answer);
   auto id = r.find("producer_id");
   if (id == r.end() || !id->is_number_integer() || id->get<int64_t>() < 0)
     return Status(Code::kProtocol, "init producer id: the answer has no producer_id");

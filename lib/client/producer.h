@@ -88,6 +88,11 @@ class Producer {
   Status flush();
 
   const ProduceStats& stats() const { return stats_; }
+  // Whether batches carry a producer id and sequence numbers. With
+  // options.idempotent, false only if start() could not get an id (the
+  // coordinator was unreachable); idempotence_error() says why.
+  bool is_idempotent() const { return producer_id_ >= 0; }
+  const Status& idempotence_error() const { return not_idempotent_; }
 
   // True while no record could be sent now: with -p, that partition's batches
   // wait to be resent; otherwise every partition's do. A caller reading input
@@ -133,7 +138,7 @@ class Producer {
   // Idempotence: gets the producer id (init_producer_id) and caps in-flight
   // requests at the number of batches a broker remembers per producer.
   Status init_idempotence();
-  bool is_idempotent() const { return producer_id_ >= 0; }
+
   void transmit(InFlight req);
   void await_capacity(Link& link);
   void drain_lines(Link& link);
@@ -178,6 +183,7 @@ class Producer {
   uint64_t next_seq_ = 0;
   int64_t producer_id_ = -1;            // -1: not idempotent
   int16_t producer_epoch_ = 0;
+  Status not_idempotent_;               // why init_idempotence got no id
   std::vector<int32_t> next_sequence_;  // per partition: the next record's sequence number
   std::string record_buf_;          // one encoded record, reused
   Status fatal_;                    // once set, new batches fail at once
