@@ -315,6 +315,9 @@ void Producer::handle_response(Link& link, std::string_view line) {
   } else if (s.code() == Code::kOutOfOrderSequence && earlier_batch_waits(req)) {
     // Idempotence: an earlier batch of this partition failed and waits for its
     // resend, so this one arrived too early. It is resent after that one.
+    // Limitation: after an earlier batch was given up for good (a
+    // non-retriable error), the partition's later batches fail this way too:
+    // the sequence has a hole that only a new producer id (a new run) clears.
     enqueue_retry(std::move(req));
   } else {
     give_up(req, s);
