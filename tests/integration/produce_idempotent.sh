@@ -146,7 +146,9 @@ PY
     local rc=$?
     kill "$proxy_pid" 2>/dev/null
     wait "$proxy_pid" 2>/dev/null
+    stop_broker b  # and back to advertising itself, for kconsume
     b_FLAGS=""
+    restart_broker b
     return $rc
   }
   check "kproduce succeeds although its first answer was lost" run_through_proxy resent
