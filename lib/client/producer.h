@@ -124,6 +124,7 @@ class Producer {
     int64_t created_ms = 0;  // monotonic time of its first record: the delivery timeout's clock
     int64_t sent_ms = 0;     // when it was last written to a connection
     int32_t first_seq = 0;   // idempotence: the first record's sequence number, kept across resends
+    bool renumbered = false;  // first_seq moved down since it was sent (close_sequence_hole)
   };
   // One connection to a leader and the requests outstanding on it, in order.
   // Links are never erased, so pointers to them stay valid across re-entrant calls.
@@ -146,6 +147,8 @@ class Producer {
   // Order within a partition survives retries: if an earlier batch of
   // req's partition waits for a retry, queues req behind it and returns true.
   bool hold_behind_retries(InFlight& req);
+  // Idempotence: an earlier batch was refused, so later ones take its numbers.
+  void close_sequence_hole(const InFlight& gone);
   // Whether a batch of req's partition made before it waits for a resend.
   bool earlier_batch_waits(const InFlight& req) const;
   // Puts req into retries_, which stays sorted by seq.
@@ -185,6 +188,7 @@ class Producer {
   int16_t producer_epoch_ = 0;
   Status not_idempotent_;               // why init_idempotence got no id
   std::vector<int32_t> next_sequence_;  // per partition: the next record's sequence number
+  std::vector<bool> seq_known_;         // per partition: a batch of ours was acknowledged there
   std::string record_buf_;          // one encoded record, reused
   Status fatal_;                    // once set, new batches fail at once
   OutageNotice outage_;
