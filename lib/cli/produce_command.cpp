@@ -178,6 +178,9 @@ Status run_produce(const ProduceConfig& c) {
     close_inputs();
     return s;
   }
+  if (popts.idempotent && acks != 0 && !producer.is_idempotent())
+    warn("no producer id (" + producer.idempotence_error().message() +
+           "): sending without idempotence, a resent batch may be stored twice");
   // From here SIGINT stops reading input, and acks of what was sent are still
   // collected. Before, nothing has been sent, so a signal just ends the wait
   // for a broker (exit 128 + signal).

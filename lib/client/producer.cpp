@@ -73,17 +73,15 @@ Status Producer::start() {
 }
 
 Status Producer::init_idempotence() {
-  // The coordinator that allocates ids may be away for a moment (an election,
-  // a restart): wait for it like for the topic, up to the delivery timeout.
+  // One attempt, no waiting: producing must go on while the coordinator that
+  // allocates ids is away (brokers keep serving their partitions meanwhile),
+  // so without an id the producer runs at-least-once and says so.
   auto answer = cluster_.call({{"op", "init_producer_id"}});
-  int64_t deadline = clock::monotonic_ms() + options_.delivery_timeout_ms;
-  for (int attempt = 0; !answer.is_ok() && is_retriable(answer.status().code()) &&
-                        clock::monotonic_ms() < deadline;
-       ++attempt) {
-    if (!cluster_.backoff(attempt)) break;
-    answer = cluster_.call({{"op", "init_producer_id"}});
+  if (!answer.is_ok()) {
+    not_idempotent_ = answer.status();
+    return Status::ok();
   }
-  KREEK_ASSIGN_OR_RETURN(proto::Json r, std::move(answer));
+  proto::Json r = std::move(*answer);
   auto id = r.find("producer_id");
   if (id == r.end() || !id->is_number_integer() || id->get<int64_t>() < 0)
     return Status(Code::kProtocol, "init producer id: the answer has no producer_id");
@@ -93,6 +91,7 @@ Status Producer::init_idempotence() {
       epoch->get<int64_t>() <= INT16_MAX)
     producer_epoch_ = static_cast<int16_t>(epoch->get<int64_t>());
   next_sequence_.assign(static_cast<size_t>(partitions_), 0);
+  seq_known_.assign(static_cast<size_t>(partitions_), false);
   // A broker remembers a producer's last 5 batches per partition (Kafka's
   // limit for idempotence): a resend of an older one could not be recognised.
   options_.max_in_flight = std::min(options_.max_in_flight, 5);
@@ -311,14 +310,20 @@ void Producer::handle_response(Link& link, std::string_view line) {
     if (retries_.empty()) outage_.succeeded();
     stats_.acked += req.count;
     if (auto d = r->find("duplicate"); d != r->end() && *d == true) stats_.duplicates += req.count;
+    if (is_idempotent()) seq_known_[static_cast<size_t>(req.partition)] = true;
     recycle(req.records);
   } else if (is_retriable(s.code())) {
     schedule_retry(std::move(req), s);
-  } else if (s.code() == Code::kOutOfOrderSequence && earlier_batch_waits(req)) {
+  } else if (s.code() == Code::kOutOfOrderSequence && (earlier_batch_waits(req) || req.renumbered)) {
     // Idempotence: an earlier batch of this partition failed and waits for its
-    // resend, so this one arrived too early. It is resent after that one.
+    // resend, or was refused and this one got its numbers (close_sequence_hole):
+    // it arrived too early or with old numbers, and is resent in order.
+    req.renumbered = false;
     enqueue_retry(std::move(req));
   } else {
+    // Only where the broker knows this producer: one that does not yet takes
+    // any first sequence, so there the refused numbers leave no hole.
+    if (is_idempotent() && seq_known_[static_cast<size_t>(req.partition)]) close_sequence_hole(req);
     give_up(req, s);
   }
 }
@@ -486,6 +491,26 @@ void Producer::send_expired(int64_t now_ms) {
     const Batch& b = batches_[static_cast<size_t>(p)];
     if (b.count > 0 && b.first_ms + options_.linger_ms <= now_ms) send_batch(p);
   }
+}
+
+void Producer::close_sequence_hole(const InFlight& gone) {
+  // The broker answered `gone` with an error, so it wrote nothing and its
+  // sequence numbers were never used: the partition's later batches move down
+  // by its record count, or the broker would see a gap and refuse them all.
+  // Those already sent with the old numbers come back OUT_OF_ORDER_SEQUENCE
+  // and are resent with the new ones.
+  constexpr int64_t kWrap = static_cast<int64_t>(INT32_MAX) + 1;
+  auto down = [&](int32_t seq) { return static_cast<int32_t>(((seq - int64_t{gone.count}) % kWrap + kWrap) % kWrap); };
+  auto shift = [&](InFlight& r) {
+    if (r.partition != gone.partition || r.seq < gone.seq) return;
+    r.first_seq = down(r.first_seq);
+    r.renumbered = true;
+  };
+  for (auto& r : retries_) shift(r);
+  for (auto& [addr, link] : links_)
+    for (auto& r : link->in_flight) shift(r);
+  int32_t& next = next_sequence_[static_cast<size_t>(gone.partition)];
+  next = down(next);
 }
 
 bool Producer::earlier_batch_waits(const InFlight& req) const {

@@ -88,6 +88,11 @@ class Producer {
   Status flush();
 
   const ProduceStats& stats() const { return stats_; }
+  // Whether batches carry a producer id and sequence numbers. With
+  // options.idempotent, false only if start() could not get an id (the
+  // coordinator was unreachable); idempotence_error() says why.
+  bool is_idempotent() const { return producer_id_ >= 0; }
+  const Status& idempotence_error() const { return not_idempotent_; }
 
   // True while no record could be sent now: with -p, that partition's batches
   // wait to be resent; otherwise every partition's do. A caller reading input
@@ -119,6 +124,7 @@ class Producer {
     int64_t created_ms = 0;  // monotonic time of its first record: the delivery timeout's clock
     int64_t sent_ms = 0;     // when it was last written to a connection
     int32_t first_seq = 0;   // idempotence: the first record's sequence number, kept across resends
+    bool renumbered = false;  // first_seq moved down since it was sent (close_sequence_hole)
   };
   // One connection to a leader and the requests outstanding on it, in order.
   // Links are never erased, so pointers to them stay valid across re-entrant calls.
@@ -133,7 +139,7 @@ class Producer {
   // Idempotence: gets the producer id (init_producer_id) and caps in-flight
   // requests at the number of batches a broker remembers per producer.
   Status init_idempotence();
-  bool is_idempotent() const { return producer_id_ >= 0; }
+
   void transmit(InFlight req);
   void await_capacity(Link& link);
   void drain_lines(Link& link);
@@ -141,6 +147,8 @@ class Producer {
   // Order within a partition survives retries: if an earlier batch of
   // req's partition waits for a retry, queues req behind it and returns true.
   bool hold_behind_retries(InFlight& req);
+  // Idempotence: an earlier batch was refused, so later ones take its numbers.
+  void close_sequence_hole(const InFlight& gone);
   // Whether a batch of req's partition made before it waits for a resend.
   bool earlier_batch_waits(const InFlight& req) const;
   // Puts req into retries_, which stays sorted by seq.
@@ -178,7 +186,9 @@ class Producer {
   uint64_t next_seq_ = 0;
   int64_t producer_id_ = -1;            // -1: not idempotent
   int16_t producer_epoch_ = 0;
+  Status not_idempotent_;               // why init_idempotence got no id
   std::vector<int32_t> next_sequence_;  // per partition: the next record's sequence number
+  std::vector<bool> seq_known_;         // per partition: a batch of ours was acknowledged there
   std::string record_buf_;          // one encoded record, reused
   Status fatal_;                    // once set, new batches fail at once
   OutageNotice outage_;

@@ -153,8 +153,8 @@ Result<bool> is_own_partition_dir(const std::string& dir, const std::string& id,
       has_marker = true;
     } else if (!e.is_dir && is_segment_file_name(e.name, &is_log)) {
       has_log = has_log || is_log;
-    } else if (!e.is_dir && e.name == kEpochCheckpointName) {
-      // Written beside the segments since replication; proves nothing alone.
+    } else if (!e.is_dir && (e.name == kEpochCheckpointName || e.name == kProducerSnapshotName)) {
+      // Written beside the segments (replication, idempotent producers); they prove nothing alone.
     } else if ((e.is_dir || !is_atomic_temp_name(e.name)) && stranger.empty()) {
       stranger = e.name;
     }

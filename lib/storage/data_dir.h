@@ -53,8 +53,8 @@ Status check_may_become_data_dir(const std::string& dir);
 
 // Entry names kreek writes in a partition directory: segment files
 // ("<20 digits>.log", ".index", ".timeindex" and compaction's ".cleaned",
-// ".swap", ".replaced" forms), the marker, the leader epoch checkpoint and
-// write_file_atomically's temp files.
+// ".swap", ".replaced" forms), the marker, the leader epoch checkpoint, the
+// producer snapshot (producer_state.h) and write_file_atomically's temp files.
 bool is_partition_entry_name(std::string_view name);
 // Names kreek writes at the top of a data directory, besides partition directories.
 bool is_data_dir_file_name(std::string_view name);
