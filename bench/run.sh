@@ -762,7 +762,7 @@ j_meta() {
 j_isr_full() {
   local t
   for t in "$@"; do
-    j_meta "$t" | jq -e '[.topics[0].partitions[] | select((.isr | length) == 3 and .leader >= 0)] | length == (.topics[0].partitions | length)' >/dev/null 2>&1 || return 1
+    j_meta "$t" | jq -e '.topics[0].partitions | length > 0 and all((.isr | length) == 3 and .leader >= 0)' >/dev/null 2>&1 || return 1
   done
 }
 # j_wait SECONDS CMD...: polls CMD every 50 ms; sets J_WAITED (seconds) when it succeeds.
@@ -899,6 +899,9 @@ j_catchup() {
   f=$(j_meta "$t" | jq -r ".topics[0].partitions[0].replicas[] | select(. != $l)" | head -n 1)
   [ -n "$f" ] || { PART_ERR="$t/0: no follower in the metadata"; return 1; }
   before=$(describe "$(j_addr "$l")" "$t" | jq '.partitions[0].size' 2>/dev/null)
+  local fence0 t_stop stopped fenced
+  fence0=$(grep -c 'missed its session' "$jz_LOG")
+  t_stop=$EPOCHREALTIME
   kill -STOP "$(j_pid "$f")"
   J_STOPPED=$f
   local live
@@ -910,6 +913,8 @@ j_catchup() {
   kill -CONT "$(j_pid "$f")"
   t0=$EPOCHREALTIME
   J_STOPPED=""
+  stopped=$(calc "$t0 - $t_stop" 1)
+  fenced=$(($(grep -c 'missed its session' "$jz_LOG") - fence0))
   [ "$rc" = 0 ] || { PART_ERR="kproduce --acks 1 with node $f stopped exited $rc: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; return 1; }
   bytes=$((after - before))
   el=""
@@ -927,7 +932,9 @@ j_catchup() {
   local mbps
   mbps=$(calc "$bytes / 1e6 / $el" 1)
   row "follower catch-up after SIGSTOP/SIGCONT" "$mbps" "MB/s" "" "node $f: $(calc "$bytes / 1e6" 1) MB ($(human "$J_N") records, acks=1) behind, lag 0 ${el}s after SIGCONT"
-  row "  until its lag first shrank" "${t_first:-?}" "s" "" "session ${J_SESSION_MS} ms: stopped longer, it was fenced and rejoins first"
+  local why="stopped ${stopped}s, not fenced (session $J_SESSION_MS ms)"
+  [ "$fenced" -gt 0 ] && why="stopped ${stopped}s > session $J_SESSION_MS ms: fenced, so it rejoins the cluster first"
+  row "  until its lag first shrank" "${t_first:-?}" "s" "" "$why"
   # The same bytes copied by the file system: the leader's whole partition directory.
   local src dst dbytes
   src="j${l}_DIR"
