@@ -822,10 +822,13 @@ j_throughput() {
   for acks in 1 all; do
     t=bench-repl-acks$acks
     j_create "$t" 3 || return 1
+    local TIMEFORMAT='%U %S' bcpu0 bcpu1
+    bcpu0=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
     t0=$EPOCHREALTIME
-    timeout 300 kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" "$J_DATA" 2>"$TEST_TMP/j.prod.err"
+    { time timeout 300 kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" "$J_DATA" 2>"$TEST_TMP/j.prod.err"; } 2>"$TEST_TMP/j.time"
     rc=$?
     el=$(secs_since "$t0")
+    bcpu1=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
     [ "$rc" = 0 ] || { PART_ERR="kproduce --acks $acks exited $rc after ${el}s: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; return 1; }
     n_log=$(topic_sum_all "$(j_live)" "$t")
     [ "$n_log" = "$J_N" ] || row "  WARNING: $t log_end sum" "$n_log" "records" "" "expected $J_N"
@@ -833,6 +836,7 @@ j_throughput() {
     mbps=$(calc "$J_N * $REC_BYTES / 1e6 / $el" 1)
     row "kproduce --acks $acks, RF 3, 3 partitions" "$(human "$rps")" "rec/s" "" "$(human "$J_N") x ${REC_BYTES} B, ${el}s, min.insync.replicas=2"
     row "  payload" "$mbps" "MB/s" ""
+    row "  where the time went" "" "" "" "CPU: client $(awk '{ printf "%.2f", $1 + $2 }' "$TEST_TMP/j.time") s, brokers $(calc "$bcpu1 - $bcpu0" 2) s, of ${el}s wall"
     # The followers finish copying before the next run starts, so the runs do not overlap.
     if j_wait 120 j_all_caught_up "$t"; then
       [ "$acks" = 1 ] && row "  followers caught up after the produce ended" "$J_WAITED" "s" "" "every follower lag 0 on every leader"
@@ -1010,6 +1014,15 @@ part_j() {
       }
     done
   done
+  # What the brokers and kzk-lite complained about meanwhile (kills and stops included).
+  local f warns=() top
+  for n in 1 2 3 z; do
+    f="j${n}_LOG"
+    warns+=("$(grep -cE ' (warn|error) ' "${!f}")")
+    grep -E ' (warn|error) ' "${!f}" | sed -E 's/^[^ ]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 3 | sed "s/^/bench: j$n log: /" >&2
+  done
+  top=$(cat "$j1_LOG" "$j2_LOG" "$j3_LOG" | grep -E ' (warn|error) ' | sed -E 's/^[^ ]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 1 | sed -E 's/^ +//')
+  row "  warn/error log lines: node 1, 2, 3, kzk-lite" "$(IFS=,; echo "${warns[*]}")" "lines" "" "most: ${top:0:120}"
   cluster_down j
   return 0
 }
