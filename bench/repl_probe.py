@@ -7,6 +7,10 @@
 #   repl_probe.py failover BOOT TOPIC PARTITION --since EPOCH_S --exclude NODE [--deadline S]
 #       after a kill at wall time EPOCH_S: an acks=all produce of one record to the partition,
 #       through every broker but NODE in turn, until one succeeds; prints "ms=.. tries=.."
+#   repl_probe.py caughtup ADDRS TOPIC --since EPOCH_S [--node N --lag0 L] [--deadline S]
+#       polls describe_topic on every broker in ADDRS (one connection each) until each leader
+#       lists every follower (or only node N) with lag 0; prints "s=.. first_s=.. polls=.."
+#       (first_s: when N's lag first differed from L), seconds since EPOCH_S
 import argparse
 import json
 import socket
@@ -137,15 +141,56 @@ def failover(a):
     return 75
 
 
+def caughtup(a):
+    conns = {}
+    first, polls, last = None, 0, ""
+    while time.time() - a.since < a.deadline:
+        polls += 1
+        lags, leaders = [], set()
+        for addr in a.addrs.split(","):
+            try:
+                if addr not in conns:
+                    conns[addr] = Conn(addr, 5)
+                d = conns[addr].call({"op": "describe_topic", "topic": a.topic})
+            except (OSError, ValueError) as e:
+                conns.pop(addr, None)
+                last = "%s: %s" % (addr, e)
+                continue
+            for p in d.get("partitions", []):
+                if "followers" not in p:
+                    continue
+                leaders.add(p["partition"])
+                lags += [f["lag"] for f in p["followers"] if a.node is None or f["node"] == a.node]
+        if a.node is not None and lags and first is None and lags[0] != a.lag0:
+            first = time.time() - a.since
+        done = lags and all(x == 0 for x in lags) and (a.node is not None or len(leaders) >= a.partitions)
+        if done:
+            el = time.time() - a.since
+            print("s=%.3f first_s=%.3f polls=%d" % (el, first if first is not None else el, polls))
+            return 0
+        last = "lags %s" % lags
+        time.sleep(0.005)
+    print("repl_probe: %s not caught up within %g s (%s)" % (a.topic, a.deadline, last), file=sys.stderr)
+    return 75
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("rtt")
     f = sub.add_parser("failover")
+    c = sub.add_parser("caughtup")
     for p in (r, f):
         p.add_argument("boot")
         p.add_argument("topic")
         p.add_argument("partition", type=int)
+    c.add_argument("addrs")
+    c.add_argument("topic")
+    c.add_argument("--since", type=float, required=True)
+    c.add_argument("--node", type=int)
+    c.add_argument("--lag0", type=int, default=-2)
+    c.add_argument("--partitions", type=int, default=1)
+    c.add_argument("--deadline", type=float, default=120)
     r.add_argument("acks")
     r.add_argument("--count", type=int, default=2000)
     r.add_argument("--warmup", type=int, default=200)
@@ -154,7 +199,7 @@ def main():
     f.add_argument("--exclude", type=int, required=True)
     f.add_argument("--deadline", type=float, default=30)
     a = ap.parse_args()
-    return rtt(a) if a.cmd == "rtt" else failover(a)
+    return {"rtt": rtt, "failover": failover, "caughtup": caughtup}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -784,20 +784,6 @@ j_lag() {
   describe "$(j_addr "$1")" "$2" | jq -r --argjson p "$3" --argjson n "$4" \
     '.partitions[$p].followers[]? | select(.node == $n) | .lag' 2>/dev/null
 }
-# j_all_caught_up TOPIC: every leader lists every follower of TOPIC with lag 0.
-j_all_caught_up() {
-  local md parts p l f lag
-  md=$(j_meta "$1") || return 1
-  parts=$(jq '.topics[0].partitions | length' <<<"$md")
-  for ((p = 0; p < parts; p++)); do
-    l=$(jq -r ".topics[0].partitions[$p].leader" <<<"$md")
-    [ "$l" -ge 1 ] 2>/dev/null || return 1
-    for f in $(jq -r ".topics[0].partitions[$p].replicas[] | select(. != $l)" <<<"$md"); do
-      lag=$(j_lag "$l" "$1" "$p" "$f")
-      [ "$lag" = 0 ] || return 1
-    done
-  done
-}
 j_create() {  # j_create TOPIC PARTITIONS: replication factor 3, min.insync.replicas 2
   timeout 60 ktopic -b "$(j_live)" create "$1" -p "$2" -r 3 -c min.insync.replicas=2 >/dev/null 2>"$TEST_TMP/j.err" || {
     PART_ERR="ktopic create $1 -p $2 -r 3 -c min.insync.replicas=2: $(tail -n 1 "$TEST_TMP/j.err")"
@@ -818,7 +804,7 @@ j_log_tail() {
 # J1: acks=1 vs acks=all, same records, each into its own fresh topic.
 J_RPS_1=""
 j_throughput() {
-  local acks t t0 el rc n_log rps mbps
+  local acks t t0 t_end el rc n_log rps mbps out
   for acks in 1 all; do
     t=bench-repl-acks$acks
     j_create "$t" 3 || return 1
@@ -827,6 +813,7 @@ j_throughput() {
     t0=$EPOCHREALTIME
     { time timeout 300 kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" "$J_DATA" 2>"$TEST_TMP/j.prod.err"; } 2>"$TEST_TMP/j.time"
     rc=$?
+    t_end=$EPOCHREALTIME
     el=$(secs_since "$t0")
     bcpu1=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
     [ "$rc" = 0 ] || { PART_ERR="kproduce --acks $acks exited $rc after ${el}s: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; return 1; }
@@ -838,10 +825,11 @@ j_throughput() {
     row "  payload" "$mbps" "MB/s" ""
     row "  where the time went" "" "" "" "CPU: client $(awk '{ printf "%.2f", $1 + $2 }' "$TEST_TMP/j.time") s, brokers $(calc "$bcpu1 - $bcpu0" 2) s, of ${el}s wall"
     # The followers finish copying before the next run starts, so the runs do not overlap.
-    if j_wait 120 j_all_caught_up "$t"; then
-      [ "$acks" = 1 ] && row "  followers caught up after the produce ended" "$J_WAITED" "s" "" "every follower lag 0 on every leader"
+    out=$($J_PROBE caughtup "$(j_live)" "$t" --partitions 3 --since "$t_end" 2>"$TEST_TMP/j.cu.err")
+    if [ -n "$out" ]; then
+      [ "$acks" = 1 ] && row "  followers caught up after the produce ended" "$(sed -nE 's/^s=([0-9.]+).*/\1/p' <<<"$out")" "s" "" "every follower lag 0 on every leader (describe_topic polled)"
     else
-      row "  WARNING: followers not caught up" "120" "s" "" "after kproduce --acks $acks ended"
+      row "  WARNING: followers not caught up" "" "" "" "after kproduce --acks $acks: $(tail -n 1 "$TEST_TMP/j.cu.err")"
     fi
     [ "$acks" = 1 ] && J_RPS_1=$rps
   done
@@ -897,7 +885,7 @@ j_latency() {
 # follows, SIGCONT, time until the leader sees its log end equal its own; beside it, a copy of
 # the leader's partition directory with cp + sync.
 j_catchup() {
-  local t=bench-catchup l f before after bytes t0 t_first="" el lag lag0 rc
+  local t=bench-catchup l f before after bytes t0 t_first="" el lag0 rc
   j_create "$t" 1 || return 1
   l=$(j_leader "$t" 0)
   f=$(j_meta "$t" | jq -r ".topics[0].partitions[0].replicas[] | select(. != $l)" | head -n 1)
@@ -921,15 +909,12 @@ j_catchup() {
   fenced=$(($(grep -c 'missed its session' "$jz_LOG") - fence0))
   [ "$rc" = 0 ] || { PART_ERR="kproduce --acks 1 with node $f stopped exited $rc: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; return 1; }
   bytes=$((after - before))
-  el=""
-  while [ "$(calc "$EPOCHREALTIME - $t0 < 120" 0)" = 1 ]; do
-    lag=$(j_lag "$l" "$t" 0 "$f")
-    if [ -n "$lag" ] && [ -z "$t_first" ] && [ -n "$lag0" ] && [ "$lag" != "$lag0" ]; then t_first=$(secs_since "$t0"); fi
-    [ "$lag" = 0 ] && { el=$(secs_since "$t0"); break; }
-    sleep 0.02
-  done
+  local out
+  out=$($J_PROBE caughtup "$(j_addr "$l")" "$t" --node "$f" --lag0 "${lag0:--2}" --since "$t0" 2>"$TEST_TMP/j.cu.err")
+  el=$(sed -nE 's/^s=([0-9.]+).*/\1/p' <<<"$out")
+  t_first=$(sed -nE 's/.*first_s=([0-9.]+).*/\1/p' <<<"$out")
   if [ -z "$el" ]; then
-    PART_ERR="node $f still ${lag:-?} records behind on $t/0 120 s after SIGCONT (lag when resumed: ${lag0:-?})"
+    PART_ERR="node $f not caught up on $t/0 after SIGCONT (lag when resumed: ${lag0:-?}): $(tail -n 1 "$TEST_TMP/j.cu.err")"
     j_log_tail
     return 1
   fi
