@@ -7,12 +7,16 @@
 #   repl_probe.py failover BOOT TOPIC PARTITION --since EPOCH_S --exclude NODE [--deadline S]
 #       after a kill at wall time EPOCH_S: an acks=all produce of one record to the partition,
 #       through every broker but NODE in turn, until one succeeds; prints "ms=.. tries=.."
-#   repl_probe.py caughtup ADDRS TOPIC --since EPOCH_S [--node N --lag0 L] [--deadline S]
+#   repl_probe.py caughtup ADDRS TOPIC (--start-file F | --cont PID) [--node N] [--deadline S]
 #       polls describe_topic on every broker in ADDRS (one connection each) until each leader
-#       lists every follower (or only node N) with lag 0; prints "s=.. first_s=.. polls=.."
-#       (first_s: when N's lag first differed from L), seconds since EPOCH_S
+#       lists every follower (or only node N) with lag 0; prints "s=.. first_s=.. lag0=.. polls=.."
+#       The clock starts at the wall time written into F once F appears, or (--cont) when this
+#       process sends SIGCONT to PID after reading N's lag first (first_s: when that lag first
+#       changed). Started beforehand, so python's own start-up is not in the figure.
 import argparse
 import json
+import os
+import signal
 import socket
 import sys
 import time
@@ -141,9 +145,32 @@ def failover(a):
     return 75
 
 
+def describe_all(addrs, conns, topic):
+    out = []
+    for addr in addrs:
+        try:
+            if addr not in conns:
+                conns[addr] = Conn(addr, 5)
+            out.append(conns[addr].call({"op": "describe_topic", "topic": topic}))
+        except (OSError, ValueError):
+            conns.pop(addr, None)
+    return out
+
+
 def caughtup(a):
     conns = {}
     first, polls, last = None, 0, ""
+    lag0 = None
+    if a.cont is not None:
+        for d in describe_all(a.addrs.split(","), conns, a.topic):
+            for p in d.get("partitions", []):
+                lag0 = next((f["lag"] for f in p.get("followers", []) if f["node"] == a.node), lag0)
+        os.kill(a.cont, signal.SIGCONT)
+        a.since = time.time()
+    else:
+        while not os.path.exists(a.start_file) or not open(a.start_file).read().strip():
+            time.sleep(0.001)
+        a.since = float(open(a.start_file).read())
     while time.time() - a.since < a.deadline:
         polls += 1
         lags, leaders = [], set()
@@ -161,12 +188,12 @@ def caughtup(a):
                     continue
                 leaders.add(p["partition"])
                 lags += [f["lag"] for f in p["followers"] if a.node is None or f["node"] == a.node]
-        if a.node is not None and lags and first is None and lags[0] != a.lag0:
+        if a.node is not None and lags and first is None and lags[0] != lag0:
             first = time.time() - a.since
         done = lags and all(x == 0 for x in lags) and (a.node is not None or len(leaders) >= a.partitions)
         if done:
             el = time.time() - a.since
-            print("s=%.3f first_s=%.3f polls=%d" % (el, first if first is not None else el, polls))
+            print("s=%.3f first_s=%.3f lag0=%s polls=%d" % (el, first if first is not None else el, lag0, polls))
             return 0
         last = "lags %s" % lags
         time.sleep(0.005)
@@ -186,9 +213,9 @@ def main():
         p.add_argument("partition", type=int)
     c.add_argument("addrs")
     c.add_argument("topic")
-    c.add_argument("--since", type=float, required=True)
+    c.add_argument("--start-file")
+    c.add_argument("--cont", type=int)
     c.add_argument("--node", type=int)
-    c.add_argument("--lag0", type=int, default=-2)
     c.add_argument("--partitions", type=int, default=1)
     c.add_argument("--deadline", type=float, default=120)
     r.add_argument("acks")

@@ -810,13 +810,18 @@ j_throughput() {
     j_create "$t" 3 || return 1
     local TIMEFORMAT='%U %S' bcpu0 bcpu1
     bcpu0=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
+    # The poller for "followers caught up" starts now and waits for the end time in a file.
+    rm -f "$TEST_TMP/j.end"
+    $J_PROBE caughtup "$(j_live)" "$t" --partitions 3 --start-file "$TEST_TMP/j.end" >"$TEST_TMP/j.cu.out" 2>"$TEST_TMP/j.cu.err" &
+    local cu=$!
     t0=$EPOCHREALTIME
     { time timeout 300 kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" "$J_DATA" 2>"$TEST_TMP/j.prod.err"; } 2>"$TEST_TMP/j.time"
     rc=$?
     t_end=$EPOCHREALTIME
+    echo "$t_end" >"$TEST_TMP/j.end"
     el=$(secs_since "$t0")
     bcpu1=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
-    [ "$rc" = 0 ] || { PART_ERR="kproduce --acks $acks exited $rc after ${el}s: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; return 1; }
+    [ "$rc" = 0 ] || { PART_ERR="kproduce --acks $acks exited $rc after ${el}s: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; kill "$cu"; return 1; }
     n_log=$(topic_sum_all "$(j_live)" "$t")
     [ "$n_log" = "$J_N" ] || row "  WARNING: $t log_end sum" "$n_log" "records" "" "expected $J_N"
     rps=$(calc "$J_N / $el" 0)
@@ -825,7 +830,8 @@ j_throughput() {
     row "  payload" "$mbps" "MB/s" ""
     row "  where the time went" "" "" "" "CPU: client $(awk '{ printf "%.2f", $1 + $2 }' "$TEST_TMP/j.time") s, brokers $(calc "$bcpu1 - $bcpu0" 2) s, of ${el}s wall"
     # The followers finish copying before the next run starts, so the runs do not overlap.
-    out=$($J_PROBE caughtup "$(j_live)" "$t" --partitions 3 --since "$t_end" 2>"$TEST_TMP/j.cu.err")
+    wait "$cu"
+    out=$(cat "$TEST_TMP/j.cu.out")
     if [ -n "$out" ]; then
       [ "$acks" = 1 ] && row "  followers caught up after the produce ended" "$(sed -nE 's/^s=([0-9.]+).*/\1/p' <<<"$out")" "s" "" "every follower lag 0 on every leader (describe_topic polled)"
     else
@@ -901,28 +907,29 @@ j_catchup() {
   timeout 300 kproduce -b "$live" -t "$t" -p 0 --acks 1 "$J_DATA" 2>"$TEST_TMP/j.prod.err"
   rc=$?
   after=$(describe "$(j_addr "$l")" "$t" | jq '.partitions[0].size' 2>/dev/null)
-  lag0=$(j_lag "$l" "$t" 0 "$f")
-  kill -CONT "$(j_pid "$f")"
-  t0=$EPOCHREALTIME
+  # The poller reads the follower's lag, sends the SIGCONT itself and starts its clock then.
+  local out
+  stopped=$(calc "$EPOCHREALTIME - $t_stop" 1)  # plus the poller's start-up
+  out=$($J_PROBE caughtup "$(j_addr "$l")" "$t" --node "$f" --cont "$(j_pid "$f")" 2>"$TEST_TMP/j.cu.err")
+  kill -CONT "$(j_pid "$f")"  # in case the poller could not
   J_STOPPED=""
-  stopped=$(calc "$t0 - $t_stop" 1)
   fenced=$(($(grep -c 'missed its session' "$jz_LOG") - fence0))
   [ "$rc" = 0 ] || { PART_ERR="kproduce --acks 1 with node $f stopped exited $rc: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; return 1; }
   bytes=$((after - before))
-  local out
-  out=$($J_PROBE caughtup "$(j_addr "$l")" "$t" --node "$f" --lag0 "${lag0:--2}" --since "$t0" 2>"$TEST_TMP/j.cu.err")
   el=$(sed -nE 's/^s=([0-9.]+).*/\1/p' <<<"$out")
   t_first=$(sed -nE 's/.*first_s=([0-9.]+).*/\1/p' <<<"$out")
+  lag0=$(sed -nE 's/.*lag0=([0-9-]+|None).*/\1/p' <<<"$out")
+  say "catch-up: $out"
   if [ -z "$el" ]; then
-    PART_ERR="node $f not caught up on $t/0 after SIGCONT (lag when resumed: ${lag0:-?}): $(tail -n 1 "$TEST_TMP/j.cu.err")"
+    PART_ERR="node $f not caught up on $t/0 after SIGCONT: $(tail -n 1 "$TEST_TMP/j.cu.err")"
     j_log_tail
     return 1
   fi
   local mbps
   mbps=$(calc "$bytes / 1e6 / $el" 1)
-  row "follower catch-up after SIGSTOP/SIGCONT" "$mbps" "MB/s" "" "node $f: $(calc "$bytes / 1e6" 1) MB ($(human "$J_N") records, acks=1) behind, lag 0 ${el}s after SIGCONT"
+  row "follower catch-up after SIGSTOP/SIGCONT" "$mbps" "MB/s" "" "node $f: $(calc "$bytes / 1e6" 1) MB ($(human "$J_N") records, acks=1) behind, lag $lag0 -> 0 in ${el}s after SIGCONT"
   local why="stopped ${stopped}s, not fenced (session $J_SESSION_MS ms)"
-  [ "$fenced" -gt 0 ] && why="stopped ${stopped}s > session $J_SESSION_MS ms: fenced, so it rejoins the cluster first"
+  [ "$fenced" -gt 0 ] && why="stopped ${stopped}s > session $J_SESSION_MS ms: fenced meanwhile"
   row "  until its lag first shrank" "${t_first:-?}" "s" "" "$why"
   # The same bytes copied by the file system: the leader's whole partition directory.
   local src dst dbytes
