@@ -814,6 +814,7 @@ j_throughput() {
     rm -f "$TEST_TMP/j.end"
     $J_PROBE caughtup "$(j_live)" "$t" --partitions 3 --start-file "$TEST_TMP/j.end" >"$TEST_TMP/j.cu.out" 2>"$TEST_TMP/j.cu.err" &
     local cu=$!
+    _started_pids+=("$cu")
     t0=$EPOCHREALTIME
     { time timeout 300 kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" "$J_DATA" 2>"$TEST_TMP/j.prod.err"; } 2>"$TEST_TMP/j.time"
     rc=$?
