@@ -758,11 +758,11 @@ j_meta() {
   done
   return 1
 }
-# j_isr_full TOPIC...: every partition of every TOPIC has 3 in-sync replicas and a leader.
+# j_isr_full TOPIC...: every partition of every TOPIC has every replica in sync and a leader.
 j_isr_full() {
   local t
   for t in "$@"; do
-    j_meta "$t" | jq -e '.topics[0].partitions | length > 0 and all((.isr | length) == 3 and .leader >= 0)' >/dev/null 2>&1 || return 1
+    j_meta "$t" | jq -e '.topics[0].partitions | length > 0 and all((.isr | length) == (.replicas | length) and .leader >= 0)' >/dev/null 2>&1 || return 1
   done
 }
 # j_wait SECONDS CMD...: polls CMD every 50 ms; sets J_WAITED (seconds) when it succeeds.
@@ -784,12 +784,15 @@ j_lag() {
   describe "$(j_addr "$1")" "$2" | jq -r --argjson p "$3" --argjson n "$4" \
     '.partitions[$p].followers[]? | select(.node == $n) | .lag' 2>/dev/null
 }
-j_create() {  # j_create TOPIC PARTITIONS: replication factor 3, min.insync.replicas 2
-  timeout 60 ktopic -b "$(j_live)" create "$1" -p "$2" -r 3 -c min.insync.replicas=2 >/dev/null 2>"$TEST_TMP/j.err" || {
-    PART_ERR="ktopic create $1 -p $2 -r 3 -c min.insync.replicas=2: $(tail -n 1 "$TEST_TMP/j.err")"
+# j_create TOPIC PARTITIONS [RF]: replication factor RF (3) and then min.insync.replicas 2.
+j_create() {
+  local args=(-p "$2" -r "${3:-3}")
+  [ "${3:-3}" -ge 2 ] && args+=(-c min.insync.replicas=2)
+  timeout 60 ktopic -b "$(j_live)" create "$1" "${args[@]}" >/dev/null 2>"$TEST_TMP/j.err" || {
+    PART_ERR="ktopic create $1 ${args[*]}: $(tail -n 1 "$TEST_TMP/j.err")"
     return 1
   }
-  j_wait 30 j_isr_full "$1" || { PART_ERR="$1: not every partition has 3 in-sync replicas 30 s after create: $(j_meta "$1" | jq -c '[.topics[0].partitions[] | {p: .partition, l: .leader, isr}]' 2>/dev/null)"; return 1; }
+  j_wait 30 j_isr_full "$1" || { PART_ERR="$1: not every replica in sync 30 s after create: $(j_meta "$1" | jq -c '[.topics[0].partitions[] | {p: .partition, l: .leader, isr}]' 2>/dev/null)"; return 1; }
 }
 # j_log_tail: the last broker and coordinator log lines that say something about replication,
 # for a FAILED row's reader.
@@ -801,20 +804,25 @@ j_log_tail() {
   done
 }
 
-# J1: acks=1 vs acks=all, same records, each into its own fresh topic.
-J_RPS_1=""
+# J1: acks=1 vs acks=all, same records, each into its own fresh topic; RF 1 beside them.
+J_RPS_1="" J_RPS_RF1=""
 j_throughput() {
-  local acks t t0 t_end el rc n_log rps mbps out
-  for acks in 1 all; do
-    t=bench-repl-acks$acks
-    j_create "$t" 3 || return 1
+  local acks t t0 t_end el rc n_log rps mbps out rf
+  # rf1: the same produce into a topic without replicas, on the same cluster, as the baseline.
+  for acks in rf1 1 all; do
+    t=bench-repl-acks$acks rf=3
+    [ "$acks" = rf1 ] && { acks=1 rf=1; }
+    j_create "$t" 3 "$rf" || return 1
     local TIMEFORMAT='%U %S' bcpu0 bcpu1
     bcpu0=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
     # The poller for "followers caught up" starts now and waits for the end time in a file.
     rm -f "$TEST_TMP/j.end"
-    $J_PROBE caughtup "$(j_live)" "$t" --partitions 3 --start-file "$TEST_TMP/j.end" >"$TEST_TMP/j.cu.out" 2>"$TEST_TMP/j.cu.err" &
-    local cu=$!
-    _started_pids+=("$cu")
+    local cu=""
+    if [ "$rf" = 3 ]; then
+      $J_PROBE caughtup "$(j_live)" "$t" --partitions 3 --start-file "$TEST_TMP/j.end" >"$TEST_TMP/j.cu.out" 2>"$TEST_TMP/j.cu.err" &
+      cu=$!
+      _started_pids+=("$cu")
+    fi
     t0=$EPOCHREALTIME
     { time timeout 300 kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" "$J_DATA" 2>"$TEST_TMP/j.prod.err"; } 2>"$TEST_TMP/j.time"
     rc=$?
@@ -822,25 +830,31 @@ j_throughput() {
     echo "$t_end" >"$TEST_TMP/j.end"
     el=$(secs_since "$t0")
     bcpu1=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
-    [ "$rc" = 0 ] || { PART_ERR="kproduce --acks $acks exited $rc after ${el}s: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; kill "$cu"; return 1; }
+    [ "$rc" = 0 ] || { PART_ERR="kproduce --acks $acks exited $rc after ${el}s: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; [ -n "$cu" ] && kill "$cu"; return 1; }
     n_log=$(topic_sum_all "$(j_live)" "$t")
     [ "$n_log" = "$J_N" ] || row "  WARNING: $t log_end sum" "$n_log" "records" "" "expected $J_N"
     rps=$(calc "$J_N / $el" 0)
     mbps=$(calc "$J_N * $REC_BYTES / 1e6 / $el" 1)
-    row "kproduce --acks $acks, RF 3, 3 partitions" "$(human "$rps")" "rec/s" "" "$(human "$J_N") x ${REC_BYTES} B, ${el}s, min.insync.replicas=2"
+    if [ "$rf" = 1 ]; then
+      row "kproduce --acks 1, RF 1 (baseline), 3 partitions" "$(human "$rps")" "rec/s" "" "$(human "$J_N") x ${REC_BYTES} B, ${el}s, same cluster, no followers"
+    else
+      row "kproduce --acks $acks, RF 3, 3 partitions" "$(human "$rps")" "rec/s" "" "$(human "$J_N") x ${REC_BYTES} B, ${el}s, min.insync.replicas=2"
+    fi
     row "  payload" "$mbps" "MB/s" ""
     row "  where the time went" "" "" "" "CPU: client $(awk '{ printf "%.2f", $1 + $2 }' "$TEST_TMP/j.time") s, brokers $(calc "$bcpu1 - $bcpu0" 2) s, of ${el}s wall"
     # The followers finish copying before the next run starts, so the runs do not overlap.
-    wait "$cu"
-    out=$(cat "$TEST_TMP/j.cu.out")
-    if [ -n "$out" ]; then
+    if [ -z "$cu" ]; then
+      :
+    elif wait "$cu" && out=$(cat "$TEST_TMP/j.cu.out") && [ -n "$out" ]; then
       [ "$acks" = 1 ] && row "  followers caught up after the produce ended" "$(sed -nE 's/^s=([0-9.]+).*/\1/p' <<<"$out")" "s" "" "every follower lag 0 on every leader (describe_topic polled)"
     else
       row "  WARNING: followers not caught up" "" "" "" "after kproduce --acks $acks: $(tail -n 1 "$TEST_TMP/j.cu.err")"
     fi
-    [ "$acks" = 1 ] && J_RPS_1=$rps
+    [ "$rf" = 1 ] && J_RPS_RF1=$rps
+    [ "$rf" = 3 ] && [ "$acks" = 1 ] && J_RPS_1=$rps
   done
   row "ratio acks=all / acks=1" "$(calc "$rps / $J_RPS_1" 2)" "x" "" "Kafka 2014 (3 replicas): 421,823 / 786,980 rec/s = 0.54"
+  row "ratio RF 3 acks=1 / RF 1" "$(calc "$J_RPS_1 / $J_RPS_RF1" 2)" "x" "" "followers share the leaders' $(nproc) cores here (Kafka's run: one machine each)"
 }
 
 # J2: produce-to-consume latency through the cluster (part C's pipes) and the produce round
@@ -944,7 +958,7 @@ j_catchup() {
   el=$(secs_since "$t0")
   local cp_mbps
   cp_mbps=$(calc "$dbytes / 1e6 / $el" 1)
-  row "cp -r of the leader's partition dir + sync" "$cp_mbps" "MB/s" "" "$(calc "$dbytes / 1e6" 1) MB, ${el}s, page cache warm"
+  row "cp -r of the leader's partition dir + sync" "$cp_mbps" "MB/s" "" "$(calc "$dbytes / 1e6" 1) MB, ${el}s, page cache warm; the follower does not fsync, cp is followed by sync"
   row "ratio catch-up / cp" "$(calc "$mbps / $cp_mbps" 2)" "x" ""
   rm -rf "$dst"
 }
@@ -978,7 +992,7 @@ j_failover() {
   max=$(tail -n 1 <<<"$sorted")
   row "failover after kill -9 of a leader, p50" "$p50" "ms" "" "kill to first acks=all produce ok via another broker, $J_FAILOVERS kills"
   row "  max" "$max" "ms" "" "all: $(IFS=' '; echo "${mss[*]}") ms; session timeout $J_SESSION_MS ms, heartbeat $J_HEARTBEAT_MS ms"
-  row "  restarted broker back in every ISR, p50" "$(printf '%s\n' "${rejoin[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "s" "" "from its listening line; $(wc -w <<<"$topics") topics, RF 3"
+  row "  restarted broker back in every ISR, p50" "$(printf '%s\n' "${rejoin[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "s" "" "from its listening line; $(wc -w <<<"$topics") topics' ISRs"
 }
 
 part_j() {
