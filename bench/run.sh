@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: what `make bench` runs. Measures kreek (produce, consume, latency, durable
-# appends, start-up with many segments, compaction, a 3-broker cluster) and Redis Streams and the raw disk beside it, all in
+# appends, start-up with many segments, compaction, a 3-broker cluster, replication: acks,
+# latency, follower catch-up and failover) and Redis Streams and the raw disk beside it, all in
 # this one run on this machine, and prints one table. A part that fails prints
 # "FAILED: reason" and the rest goes on; the script exits 0 whenever the measurements ran.
 #
@@ -8,7 +9,8 @@
 #      BENCH_FSYNC_SECONDS (5), BENCH_FANOUT (concurrent readers in part B, 8),
 #      BENCH_SKIP (letters of parts to skip, e.g. "DF"), BENCH_CLUSTER_PARTITIONS (part H, 1000),
 #      BENCH_METADATA_REQUESTS (part H, 200), BENCH_CLUSTER_PASSES (part I produces the
-#      records this many times over, 5).
+#      records this many times over, 5), BENCH_REPL_RECORDS (part J's records per produce,
+#      500000), BENCH_FAILOVERS (part J's leader kills, 5).
 set -uo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -521,13 +523,15 @@ part_g() {
 
 # --- H and I: a cluster (kzk-lite + 3 brokers) ---
 
-# cluster_up PREFIX: kzk-lite PREFIXz and brokers PREFIX1..3 joined to it (each waits until
-# its broker is registered and live); sets CLUSTER_BOOT to the three broker addresses.
+# cluster_up PREFIX [kzk-lite flags...]: kzk-lite PREFIXz and brokers PREFIX1..3 (node ids
+# 1..3) joined to it (each waits until its broker is registered and live); sets CLUSTER_BOOT
+# to the three broker addresses.
 CLUSTER_BOOT=""
 cluster_up() {
   local p=$1 i n
+  shift
   command -v kzk-lite >/dev/null || { PART_ERR="kzk-lite not built in $KREEK_BIN"; return 1; }
-  start_kzk "${p}z" || { n="${p}z_LOG"; PART_ERR="kzk-lite did not start: $(tail -n 1 "${!n}")"; return 1; }
+  start_kzk "${p}z" "$@" || { n="${p}z_LOG"; PART_ERR="kzk-lite did not start: $(tail -n 1 "${!n}")"; return 1; }
   n="${p}z_ADDR"
   local zaddr=${!n} baddrs=()
   for i in 1 2 3; do
@@ -721,6 +725,315 @@ part_i() {
   return 0
 }
 
+# --- J: replication (3 brokers + kzk-lite, replication factor 3) ---
+J_N=${BENCH_REPL_RECORDS:-500000}
+J_FAILOVERS=${BENCH_FAILOVERS:-5}
+# The coordinator's session and heartbeat, as tests/lib/cluster.sh sets them: a killed
+# leader is noticed only when its session runs out, so the failover time follows the first.
+J_SESSION_MS=${SESSION_MS:-1500}
+J_HEARTBEAT_MS=${HEARTBEAT_MS:-250}
+J_LAT_RATE=2000
+J_DATA=$TEST_TMP/repl-records.txt
+J_PROBE="python3 $HERE/repl_probe.py"
+
+# j_addr NODE / j_pid NODE: broker jNODE's address and pid.
+j_addr() { local v="j${1}_ADDR"; echo "${!v}"; }
+j_pid() { local v="j${1}_PID"; echo "${!v}"; }
+# j_live: the addresses of the brokers whose process runs and is not stopped, comma-separated.
+J_STOPPED=""
+j_live() {
+  local n out=()
+  for n in 1 2 3; do
+    [ "$n" = "$J_STOPPED" ] && continue
+    kill -0 "$(j_pid "$n")" 2>/dev/null && out+=("$(j_addr "$n")")
+  done
+  (IFS=,; echo "${out[*]}")
+}
+# j_meta TOPIC: metadata of TOPIC from the first live broker that answers.
+j_meta() {
+  local a out
+  for a in $(j_live | tr , ' '); do
+    out=$(rpc "$a" "{\"op\":\"metadata\",\"topics\":[\"$1\"]}")
+    [ -n "$out" ] && { echo "$out"; return 0; }
+  done
+  return 1
+}
+# j_isr_full TOPIC...: every partition of every TOPIC has every replica in sync and a leader.
+j_isr_full() {
+  local t
+  for t in "$@"; do
+    j_meta "$t" | jq -e '.topics[0].partitions | length > 0 and all((.isr | length) == (.replicas | length) and .leader >= 0)' >/dev/null 2>&1 || return 1
+  done
+}
+# j_wait SECONDS CMD...: polls CMD every 50 ms; sets J_WAITED (seconds) when it succeeds.
+J_WAITED=""
+j_wait() {
+  local secs=$1 t0=$EPOCHREALTIME
+  shift
+  while [ "$(calc "$EPOCHREALTIME - $t0 < $secs" 0)" = 1 ]; do
+    "$@" && { J_WAITED=$(secs_since "$t0"); return 0; }
+    sleep 0.05
+  done
+  return 1
+}
+# j_leader TOPIC P: the node leading TOPIC/P.
+j_leader() { j_meta "$1" | jq -r ".topics[0].partitions[$2].leader" 2>/dev/null; }
+# j_lag LEADER-NODE TOPIC P NODE: NODE's lag behind the leader (records), from the leader's
+# describe_topic "followers"; empty when the leader does not list it.
+j_lag() {
+  describe "$(j_addr "$1")" "$2" | jq -r --argjson p "$3" --argjson n "$4" \
+    '.partitions[$p].followers[]? | select(.node == $n) | .lag' 2>/dev/null
+}
+# j_create TOPIC PARTITIONS [RF]: replication factor RF (3) and then min.insync.replicas 2.
+j_create() {
+  local args=(-p "$2" -r "${3:-3}")
+  [ "${3:-3}" -ge 2 ] && args+=(-c min.insync.replicas=2)
+  timeout 60 ktopic -b "$(j_live)" create "$1" "${args[@]}" >/dev/null 2>"$TEST_TMP/j.err" || {
+    PART_ERR="ktopic create $1 ${args[*]}: $(tail -n 1 "$TEST_TMP/j.err")"
+    return 1
+  }
+  j_wait 30 j_isr_full "$1" || { PART_ERR="$1: not every replica in sync 30 s after create: $(j_meta "$1" | jq -c '[.topics[0].partitions[] | {p: .partition, l: .leader, isr}]' 2>/dev/null)"; return 1; }
+}
+# j_log_tail: the last broker and coordinator log lines that say something about replication,
+# for a FAILED row's reader.
+j_log_tail() {
+  local n f
+  for n in 1 2 3 z; do
+    f="j${n}_LOG"
+    grep -E 'warn|error|isr|fenc|epoch|truncat' "${!f}" 2>/dev/null | tail -n 2 | sed "s/^/j$n: /" >&2
+  done
+}
+
+# J1: acks=1 vs acks=all, same records, each into its own fresh topic; RF 1 beside them.
+J_RPS_1="" J_RPS_RF1=""
+j_throughput() {
+  local acks t t0 t_end el rc n_log rps mbps out rf
+  # rf1: the same produce into a topic without replicas, on the same cluster, as the baseline.
+  for acks in rf1 1 all; do
+    t=bench-repl-acks$acks rf=3
+    [ "$acks" = rf1 ] && { acks=1 rf=1; }
+    j_create "$t" 3 "$rf" || return 1
+    local TIMEFORMAT='%U %S' bcpu0 bcpu1
+    bcpu0=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
+    # The poller for "followers caught up" starts now and waits for the end time in a file.
+    rm -f "$TEST_TMP/j.end"
+    local cu=""
+    if [ "$rf" = 3 ]; then
+      $J_PROBE caughtup "$(j_live)" "$t" --partitions 3 --start-file "$TEST_TMP/j.end" >"$TEST_TMP/j.cu.out" 2>"$TEST_TMP/j.cu.err" &
+      cu=$!
+      _started_pids+=("$cu")
+    fi
+    t0=$EPOCHREALTIME
+    { time timeout 300 kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" "$J_DATA" 2>"$TEST_TMP/j.prod.err"; } 2>"$TEST_TMP/j.time"
+    rc=$?
+    t_end=$EPOCHREALTIME
+    echo "$t_end" >"$TEST_TMP/j.end"
+    el=$(secs_since "$t0")
+    bcpu1=$(cpu_of_all "$j1_PID" "$j2_PID" "$j3_PID")
+    [ "$rc" = 0 ] || { PART_ERR="kproduce --acks $acks exited $rc after ${el}s: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; [ -n "$cu" ] && kill "$cu"; return 1; }
+    n_log=$(topic_sum_all "$(j_live)" "$t")
+    [ "$n_log" = "$J_N" ] || row "  WARNING: $t log_end sum" "$n_log" "records" "" "expected $J_N"
+    rps=$(calc "$J_N / $el" 0)
+    mbps=$(calc "$J_N * $REC_BYTES / 1e6 / $el" 1)
+    if [ "$rf" = 1 ]; then
+      row "kproduce --acks 1, RF 1 (baseline), 3 partitions" "$(human "$rps")" "rec/s" "" "$(human "$J_N") x ${REC_BYTES} B, ${el}s, same cluster, no followers"
+    else
+      row "kproduce --acks $acks, RF 3, 3 partitions" "$(human "$rps")" "rec/s" "" "$(human "$J_N") x ${REC_BYTES} B, ${el}s, min.insync.replicas=2"
+    fi
+    row "  payload" "$mbps" "MB/s" ""
+    row "  where the time went" "" "" "" "CPU: client $(awk '{ printf "%.2f", $1 + $2 }' "$TEST_TMP/j.time") s, brokers $(calc "$bcpu1 - $bcpu0" 2) s, of ${el}s wall"
+    # The followers finish copying before the next run starts, so the runs do not overlap.
+    if [ -z "$cu" ]; then
+      :
+    elif wait "$cu" && out=$(cat "$TEST_TMP/j.cu.out") && [ -n "$out" ]; then
+      [ "$acks" = 1 ] && row "  followers caught up after the produce ended" "$(sed -nE 's/^s=([0-9.]+).*/\1/p' <<<"$out")" "s" "" "every follower lag 0 on every leader (describe_topic polled)"
+    else
+      row "  WARNING: followers not caught up" "" "" "" "after kproduce --acks $acks: $(tail -n 1 "$TEST_TMP/j.cu.err")"
+    fi
+    [ "$rf" = 1 ] && J_RPS_RF1=$rps
+    [ "$rf" = 3 ] && [ "$acks" = 1 ] && J_RPS_1=$rps
+  done
+  row "ratio acks=all / acks=1" "$(calc "$rps / $J_RPS_1" 2)" "x" "" "Kafka 2014 (3 replicas): 421,823 / 786,980 rec/s = 0.54"
+  row "ratio RF 3 acks=1 / RF 1" "$(calc "$J_RPS_1 / $J_RPS_RF1" 2)" "x" "" "followers share the leaders' $(nproc) cores here (Kafka's run: one machine each)"
+}
+
+# J2: produce-to-consume latency through the cluster (part C's pipes) and the produce round
+# trip alone (one request in flight), acks=1 vs acks=all, one partition each.
+j_latency() {
+  local probe acks t count warm send_s cpid rpid prc rrc res
+  probe=$(helper latency_probe) || { PART_ERR="cannot build latency_probe"; return 1; }
+  warm=$J_LAT_RATE count=$((J_LAT_RATE * LAT_SECONDS)) send_s=$((LAT_SECONDS + 2))
+  for acks in 1 all; do
+    t=bench-repl-lat$acks
+    j_create "$t" 1 || return 1
+    rm -f "$TEST_TMP/jlat.fifo"
+    mkfifo "$TEST_TMP/jlat.fifo"
+    kconsume -b "$CLUSTER_BOOT" -t "$t" -f --format '%v\n' >"$TEST_TMP/jlat.fifo" 2>"$TEST_TMP/j.cons.err" &
+    cpid=$!
+    _started_pids+=("$cpid")
+    timeout $((send_s + 20)) "$probe" recv --warmup "$warm" --count "$count" <"$TEST_TMP/jlat.fifo" >"$TEST_TMP/jlat.out" &
+    rpid=$!
+    sleep 0.5
+    "$probe" send --rate "$J_LAT_RATE" --seconds "$send_s" 2>/dev/null |
+      timeout $((send_s + 20)) kproduce -b "$CLUSTER_BOOT" -t "$t" --acks "$acks" --linger-ms 1 2>"$TEST_TMP/j.prod.err"
+    prc=$?
+    wait "$rpid"
+    rrc=$?
+    kill -TERM "$cpid" 2>/dev/null
+    wait "$cpid" 2>/dev/null
+    res=$(cat "$TEST_TMP/jlat.out")
+    say "replication latency acks=$acks: $res"
+    if [ "$rrc" != 0 ] || [ -z "$res" ]; then
+      row "produce-to-consume, acks=$acks" "FAILED" "" "" "recv exit $rrc, kproduce exit $prc: $(tail -n 1 "$TEST_TMP/j.prod.err") $(tail -n 1 "$TEST_TMP/j.cons.err") $res"
+      j_log_tail
+    else
+      row "produce-to-consume p50 / p99, acks=$acks" "$(sed -E 's/.*p50_ms=([0-9.]+).*p99_ms=([0-9.]+).*/\1 \/ \2/' <<<"$res")" "ms" "" "$(human "$J_LAT_RATE") rec/s, 1 partition RF 3, max $(sed -E 's/.*max_ms=([0-9.]+).*/\1/' <<<"$res") ms, lost $(sed -E 's/.*lost=([0-9]+).*/\1/' <<<"$res")"
+    fi
+  done
+  ROWS+=("  (a consumer sees a record only below the high watermark, so with acks=1 too it waits for the followers)")
+  for acks in 1 all; do
+    res=$(timeout 120 $J_PROBE rtt "$CLUSTER_BOOT" bench-repl-lat$acks 0 "$acks" --count 2000 --warmup 200 --rate 500 2>"$TEST_TMP/j.rtt.err")
+    say "produce round trip acks=$acks: $res $(cat "$TEST_TMP/j.rtt.err")"
+    if [ -z "$res" ]; then
+      row "produce round trip, acks=$acks" "FAILED" "" "" "$(tail -n 1 "$TEST_TMP/j.rtt.err")"
+    else
+      row "produce round trip p50 / p99, acks=$acks" "$(sed -E 's/.*p50_ms=([0-9.]+).*p99_ms=([0-9.]+).*/\1 \/ \2/' <<<"$res")" "ms" "" "1 record per request, one in flight, 500 req/s (bench/repl_probe.py), max $(sed -E 's/.*max_ms=([0-9.]+).*/\1/' <<<"$res"), errors $(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$res")"
+    fi
+  done
+}
+
+# J3: a stopped follower catches up: SIGSTOP it, append J_DATA with acks=1 to a partition it
+# follows, SIGCONT, time until the leader sees its log end equal its own; beside it, a copy of
+# the leader's partition directory with cp + sync.
+j_catchup() {
+  local t=bench-catchup l f before after bytes t0 t_first="" el lag0 rc
+  j_create "$t" 1 || return 1
+  l=$(j_leader "$t" 0)
+  f=$(j_meta "$t" | jq -r ".topics[0].partitions[0].replicas[] | select(. != $l)" | head -n 1)
+  [ -n "$f" ] || { PART_ERR="$t/0: no follower in the metadata"; return 1; }
+  before=$(describe "$(j_addr "$l")" "$t" | jq '.partitions[0].size' 2>/dev/null)
+  local fence0 t_stop stopped fenced
+  fence0=$(grep -c 'missed its session' "$jz_LOG")
+  t_stop=$EPOCHREALTIME
+  kill -STOP "$(j_pid "$f")"
+  J_STOPPED=$f
+  local live
+  live=$(j_live)
+  timeout 300 kproduce -b "$live" -t "$t" -p 0 --acks 1 "$J_DATA" 2>"$TEST_TMP/j.prod.err"
+  rc=$?
+  after=$(describe "$(j_addr "$l")" "$t" | jq '.partitions[0].size' 2>/dev/null)
+  # The poller reads the follower's lag, sends the SIGCONT itself and starts its clock then.
+  local out
+  stopped=$(calc "$EPOCHREALTIME - $t_stop" 1)  # plus the poller's start-up
+  out=$($J_PROBE caughtup "$(j_addr "$l")" "$t" --node "$f" --cont "$(j_pid "$f")" 2>"$TEST_TMP/j.cu.err")
+  kill -CONT "$(j_pid "$f")"  # in case the poller could not
+  J_STOPPED=""
+  fenced=$(($(grep -c 'missed its session' "$jz_LOG") - fence0))
+  [ "$rc" = 0 ] || { PART_ERR="kproduce --acks 1 with node $f stopped exited $rc: $(tail -n 1 "$TEST_TMP/j.prod.err")"; j_log_tail; return 1; }
+  bytes=$((after - before))
+  el=$(sed -nE 's/^s=([0-9.]+).*/\1/p' <<<"$out")
+  t_first=$(sed -nE 's/.*first_s=([0-9.]+).*/\1/p' <<<"$out")
+  lag0=$(sed -nE 's/.*lag0=([0-9-]+|None).*/\1/p' <<<"$out")
+  say "catch-up: $out"
+  if [ -z "$el" ]; then
+    PART_ERR="node $f not caught up on $t/0 after SIGCONT: $(tail -n 1 "$TEST_TMP/j.cu.err")"
+    j_log_tail
+    return 1
+  fi
+  local mbps
+  mbps=$(calc "$bytes / 1e6 / $el" 1)
+  row "follower catch-up after SIGSTOP/SIGCONT" "$mbps" "MB/s" "" "node $f: $(calc "$bytes / 1e6" 1) MB ($(human "$J_N") records, acks=1) behind, lag $lag0 -> 0 in ${el}s after SIGCONT"
+  local why="stopped ${stopped}s, not fenced (session $J_SESSION_MS ms)"
+  [ "$fenced" -gt 0 ] && why="stopped ${stopped}s > session $J_SESSION_MS ms: fenced meanwhile"
+  row "  until its lag first shrank" "${t_first:-?}" "s" "" "$why"
+  # The same bytes copied by the file system: the leader's whole partition directory.
+  local src dst dbytes
+  src="j${l}_DIR"
+  src="${!src}/$t-0"
+  dst="$TEST_TMP/catchup-copy"
+  dbytes=$(du -sb "$src" | awk '{ print $1 }')
+  sync
+  t0=$EPOCHREALTIME
+  cp -r "$src" "$dst" && sync
+  el=$(secs_since "$t0")
+  local cp_mbps
+  cp_mbps=$(calc "$dbytes / 1e6 / $el" 1)
+  row "cp -r of the leader's partition dir + sync" "$cp_mbps" "MB/s" "" "$(calc "$dbytes / 1e6" 1) MB, ${el}s, page cache warm; the follower does not fsync, cp is followed by sync"
+  row "ratio catch-up / cp" "$(calc "$mbps / $cp_mbps" 2)" "x" ""
+  rm -rf "$dst"
+}
+
+# J4: kill -9 of a partition's leader, until an acks=all produce to that partition succeeds
+# through another broker; then the broker is restarted and rejoins every ISR before the next.
+j_failover() {
+  local t=bench-failover i p l out ms mss=() rejoin=() topics
+  j_create "$t" 3 || return 1
+  topics=$(rpc "$(j_live | cut -d, -f1)" '{"op":"metadata"}' | jq -r '[.topics[].topic] | join(" ")')
+  for ((i = 0; i < J_FAILOVERS; i++)); do
+    p=$((i % 3))
+    l=$(j_leader "$t" "$p")
+    [ "$l" -ge 1 ] 2>/dev/null || { PART_ERR="kill $((i + 1)): $t/$p has no leader ($l)"; return 1; }
+    local t_kill=$EPOCHREALTIME
+    kill -9 "$(j_pid "$l")"
+    wait "$(j_pid "$l")" 2>/dev/null
+    out=$($J_PROBE failover "$(j_live)" "$t" "$p" --since "$t_kill" --exclude "$l" --deadline 60 2>"$TEST_TMP/j.fo.err")
+    say "failover $((i + 1)): node $l led $t/$p: $out $(cat "$TEST_TMP/j.fo.err")"
+    ms=$(sed -nE 's/^ms=([0-9]+).*/\1/p' <<<"$out")
+    [ -n "$ms" ] || { PART_ERR="kill $((i + 1)) of node $l ($t/$p): $(tail -n 1 "$TEST_TMP/j.fo.err")"; j_log_tail; restart_broker "j$l"; return 1; }
+    mss+=("$ms")
+    restart_broker "j$l" || { PART_ERR="node $l did not restart: $(tail -n 1 "$(eval echo "\$j${l}_LOG")")"; return 1; }
+    # shellcheck disable=SC2086
+    j_wait 120 j_isr_full $topics || { PART_ERR="node $l not back in every ISR 120 s after its restart"; j_log_tail; return 1; }
+    rejoin+=("$J_WAITED")
+  done
+  local sorted p50 max
+  sorted=$(printf '%s\n' "${mss[@]}" | sort -n)
+  p50=$(awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }' <<<"$sorted")
+  max=$(tail -n 1 <<<"$sorted")
+  row "failover after kill -9 of a leader, p50" "$p50" "ms" "" "kill to first acks=all produce ok via another broker, $J_FAILOVERS kills"
+  row "  max" "$max" "ms" "" "all: $(IFS=' '; echo "${mss[*]}") ms; session timeout $J_SESSION_MS ms, heartbeat $J_HEARTBEAT_MS ms"
+  row "  restarted broker back in every ISR, p50" "$(printf '%s\n' "${rejoin[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "s" "" "from its listening line; $(wc -w <<<"$topics") topics' ISRs"
+}
+
+part_j() {
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  command -v python3 >/dev/null || { PART_ERR="python3 not installed"; return 1; }
+  head -n "$J_N" "$DATA" >"$J_DATA"
+  J_N=$(wc -l <"$J_DATA")
+  command -v kbroker >/dev/null || { PART_ERR="kbroker not built in $KREEK_BIN"; return 1; }
+  cluster_up j --session-timeout-ms "$J_SESSION_MS" --heartbeat-interval-ms "$J_HEARTBEAT_MS" || return 1
+  local sub fence0
+  for sub in j_throughput j_latency j_catchup j_failover; do
+    PART_ERR=""
+    fence0=$(grep -c 'missed its session' "$jz_LOG")
+    say "part J: $sub"
+    "$sub" || failed_row "$sub: ${PART_ERR:-failed}"
+    local fenced=$(($(grep -c 'missed its session' "$jz_LOG") - fence0))
+    [ "$sub" = j_throughput ] || [ "$sub" = j_latency ] && [ "$fenced" -gt 0 ] &&
+      row "  WARNING: broker sessions lost meanwhile" "$fenced" "fencings" "" "kzk-lite 'missed its session of $J_SESSION_MS ms' under load"
+    J_STOPPED=""
+    local n
+    for n in 1 2 3; do
+      kill -CONT "$(j_pid "$n")" 2>/dev/null
+      kill -0 "$(j_pid "$n")" 2>/dev/null || {
+        failed_row "node $n died during $sub: $(tail -n 2 "$(eval echo "\$j${n}_LOG")" | tr '\n' ' ' | cut -c1-200)"
+        restart_broker "j$n" || { cluster_down j; return 0; }
+      }
+    done
+  done
+  # What the brokers and kzk-lite complained about meanwhile (kills and stops included).
+  local f warns=() top
+  for n in 1 2 3 z; do
+    f="j${n}_LOG"
+    warns+=("$(grep -cE ' (warn|error) ' "${!f}")")
+    grep -E ' (warn|error) ' "${!f}" | sed -E 's/^[^ ]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 3 | sed "s/^/bench: j$n log: /" >&2
+  done
+  top=$(cat "$j1_LOG" "$j2_LOG" "$j3_LOG" | grep -E ' (warn|error) ' | sed -E 's/^[^ ]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 1 | sed -E 's/^ +//')
+  row "  warn/error log lines: node 1, 2, 3, kzk-lite" "$(IFS=,; echo "${warns[*]}")" "lines" "" "most: ${top:0:120}"
+  cluster_down j
+  return 0
+}
+
 # --- run ---
 for tool in kbroker kproduce kconsume ktopic; do
   command -v "$tool" >/dev/null || say "warning: $tool not found in $KREEK_BIN"
@@ -738,6 +1051,7 @@ run_part F "start-up with many partitions and segments" part_f
 run_part G "log compaction (cleanup.policy=compact)" part_g
 run_part H "cluster metadata: ${BENCH_CLUSTER_PARTITIONS:-1000} partitions over 3 brokers + kzk-lite" part_h
 run_part I "cluster produce: 6 partitions, 3 brokers vs 1 standalone (${REC_BYTES}-byte keyless records)" part_i
+run_part J "replication: 3 brokers + kzk-lite, replication factor 3, min.insync.replicas 2" part_j
 
 echo
 echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
