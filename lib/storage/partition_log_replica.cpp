@@ -91,7 +91,9 @@ Status PartitionLog::reset_to(Offset start) {
   last_ts_ = TimestampMs(-1);
   last_epoch_ = LeaderEpoch(-1);
   epochs_.clear();
-  KREEK_RETURN_IF_ERROR(write_epochs());
+  // Not saved yet, a stale file would only name epochs below `start`, which
+  // start-up drops; the recovery point is `start` already.
+  save_epochs(start);
   // The recovery point is `start` at once, so the removals and the new
   // segment's entry must be durable before anything relies on it.
   return sync_dir(dir_);
