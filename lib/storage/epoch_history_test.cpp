@@ -235,6 +235,29 @@ TEST_SUITE("storage") {
     CHECK(o.reports[0].find("epoch 2, below the previous batch's epoch 3") != std::string::npos);
   }
 
+  TEST_CASE("an epoch history that cannot be written lets appends go on and holds the recovery point below it") {
+    TempDir t;
+    auto o = open_at(t.sub("p"));
+    PartitionLog& log = *o.log;
+    append_in(log, 1, 2);
+    REQUIRE(log.flush());
+    REQUIRE(log.recovery_point() == Offset(4));
+    // A directory in its place: every atomic write of the file fails.
+    std::string path = t.sub("p") + "/leader-epoch-checkpoint";
+    std::filesystem::remove(path);
+    std::filesystem::create_directory(path);
+    append_in(log, 2, 2);  // epoch 2 at offset 4
+    CHECK(log.log_end() == Offset(8));
+    CHECK(log.latest_epoch() == LeaderEpoch(2));
+    CHECK(mentions(o.reports, "kept in memory"));
+    REQUIRE(log.flush());
+    CHECK(log.recovery_point() == Offset(4));  // start-up must scan the epoch-2 batches
+    std::filesystem::remove(path);
+    REQUIRE(log.flush());
+    CHECK(log.recovery_point() == Offset(8));
+    CHECK(checkpoint_of(t.sub("p")) == "0\n2\n1 0\n2 4\n");
+  }
+
   TEST_CASE("reset_to starts an empty log at the leader's log start") {
     TempDir t;
     auto o = open_at(t.sub("p"));

@@ -200,6 +200,20 @@ TEST_SUITE("storage") {
     CHECK(log->recovery_point() == Offset(34));
   }
 
+  TEST_CASE("a flush plan stops at the lowest of many truncations since it began") {
+    TempDir t;
+    auto log = open_log(t.sub("p"), small_segments(1 << 20));
+    fill(*log, 25);  // 0..49
+    FlushPlan plan = log->begin_flush();
+    // More truncations than the log keeps one by one; the lowest is the last.
+    for (int i = 0; i < 20; ++i) REQUIRE(log->truncate_to(log->log_end() - 1));
+    CHECK(log->log_end() == Offset(10));
+    fill(*log, 10);  // 10..29, after the plan began
+    REQUIRE(plan.run());
+    log->end_flush(plan);
+    CHECK(log->recovery_point() == Offset(10));
+  }
+
   TEST_CASE("a flush plan begun before a reset does not move the recovery point") {
     TempDir t;
     auto log = open_log(t.sub("p"));

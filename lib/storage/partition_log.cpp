@@ -45,7 +45,7 @@ Result<std::optional<Segment::Extent>> read_extent(Segment& seg, Offset at, int6
 }  // namespace
 
 PartitionLog::PartitionLog(std::string dir, LogConfig config)
-    : dir_(std::move(dir)), config_(config), high_watermark_(0), last_ts_(-1) {}
+    : dir_(std::move(dir)), config_(config), last_ts_(-1) {}
 
 PartitionLog::~PartitionLog() {
   segments_.clear();  // closed segments leave the cache before the active share goes
@@ -289,8 +289,10 @@ Offset PartitionLog::plan_limit(const FlushPlan& plan) const {
   // Truncated since the plan began: bytes at or past the lowest cut since
   // then may have been written after the plan took its files (and into files
   // it does not hold), so the plan vouches only for those below it.
-  if (plan.truncations < cuts_base_) return std::min(limit, cut_floor_);
-  for (size_t i = plan.truncations - cuts_base_; i < cuts_.size(); ++i) limit = std::min(limit, cuts_[i]);
+  // Cuts too old to be kept one by one count through their minimum.
+  if (plan.truncations < cuts_base_) limit = std::min(limit, cut_floor_);
+  size_t from = plan.truncations > cuts_base_ ? static_cast<size_t>(plan.truncations - cuts_base_) : 0;
+  for (size_t i = from; i < cuts_.size(); ++i) limit = std::min(limit, cuts_[i]);
   return limit;
 }
 
@@ -311,7 +313,13 @@ void PartitionLog::end_flush(const FlushPlan& plan) {
   if (plan.synced) {
     // Only bytes really synced: up_to was fixed when the plan began, and every
     // segment below it was either in this plan or synced by an earlier one.
-    if (!sync_failed_) recovery_point_ = std::max(recovery_point_, plan_limit(plan));
+    if (sync_failed_) return;
+    Offset limit = plan_limit(plan);
+    if (epochs_unsaved_) {
+      save_epochs(epochs_unsaved_from_);
+      if (epochs_unsaved_) limit = std::min(limit, epochs_unsaved_from_);
+    }
+    recovery_point_ = std::max(recovery_point_, limit);
     return;
   }
   if (plan.failed) sync_failed_ = true;
@@ -383,7 +391,7 @@ Status PartitionLog::truncate_to(Offset offset) {
   LeaderEpochCache before = epochs_;
   epochs_.truncate_from_end(log_end());
   if (offset <= log_start()) epochs_.truncate_from_start(log_start());
-  if (epochs_.entries() != before.entries()) return write_epochs();
+  if (epochs_.entries() != before.entries()) save_epochs(log_end());
   return Status::ok();
 }
 

@@ -276,6 +276,12 @@ class PartitionLog {
   Status load_epochs(const std::vector<LeaderEpochCache::Entry>& recovered);
   Status rebuild_epochs();
   Status write_epochs();
+  // write_epochs for a change whose batches start at `from`; if the write
+  // fails (out of descriptors for a moment, a full disk) the change stays in
+  // memory, the recovery point stops below `from` until a later end_flush
+  // writes the file (so start-up scans those batches and finds the epochs
+  // again), and the failure is reported, not returned: appends go on.
+  void save_epochs(Offset from);
   // Records that `epoch` starts at `start` if it is new (append paths).
   Status note_epoch(LeaderEpoch epoch, Offset start);
   // A truncation at `cut`: in-flight flush plans stop there.
@@ -285,7 +291,9 @@ class PartitionLog {
   std::string partition_name() const;  // the directory's last component
   LeaderEpoch last_epoch_{-1};
   LeaderEpochCache epochs_;
-  Offset high_watermark_;
+  bool epochs_unsaved_ = false;         // save_epochs failed: the file is behind
+  Offset epochs_unsaved_from_{INT64_MAX};  // the recovery point stays below it meanwhile
+  Offset high_watermark_{0};
   // Truncations so far, and the cut of each recent one (cuts_[i] is
   // truncation number cuts_base_ + i + 1); older ones are folded into
   // cut_floor_, which plans that old must stop at.

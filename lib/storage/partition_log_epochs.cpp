@@ -23,17 +23,28 @@ Status PartitionLog::write_epochs() {
   return write_file_atomically(dir_ + "/" + std::string(kEpochCheckpointName), epochs_.encode());
 }
 
+void PartitionLog::save_epochs(Offset from) {
+  Status s = write_epochs();
+  if (s) {
+    epochs_unsaved_ = false;
+    epochs_unsaved_from_ = Offset(INT64_MAX);
+    return;
+  }
+  if (!epochs_unsaved_)
+    report(partition_name() + ": " + s.message() +
+           "; the epoch history is kept in memory and written again after the next flush");
+  epochs_unsaved_ = true;
+  epochs_unsaved_from_ = std::min(epochs_unsaved_from_, from);
+}
+
 Status PartitionLog::note_epoch(LeaderEpoch epoch, Offset start) {
   if (epoch <= epochs_.latest_epoch()) return Status::ok();
-  LeaderEpochCache before = epochs_;
   Result<bool> changed = epochs_.assign(epoch, start);
   if (!changed) return changed.status().with_context("record epoch in " + partition_name());
-  if (!*changed) return Status::ok();
-  // Durable before any batch of the epoch is written: a batch below the
-  // recovery point is never scanned again, so its epoch must be on file.
-  Status s = write_epochs();
-  if (!s) epochs_ = std::move(before);  // the next attempt writes it again
-  return s;
+  // Written before any batch of the epoch: a batch below the recovery point
+  // is never scanned again, so its epoch must be on file by then.
+  if (*changed) save_epochs(start);
+  return Status::ok();
 }
 
 Status PartitionLog::assign_epoch(LeaderEpoch epoch, Offset start) {
@@ -120,7 +131,8 @@ Status PartitionLog::load_epochs(const std::vector<LeaderEpochCache::Entry>& rec
   if (rebuild) KREEK_RETURN_IF_ERROR(rebuild_epochs());
   epochs_.truncate_from_start(log_start());
   // A new partition gets its file with its first epoch.
-  if (rebuild || epochs_.entries() != loaded.entries()) return write_epochs();
+  // If this fails, the next start-up finds the same file and repairs it again.
+  if (rebuild || epochs_.entries() != loaded.entries()) save_epochs(Offset(INT64_MAX));
   return Status::ok();
 }
 

@@ -92,7 +92,9 @@ Status PartitionLog::reset_to(Offset start) {
   last_ts_ = TimestampMs(-1);
   last_epoch_ = LeaderEpoch(-1);
   epochs_.clear();
-  KREEK_RETURN_IF_ERROR(write_epochs());
+  // Not saved yet, a stale file would only name epochs below `start`, which
+  // start-up drops; the recovery point is `start` already.
+  save_epochs(start);
   // The old log's producers say nothing about the leader's: start empty.
   KREEK_RETURN_IF_ERROR(drop_producer_snapshot());
   KREEK_RETURN_IF_ERROR(rebuild_producers());

@@ -53,7 +53,9 @@ Result<int> PartitionLog::enforce_retention(TimestampMs now) {
     // The history survives retention, trimmed at the front to the log start.
     LeaderEpochCache before = epochs_;
     epochs_.truncate_from_start(log_start());
-    if (epochs_.entries() != before.entries()) KREEK_RETURN_IF_ERROR(write_epochs());
+    // A stale file only has entries before the log start, which start-up trims:
+    // the recovery point need not wait for it.
+    if (epochs_.entries() != before.entries()) save_epochs(Offset(INT64_MAX));
   }
   return deleted;
 }
