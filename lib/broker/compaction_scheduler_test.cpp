@@ -29,7 +29,7 @@ TEST_SUITE("broker compaction") {
     CHECK(h.json(R"({"op":"produce","topic":"d","records":[{"value":"v"}]})")["ok"] == true);
   }
 
-  TEST_CASE("the cleaner compacts a due partition; fetch and describe_topic see the result") {
+  TEST_CASE("the cleaner compacts a due partition, and fetch and describe_topic see the result") {
     Harness h;
     REQUIRE(h.json(R"({"op":"create_topic","topic":"c","config":{"cleanup.policy":"compact","segment.bytes":"1024"}})")["ok"] == true);
     for (int i = 0; i < 40; ++i) {

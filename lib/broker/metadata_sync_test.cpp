@@ -74,7 +74,7 @@ TEST_SUITE("broker cluster") {
     }
   }
 
-  TEST_CASE("a topic deleted in the cluster loses its local data; one recreated under its name too") {
+  TEST_CASE("a topic deleted in the cluster loses its local data, and one recreated under its name too") {
     Harness h;
     MetadataSync sync(h.ctx(), [](const std::string&) {});
     Image c;

@@ -258,6 +258,14 @@ void ReplicaManager::maybe_alter_isr(const Key& key, Led& l, int64_t now_ms) {
   auto change = l.state->isr_change(now_ms, t->config.replica_lag_time_max_ms);
   if (!change) return;
   std::vector<NodeId> before = l.state->isr();
+  // A follower that caught up but is not live again yet (a restart the
+  // coordinator has not unfenced) would only be refused: add it later.
+  std::erase_if(*change, [&](NodeId n) {
+    if (std::find(before.begin(), before.end(), n) != before.end()) return false;
+    auto b = ctx_.brokers.find(n.value());
+    return b == ctx_.brokers.end() || b->second.state != coord::BrokerState::kLive;
+  });
+  if (*change == before) return;
   l.state->proposal_sent(*change);
   l.altering = true;
   proto::Json isr = proto::Json::array();

@@ -41,7 +41,7 @@ TEST_SUITE("cli") {
 
   TEST_CASE("no input gives no lines") { CHECK(split({}).empty()); }
 
-  TEST_CASE("-K splits at the first separator; a line without one has a null key") {
+  TEST_CASE("-K splits at the first separator, and a line without one has a null key") {
     cli::LineFormat f;
     f.separator = "::";
     cli::LineRecordParser p(f);

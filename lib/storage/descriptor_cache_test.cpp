@@ -117,7 +117,7 @@ TEST_SUITE("storage") {
     CHECK(got == expected);
   }
 
-  TEST_CASE("a segment in a flush plan keeps its descriptor; one waiting for its sync is synced before closing") {
+  TEST_CASE("a segment in a flush plan keeps its descriptor, and one waiting for its sync is synced before closing") {
     BoundedLog b(2);
     FlushPlan plan = b.log->begin_flush_closed();
     REQUIRE(plan.segments.size() > 4);
