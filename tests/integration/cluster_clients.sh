@@ -35,10 +35,10 @@ check "ktopic cluster --json names the addresses" \
   test "$(jq -r '[.brokers[].addr] | sort | join(",")' <<<"$json")" = "$(tr , '\n' <<<"$ALL" | sort | paste -sd,)"
 
 # --- ktopic create -r -------------------------------------------------------
-err=$(timeout 10 ktopic -b "$b1_ADDR" create big -r 2 2>&1)
+err=$(timeout 10 ktopic -b "$b1_ADDR" create big -r 4 2>&1)
 rc=$?
-check "ktopic create -r 2 exits 64 (got $rc)" test "$rc" -eq 64
-check "ktopic create -r 2 says why ($err)" grep -q 'replication factor 2 needs replication.*(INVALID_REQUEST)' <<<"$err"
+check "ktopic create -r 4 on three brokers exits 64 (got $rc)" test "$rc" -eq 64
+check "ktopic create -r 4 says why ($err)" grep -q 'replication factor 4 is larger than the 3 live brokers.*(INVALID_REQUEST)' <<<"$err"
 check "ktopic create -r 1 works" timeout 10 ktopic -b "$b1_ADDR" create t6 -p 6 --replication-factor 1
 text=$(timeout 10 ktopic -b "$b1_ADDR" cluster)
 check "each broker leads two of the six partitions" test "$(grep -Ec ' live +2$' <<<"$text")" = 3
