@@ -69,6 +69,13 @@ void CoordinatorLink::on_control_closed(Status why) {
   reachable_ = false;
   registering_ = false;
   heartbeat_in_flight_ = false;
+  // The metadata poll shares the fate of the control link: a long poll into
+  // a silent network would otherwise only notice after its own, much longer
+  // timeout, and a leader cut off and replaced would learn it that late.
+  if (poller_) {
+    poller_.reset();
+    poll_retry_timer_->start(backoff_ms(attempts_), 0, [this] { poll(); });
+  }
   schedule_reconnect();
 }
 
@@ -117,6 +124,9 @@ void CoordinatorLink::heartbeat() {
               {"broker_epoch", broker_epoch_},
               {"applied_offset", image_.next_offset() - 1},
               {"want_shutdown", want_shutdown_}};
+  // A heartbeat unanswered for this long means the session is as good as
+  // gone: the link is closed and reconnected (with the metadata poll).
+  const int64_t timeout_ms = std::max<int64_t>(1000, 4 * heartbeat_interval_ms_);
   Status s = control_->call(req.dump(), [this](Result<std::string_view> line) {
     heartbeat_in_flight_ = false;
     auto answer = parse_answer(line);
@@ -138,7 +148,7 @@ void CoordinatorLink::heartbeat() {
       heartbeat_timer_->stop();
       events_.on_shutdown_ready();
     }
-  });
+  }, timeout_ms);
   if (!s.is_ok()) heartbeat_in_flight_ = false;
 }
 

@@ -205,6 +205,10 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
                        where(topic, pid) + " has " + std::to_string(ps.isr.size()) +
                            " in-sync replicas, min.insync.replicas is " +
                            std::to_string(t.config.min_insync_replicas)));
+  if (acks == Acks::kAll && ctx.replicas->isr_stalled(topic, pid))
+    return fail(Status(Code::kNotEnoughReplicas,
+                       where(topic, pid) + ": in-sync replicas stopped copying and the coordinator has not "
+                                           "taken them out of the ISR (is this broker cut off?)"));
   storage::PartitionLog* log = ctx.logs.log(topic, pid);
   if (log == nullptr) return fail(internal_error("no log for " + where(topic, pid)));
 

@@ -8,6 +8,7 @@
 #include "broker/broker_context.h"
 #include "broker/coordinator_link.h"
 #include "broker/flush_scheduler.h"
+#include "broker/replica_manager.h"
 #include "repl/truncation.h"
 #include "storage/partition_log.h"
 
@@ -338,7 +339,10 @@ void ReplicaFetcher::apply_part(const PartAnswer& a, std::string_view bytes) {
   }
   // A follower's high watermark: the leader's, as far as this replica has it.
   Offset hw(std::min(a.header.value("hw", int64_t{0}), log->log_end().value()));
-  if (hw > log->high_watermark()) log->set_high_watermark(hw);
+  if (hw > log->high_watermark()) {
+    log->set_high_watermark(hw);
+    ctx_.replicas->note_high_watermark_moved();
+  }
 }
 
 }  // namespace kreek::broker

@@ -20,6 +20,14 @@ constexpr int64_t kTickMs = 100;
 // After the coordinator refused or missed an ISR change, wait this long
 // before proposing one again (newer metadata usually arrives first).
 constexpr int64_t kAlterRetryMs = 500;
+// A healthy coordinator commits an ISR shrink in a few milliseconds; one not
+// done after this long means the leader cannot reach it (isr_stalled()).
+constexpr int64_t kStalledShrinkMs = 500;
+// How often moved high watermarks are written to replication-offset-checkpoint
+// (Kafka: 5 s). Only a restart reads it, and a leader recomputes its HW from
+// its followers anyway; a lagging file just makes a restarted replica's
+// consumers wait a little longer.
+constexpr int64_t kHwCheckpointMs = 1000;
 
 std::string where(const std::string& topic, PartitionId p) { return topic + "/" + std::to_string(p.value()); }
 
@@ -100,6 +108,7 @@ void ReplicaManager::on_metadata() {
     if (ps.leader == ctx_.partitions.self()) {
       Led& l = led_[key];
       if (l.state && l.state->epoch() == ps.epoch) {
+        if (ps.partition_epoch != l.state->partition_epoch()) l.shrink_asked_ms = 0;  // the ISR changed
         if (l.state->on_metadata(ps.replicas, ps.isr, ps.partition_epoch)) on_high_watermark(key, l);
       } else {
         become_leader(key, l);
@@ -185,8 +194,10 @@ void ReplicaManager::wake_consumers_soon(const Key& key) {
 void ReplicaManager::on_high_watermark(const Key& key, Led& l) {
   PartitionId p(key.second);
   Offset hw = l.state->high_watermark();
-  if (storage::PartitionLog* log = ctx_.logs.log(key.first, p); log != nullptr && hw > log->high_watermark())
+  if (storage::PartitionLog* log = ctx_.logs.log(key.first, p); log != nullptr && hw > log->high_watermark()) {
     log->set_high_watermark(hw);
+    hw_dirty_ = true;
+  }
   while (!l.waiters.empty() && l.waiters.begin()->first <= hw.value()) {
     auto done = std::move(l.waiters.begin()->second.done);
     l.waiters.erase(l.waiters.begin());
@@ -200,6 +211,11 @@ void ReplicaManager::wait_for_high_watermark(const std::string& topic, Partition
   if (l == nullptr) return done(ctx_.leadership(topic, p));
   if (l->state->high_watermark() >= end) return done(Status::ok());
   l->waiters.emplace(end.value(), Waiter{end, clock::monotonic_ms() + timeout_ms, std::move(done)});
+}
+
+bool ReplicaManager::isr_stalled(const std::string& topic, PartitionId p) {
+  Led* l = led(topic, p);
+  return l != nullptr && l->shrink_asked_ms != 0 && clock::monotonic_ms() - l->shrink_asked_ms > kStalledShrinkMs;
 }
 
 const std::vector<NodeId>* ReplicaManager::leader_isr(const std::string& topic, PartitionId p) {
@@ -232,11 +248,18 @@ void ReplicaManager::forget_partition(const std::string& topic, PartitionId p) {
 
 void ReplicaManager::tick() {
   int64_t now = clock::monotonic_ms();
+  if (hw_dirty_ && now - hw_written_ms_ >= kHwCheckpointMs) {
+    hw_dirty_ = false;
+    hw_written_ms_ = now;
+    if (Status s = ctx_.logs.write_replication_checkpoint(); !s.is_ok())
+      log::error("write the high watermark checkpoint: " + s.message());
+  }
   for (auto& [key, l] : led_) {
     if (!l.state) continue;
     maybe_alter_isr(key, l, now);
+    const bool stalled = l.shrink_asked_ms != 0 && now - l.shrink_asked_ms > kStalledShrinkMs;
     for (auto it = l.waiters.begin(); it != l.waiters.end();) {
-      if (it->second.deadline_ms > now) {
+      if (it->second.deadline_ms > now && !stalled) {
         ++it;
         continue;
       }
@@ -256,8 +279,15 @@ void ReplicaManager::maybe_alter_isr(const Key& key, Led& l, int64_t now_ms) {
   const storage::TopicInfo* t = ctx_.logs.topic(key.first);
   if (t == nullptr) return;
   auto change = l.state->isr_change(now_ms, t->config.replica_lag_time_max_ms);
-  if (!change) return;
   std::vector<NodeId> before = l.state->isr();
+  // A shrink is pending from when it is first asked for until the ISR no
+  // longer holds a lagging follower (the change landed, or it caught up).
+  const bool shrinks = change && std::any_of(before.begin(), before.end(), [&](NodeId n) {
+    return std::find(change->begin(), change->end(), n) == change->end();
+  });
+  if (!shrinks) l.shrink_asked_ms = 0;
+  if (!change) return;
+  if (shrinks && l.shrink_asked_ms == 0) l.shrink_asked_ms = now_ms;
   // A follower that caught up but is not live again yet (a restart the
   // coordinator has not unfenced) would only be refused: add it later.
   std::erase_if(*change, [&](NodeId n) {

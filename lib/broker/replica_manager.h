@@ -64,6 +64,12 @@ class ReplicaManager {
 
   // The ISR the leader holds now (for min.insync.replicas); empty if not leading.
   const std::vector<NodeId>* leader_isr(const std::string& topic, PartitionId p);
+  // True when followers in the ISR stopped copying and the coordinator has
+  // not taken them out for kStalledShrinkMs: this leader is probably cut
+  // off, perhaps already replaced. acks=all is then refused up front
+  // (NOT_ENOUGH_REPLICAS) and its waiters get REQUEST_TIMED_OUT, so
+  // producers look for the current leader instead of waiting out their timeout.
+  bool isr_stalled(const std::string& topic, PartitionId p);
 
   // A topic went away: forget its state (waiters get UNKNOWN_TOPIC).
   void forget_topic(const std::string& topic);
@@ -73,8 +79,12 @@ class ReplicaManager {
   // For describe_topic: the leader's view of its followers, if it leads topic/p.
   const repl::LeaderState* leader_state(const std::string& topic, PartitionId p);
 
-  // Periodic: proposes ISR shrinks, times out acks=all waiters.
+  // Periodic: proposes ISR shrinks, times out acks=all waiters, and writes
+  // the high watermarks to replication-offset-checkpoint once a second when
+  // one moved.
   void tick();
+  // A follower's high watermark moved (its fetcher set it in the log).
+  void note_high_watermark_moved() { hw_dirty_ = true; }
 
  private:
   using Key = std::pair<std::string, int32_t>;
@@ -88,6 +98,9 @@ class ReplicaManager {
     std::multimap<int64_t, Waiter> waiters;  // by end offset
     bool altering = false;                   // an alter_partition is in flight
     int64_t next_alter_ms = 0;               // after a refused one: not before this
+    // When this leader first asked to drop a lagging follower from the ISR
+    // and has not seen it done (0: no shrink pending). See isr_stalled().
+    int64_t shrink_asked_ms = 0;
   };
 
   // The leader state of topic/p, created if this broker leads it now.
@@ -110,6 +123,8 @@ class ReplicaManager {
   std::vector<Key> to_wake_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool stopped_ = false;
+  bool hw_dirty_ = false;         // a high watermark moved since the last checkpoint
+  int64_t hw_written_ms_ = 0;     // monotonic time of that checkpoint
 };
 
 }  // namespace kreek::broker
