@@ -31,6 +31,16 @@ constexpr int64_t kHwCheckpointMs = 1000;
 
 std::string where(const std::string& topic, PartitionId p) { return topic + "/" + std::to_string(p.value()); }
 
+// The answer to an acks=all produce whose batch is in this leader's log but
+// whose fate this broker can no longer follow: it may or may not be
+// committed, so it is not NOT_LEADER (which says "not written") but the
+// ambiguous, retriable REQUEST_TIMED_OUT (a retry may duplicate it unless
+// the producer is idempotent).
+Status undecided(const std::string& what, const std::string& why) {
+  return Status(Code::kRequestTimedOut, what + ": " + why +
+                                            " before the in-sync replicas confirmed the batch; it may or may not be committed");
+}
+
 std::string nodes_text(const std::vector<NodeId>& nodes) {
   std::string out = "[";
   for (size_t i = 0; i < nodes.size(); ++i) out += (i ? "," : "") + std::to_string(nodes[i].value());
@@ -57,7 +67,7 @@ void ReplicaManager::stop() {
   fetchers_.clear();
   for (auto& [key, l] : led_)
     for (auto& [end, w] : std::exchange(l.waiters, {}))
-      w.done(Status(Code::kNotLeader, where(key.first, PartitionId(key.second)) + ": the broker is stopping"));
+      w.done(undecided(where(key.first, PartitionId(key.second)), "the broker is stopping"));
 }
 
 ReplicaManager::Led* ReplicaManager::led(const std::string& topic, PartitionId p) {
@@ -117,8 +127,8 @@ void ReplicaManager::on_metadata() {
     }
     if (auto it = led_.find(key); it != led_.end()) {
       lose_leadership(key, it->second,
-                      Status(Code::kNotLeader, where(key.first, e.partition) + " is now led by node " +
-                                                   std::to_string(ps.leader.value())));
+                      undecided(where(key.first, e.partition),
+                                "it is now led by node " + std::to_string(ps.leader.value())));
       led_.erase(it);
     }
     bool replica = std::find(ps.replicas.begin(), ps.replicas.end(), ctx_.partitions.self()) != ps.replicas.end();
@@ -239,7 +249,7 @@ void ReplicaManager::forget_topic(const std::string& topic) {
 void ReplicaManager::forget_partition(const std::string& topic, PartitionId p) {
   if (auto it = led_.find({topic, p.value()}); it != led_.end()) {
     lose_leadership(it->first, it->second,
-                    Status(Code::kNotLeader, where(topic, p) + " moved away from this broker"));
+                    undecided(where(topic, p), "it moved away from this broker"));
     led_.erase(it);
   }
   // Fetchers drop it at the next on_metadata; until then its log is gone, so

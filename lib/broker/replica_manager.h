@@ -35,7 +35,7 @@ class ReplicaManager {
   // Starts the periodic ISR check (needs the loop; unit tests without one
   // never shrink an ISR).
   void start();
-  // Stops fetching and answers every waiting acks=all produce (NOT_LEADER).
+  // Stops fetching and answers every waiting acks=all produce (REQUEST_TIMED_OUT: it may be committed).
   void stop();
 
   // The partition table changed (MetadataSync applied an image): become the
@@ -58,7 +58,8 @@ class ReplicaManager {
 
   // acks=all: calls `done` with OK once the high watermark reaches `end`
   // (the offset after the batch), REQUEST_TIMED_OUT after `timeout_ms`, or
-  // NOT_LEADER if this broker stops leading the partition first.
+  // REQUEST_TIMED_OUT too if this broker stops leading the partition first
+  // (the batch may be committed by the next leader, or not).
   void wait_for_high_watermark(const std::string& topic, PartitionId p, Offset end,
                                int64_t timeout_ms, std::function<void(Status)> done);
 
