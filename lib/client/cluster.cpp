@@ -129,6 +129,13 @@ Result<std::string> Cluster::leader_address(const std::string& topic_name, int32
   return Status(Code::kLeaderNotAvailable, topic_name + "/" + std::to_string(partition) + " has no leader now");
 }
 
+int32_t Cluster::leader_epoch(const std::string& topic_name, int32_t partition) {
+  auto t = topic(topic_name, false, false);
+  if (!t.is_ok() || partition < 0 || partition >= (*t)->partition_count()) return -1;
+  const PartitionMeta& p = (*t)->partitions[static_cast<size_t>(partition)];
+  return p.leader.value() < 0 ? -1 : p.epoch.value();
+}
+
 Result<BrokerConnection*> Cluster::connection(const std::string& addr) {
   auto it = conns_.find(addr);
   if (it != conns_.end() && !it->second->is_broken()) return it->second.get();

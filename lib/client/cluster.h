@@ -62,6 +62,11 @@ class Cluster {
   // Address of the leader of topic/partition, from the cache (refreshing once
   // if the partition has no known leader).
   Result<std::string> leader_address(const std::string& topic, int32_t partition);
+  // The leader epoch the cached metadata has for topic/partition, -1 if none:
+  // requests carry it so a broker whose view differs refuses them
+  // (FENCED_EPOCH or UNKNOWN_LEADER_EPOCH, both retriable) rather than act
+  // on a leadership one side no longer has.
+  int32_t leader_epoch(const std::string& topic, int32_t partition);
 
   // The connection to `addr`, connecting on first use or after it broke.
   Result<BrokerConnection*> connection(const std::string& addr);

@@ -196,6 +196,10 @@ Status Consumer::send_fetch(const std::string& addr, const std::vector<size_t>& 
     request_ += std::to_string(c.partition);
     request_ += ",\"offset\":";
     request_ += std::to_string(c.next);
+    if (int32_t epoch = cluster_.leader_epoch(options_.topic, c.partition); epoch >= 0) {
+      request_ += ",\"leader_epoch\":";
+      request_ += std::to_string(epoch);
+    }
     request_ += '}';
   }
   request_ += "],\"max_bytes\":";

@@ -112,6 +112,15 @@ void append_producer_fields(std::string& request, int64_t pid, int16_t pepoch, i
   request += "}\n";
 }
 
+// The leader epoch the producer's metadata names (see Cluster::leader_epoch).
+void append_leader_epoch(std::string& request, int32_t epoch) {
+  if (epoch < 0) return;
+  request.resize(request.size() - 2);
+  request += ",\"leader_epoch\":";
+  request += std::to_string(epoch);
+  request += "}\n";
+}
+
 }  // namespace
 
 void Producer::recycle(std::string& buf) {
@@ -256,6 +265,7 @@ void Producer::transmit(InFlight req) {
   proto::append_produce_request(link.out, cluster_.next_id(), options_.topic, PartitionId(req.partition),
                                 options_.acks, req.records);
   if (is_idempotent()) append_producer_fields(link.out, producer_id_, producer_epoch_, req.first_seq);
+  append_leader_epoch(link.out, cluster_.leader_epoch(options_.topic, req.partition));
   req.sent_ms = clock::monotonic_ms();
   Status w = link.conn->write_all(link.out);
   if (!w.is_ok()) {
