@@ -85,12 +85,13 @@ start_broker() {
   _await_listening kbroker "$name" "$pid" "$log"
 }
 
-# _await_listening PROGRAM NAME PID LOG: waits for the "listening on" line and
-# sets NAME_PORT and NAME_ADDR; fails at once, showing the log, if PID exits.
+# _await_listening PROGRAM NAME PID LOG [IP]: waits for the "listening on IP:"
+# line (IP defaults to 127.0.0.1) and sets NAME_PORT and NAME_ADDR; fails at
+# once, showing the log, if PID exits.
 _await_listening() {
-  local program=$1 name=$2 pid=$3 log=$4 port="" i
+  local program=$1 name=$2 pid=$3 log=$4 ip=${5:-127.0.0.1} port="" i
   for ((i = 0; i < ${BROKER_START_SECONDS:-20} * 100; i++)); do
-    port=$(grep -Eo 'info listening on 127\.0\.0\.1:[0-9]+' "$log" | tail -n 1 | sed 's/.*://')
+    port=$(grep -Eo "info listening on ${ip//./\\.}:[0-9]+" "$log" | tail -n 1 | sed 's/.*://')
     [ -n "$port" ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.01
@@ -101,7 +102,7 @@ _await_listening() {
     return 1
   fi
   printf -v "${name}_PORT" %s "$port"
-  printf -v "${name}_ADDR" %s "127.0.0.1:$port"
+  printf -v "${name}_ADDR" %s "$ip:$port"
 }
 
 # start_kzk NAME [kzk-lite flags...]: a coordinator on 127.0.0.1 with its own

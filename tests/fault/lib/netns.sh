@@ -73,22 +73,7 @@ _netns_node() {
 }
 
 # _netns_await NAME PID LOG IP: the listening line on IP; sets NAME_PORT and NAME_ADDR.
-_netns_await() {
-  local name=$1 pid=$2 log=$3 ip=$4 port="" i
-  for ((i = 0; i < ${BROKER_START_SECONDS:-20} * 100; i++)); do
-    port=$(grep -Eo "info listening on ${ip//./\\.}:[0-9]+" "$log" | tail -n 1 | sed 's/.*://')
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.01
-  done
-  if [ -z "$port" ]; then
-    echo "$name (in namespace ${NETNS_TAG}$name) did not print its listening line:" >&2
-    sed "s/^/  $name: /" "$log" >&2
-    return 1
-  fi
-  printf -v "${name}_PORT" %s "$port"
-  printf -v "${name}_ADDR" %s "$ip:$port"
-}
+_netns_await() { _await_listening "(in namespace ${NETNS_TAG}$1)" "$1" "$2" "$3" "$4"; }
 
 # _netns_start NAME PROGRAM DATA-SUBDIR [flags...]: PROGRAM in NAME's namespace.
 _netns_start() {
