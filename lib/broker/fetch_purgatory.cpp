@@ -54,7 +54,7 @@ void FetchPurgatory::finish(uint64_t id, FetchOutcome* outcome) {
   }
 }
 
-void FetchPurgatory::on_append(const std::string& topic, PartitionId p) {
+void FetchPurgatory::on_append(const std::string& topic, PartitionId p, bool followers_only) {
   if (parked_.empty()) return;  // the common case on the produce path
   auto bp = by_partition_.find({topic, p.value()});
   if (bp == by_partition_.end()) return;
@@ -66,6 +66,7 @@ void FetchPurgatory::on_append(const std::string& topic, PartitionId p) {
       finish(id, nullptr);
       continue;
     }
+    if (followers_only && it->second.req.replica < 0) continue;
     FetchOutcome out = read_fetch(ctx_, it->second.req);
     if (out.has_error || out.skipped_gap || out.bytes >= it->second.req.min_bytes) finish(id, &out);
   }

@@ -30,7 +30,9 @@ class FetchPurgatory {
   // Parks `req` until data arrives for one of its parts or max_wait_ms passes.
   void park(FetchRequest req, Reply reply);
   // New data in topic/p: re-read its waiters and answer those now satisfied.
-  void on_append(const std::string& topic, PartitionId p);
+  // `followers_only`: the log grew but the high watermark did not move, so
+  // consumers (who read below it) have nothing new; only followers re-read.
+  void on_append(const std::string& topic, PartitionId p, bool followers_only = false);
   // A topic was deleted (or recreated): its waiters answer now (with errors).
   void on_topic_changed(const std::string& topic);
   // A partition's log is about to be removed: the fetches parked on it

@@ -164,12 +164,18 @@ void ReplicaManager::on_metadata() {
 }
 
 void ReplicaManager::on_append(const std::string& topic, PartitionId p) {
+  bool hw_moved = false;
   if (Led* l = led(topic, p)) {
     storage::PartitionLog* log = ctx_.logs.log(topic, p);
-    if (log != nullptr && l->state->on_append(log->log_end())) on_high_watermark({topic, p.value()}, *l);
+    if (log != nullptr && l->state->on_append(log->log_end())) {
+      on_high_watermark({topic, p.value()}, *l);
+      hw_moved = true;
+    }
   }
-  // Followers parked on this partition fetch the new bytes now.
-  ctx_.purgatory->on_append(topic, p);
+  // Followers parked on this partition fetch the new bytes now; consumers
+  // only when the high watermark moved (a lone in-sync replica), else when
+  // the followers' fetches move it (wake_consumers_soon).
+  ctx_.purgatory->on_append(topic, p, /*followers_only=*/!hw_moved);
 }
 
 Offset ReplicaManager::high_watermark(const std::string& topic, PartitionId p) {
