@@ -95,7 +95,9 @@ void ReplicaManager::become_leader(const Key& key, Led& l) {
   l.state = std::make_unique<repl::LeaderState>(ctx_.partitions.self(), ps.epoch, log->log_end(),
                                                 log->high_watermark(), ps.replicas, ps.isr,
                                                 ps.partition_epoch, clock::monotonic_ms());
-  l.altering = false;
+  l.altering = false;  // an answer for the old epoch is ignored (see maybe_alter_isr)
+  l.next_alter_ms = 0;
+  l.shrink_asked_ms = 0;
   if (first && ctx_.coordinator != nullptr)
     log::info("leading " + where(key.first, p) + " at epoch " + std::to_string(ps.epoch.value()) + ", isr " +
               nodes_text(ps.isr) + ", log end " + std::to_string(log->log_end().value()));
