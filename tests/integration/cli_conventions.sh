@@ -71,7 +71,11 @@ check "naming the range ($(cat "$T/cp.err"))" \
   grep -Eq '^kconsume: error: retained/0: offset 0 is out of range \[[1-9][0-9]*, [0-9]+\]; use --reset' "$T/cp.err"
 check "the checkpoint is left as it was" test "$(cat "$T/cp.json")" = '{"topic":"retained","offsets":{"0":0}}'
 timeout 10 kconsume -t retained --checkpoint "$T/cp.json" --reset earliest >"$T/cp.out" 2>"$T/cp.err"
-check "--reset earliest goes on from the log start (exit 0)" test $? -eq 0 -a -s "$T/cp.out"
+# (retention.ms=1 may have expired even the last record: the active segment
+# of a quiet partition expires too, so what follows may be nothing.)
+check "--reset earliest goes on from the log start (exit $?)" test $? -eq 0
+check "and the checkpoint moves past the gap ($(cat "$T/cp.json"))" \
+  test "$(jq '.offsets["0"]' "$T/cp.json")" -ge "$start"
 check "and warns about the gap ($(cat "$T/cp.err"))" grep -q 'retained/0: offset 0 is out of range .*, reset to' "$T/cp.err"
 check "and the checkpoint moved past what was printed" grep -Eq '"0":[1-9][0-9]*' "$T/cp.json"
 
