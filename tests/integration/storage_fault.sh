@@ -91,7 +91,10 @@ damage_once() {
     fi
     cat "$s" >>"$TEST_TMP/expected"
   done
-  kbroker --listen 127.0.0.1:0 --data-dir "$work" 2>"$TEST_TMP/fault.log" &
+  # Emptied here, not by the background job's redirection: that may run after
+  # the wait below has already found the previous run's "listening on" line.
+  : >"$TEST_TMP/fault.log"
+  kbroker --listen 127.0.0.1:0 --data-dir "$work" 2>>"$TEST_TMP/fault.log" &
   local pid=$!
   _started_pids+=("$pid")
   if ! wait_for_line "$TEST_TMP/fault.log" 'listening on' 20; then
