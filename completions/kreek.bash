@@ -44,9 +44,19 @@ _kreek() {
   prev=${COMP_WORDS[COMP_CWORD - 1]}
   cmd=${COMP_WORDS[0]##*/}
 
-  # KEY=VALUE words are split at '=' by readline (COMP_WORDBREAKS): put them
-  # back together so `-c retention.ms=` completes as one word.
+  # KEY=VALUE words are split at '=' by readline (COMP_WORDBREAKS): the word
+  # before the '=' is the key; complete the values of the keys that have a
+  # fixed set (`-c cleanup.policy=<TAB>`), nothing for the others.
   if [[ $cur == = || $prev == = ]]; then
+    local key=$prev val=""
+    if [[ $prev == = ]]; then
+      key=${COMP_WORDS[COMP_CWORD - 2]}
+      val=$cur
+    fi
+    case $key in
+      cleanup.policy) cur=$val _kreek_reply delete compact compact,delete ;;
+      unclean.leader.election.enable) cur=$val _kreek_reply true false ;;
+    esac
     return 0
   fi
 

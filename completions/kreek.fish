@@ -20,6 +20,15 @@ function __kreek_topics
 end
 
 function __kreek_config_keys
+    # After KEY=, the values of the keys that have a fixed set.
+    switch (commandline -ct)
+        case 'cleanup.policy=*'
+            printf 'cleanup.policy=%s\n' delete compact compact,delete
+            return
+        case 'unclean.leader.election.enable=*'
+            printf 'unclean.leader.election.enable=%s\n' true false
+            return
+    end
     printf '%s=\n' cleanup.policy delete.retention.ms flush.messages flush.ms \
         index.interval.bytes max.message.bytes min.cleanable.dirty.ratio \
         min.compaction.lag.ms min.insync.replicas replica.lag.time.max.ms \
