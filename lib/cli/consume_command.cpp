@@ -178,7 +178,9 @@ void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
                  "print records as FMT: %t topic, %p partition, %o offset, %k key, %v value, "
                  "%T timestamp, %h headers, %%; \\n \\t \\\\ escapes; no newline is added")
       ->type_name("FMT");
-  app.add_option("--checkpoint", c.checkpoint, "start from and save positions in FILE")->type_name("FILE");
+  app.add_option("--checkpoint", c.checkpoint,
+                 "start from and save positions in FILE (its directory must exist)")
+      ->type_name("FILE");
   app.add_option("--reset", c.reset,
                  "when a start position is out of range, jump to the earliest or latest offset "
                  "(default: fail, exit 65)")
@@ -210,6 +212,8 @@ Status run_consume(const ConsumeConfig& c) {
   }
   std::optional<Checkpoint> checkpoint;
   if (c.checkpoint) {
+    if (Status w = check_checkpoint_writable(*c.checkpoint); !w.is_ok())
+      return cant_create_error(w.message());
     KREEK_ASSIGN_OR_RETURN(checkpoint, load_checkpoint(*c.checkpoint));
     if (checkpoint && checkpoint->topic != c.topic)
       return usage_error("checkpoint " + *c.checkpoint + " is for topic \"" + checkpoint->topic +
