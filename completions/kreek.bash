@@ -61,7 +61,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -159,11 +159,11 @@ _kreek() {
         --from) _kreek_reply beginning end; return 0 ;;
         --reset) _kreek_reply earliest latest; return 0 ;;
         --checkpoint) _kreek_files; return 0 ;;
-        -b | --brokers | -n | --last | -p | --partition | -c | --count | --format) return 0 ;;
+        -b | --brokers | -n | --last | -p | --partition | -c | --count | --format | --null) return 0 ;;
       esac
       # shellcheck disable=SC2086
       _kreek_reply -t --topic -f --follow -n --last --from -p --partition -c --count --json --format \
-        --checkpoint --reset $_kreek_common_flags
+        --null --checkpoint --reset $_kreek_common_flags
       ;;
   esac
   return 0
