@@ -44,14 +44,24 @@ _kreek() {
   prev=${COMP_WORDS[COMP_CWORD - 1]}
   cmd=${COMP_WORDS[0]##*/}
 
-  # KEY=VALUE words are split at '=' by readline (COMP_WORDBREAKS): put them
-  # back together so `-c retention.ms=` completes as one word.
+  # KEY=VALUE words are split at '=' by readline (COMP_WORDBREAKS): the word
+  # before the '=' is the key; complete the values of the keys that have a
+  # fixed set (`-c cleanup.policy=<TAB>`), nothing for the others.
   if [[ $cur == = || $prev == = ]]; then
+    local key=$prev val=""
+    if [[ $prev == = ]]; then
+      key=${COMP_WORDS[COMP_CWORD - 2]}
+      val=$cur
+    fi
+    case $key in
+      cleanup.policy) cur=$val _kreek_reply delete compact compact,delete ;;
+      unclean.leader.election.enable) cur=$val _kreek_reply true false ;;
+    esac
     return 0
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -149,11 +159,11 @@ _kreek() {
         --from) _kreek_reply beginning end; return 0 ;;
         --reset) _kreek_reply earliest latest; return 0 ;;
         --checkpoint) _kreek_files; return 0 ;;
-        -b | --brokers | -n | --last | -p | --partition | -c | --count | --format) return 0 ;;
+        -b | --brokers | -n | --last | -p | --partition | -c | --count | --format | --null) return 0 ;;
       esac
       # shellcheck disable=SC2086
       _kreek_reply -t --topic -f --follow -n --last --from -p --partition -c --count --json --format \
-        --checkpoint --reset $_kreek_common_flags
+        --null --checkpoint --reset $_kreek_common_flags
       ;;
   esac
   return 0

@@ -20,6 +20,15 @@ function __kreek_topics
 end
 
 function __kreek_config_keys
+    # After KEY=, the values of the keys that have a fixed set.
+    switch (commandline -ct)
+        case 'cleanup.policy=*'
+            printf 'cleanup.policy=%s\n' delete compact compact,delete
+            return
+        case 'unclean.leader.election.enable=*'
+            printf 'unclean.leader.election.enable=%s\n' true false
+            return
+    end
     printf '%s=\n' cleanup.policy delete.retention.ms flush.messages flush.ms \
         index.interval.bytes max.message.bytes min.cleanable.dirty.ratio \
         min.compaction.lag.ms min.insync.replicas replica.lag.time.max.ms \
@@ -52,7 +61,7 @@ complete -c kbroker -l retention-ms -x -d 'Default retention.ms'
 complete -c kbroker -l retention-bytes -x -d 'Default retention.bytes'
 complete -c kbroker -l segment-bytes -x -d 'Default segment.bytes'
 complete -c kbroker -l segment-ms -x -d 'Default segment.ms'
-complete -c kbroker -l retention-check-interval-ms -x -d 'How often retention runs'
+complete -c kbroker -l retention-check-interval-ms -x -d 'How often retention runs (1 to 30000 ms)'
 complete -c kbroker -l max-open-segments -x -d 'Descriptors closed segments keep open'
 complete -c kbroker -l compaction-check-interval-ms -x -d 'How often the log cleaner looks for work'
 complete -c kbroker -s v -l verbose -d 'Also log debug lines'
@@ -119,5 +128,6 @@ complete -c kconsume -s p -l partition -x -d 'Read one partition'
 complete -c kconsume -s c -l count -x -d 'Exit after N records'
 complete -c kconsume -l json -d 'One JSON envelope per record'
 complete -c kconsume -l format -x -d 'Output format (%t %p %o %k %v %T %h)'
+complete -c kconsume -l null -x -a NULL -d 'Print a null key or value as STR'
 complete -c kconsume -l checkpoint -r -F -d 'Start from and save offsets in FILE'
 complete -c kconsume -l reset -x -a 'earliest latest' -d 'Where to jump when a start offset is out of range (default: fail)'

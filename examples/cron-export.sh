@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cron-export.sh: export only what is new on each run with --checkpoint, as a
-# cron job would (*/5 * * * * kconsume -q -t logs --checkpoint FILE >>export).
+# cron job would (*/5 * * * * kconsume -t logs --checkpoint FILE >>export).
 # Three runs: everything so far, then only the new records, then nothing.
 set -euo pipefail
 export KREEK_BROKERS=${KREEK_BROKERS:-127.0.0.1:9092}
@@ -10,7 +10,7 @@ work=$(mktemp -d)
 trap 'ktopic delete "$topic" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 ktopic create "$topic" -p 2
-export_new() { kconsume -q -t "$topic" --checkpoint "$work/logs.ckpt" >>"$work/export.txt"; }
+export_new() { kconsume -t "$topic" --checkpoint "$work/logs.ckpt" >>"$work/export.txt"; }
 
 printf 'a\nb\nc\n' | kproduce -t "$topic"
 export_new

@@ -92,9 +92,10 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->check(CLI::Range(int64_t{1}, kMaxI64))
       ->capture_default_str();
   app.add_option("--retention-check-interval-ms", c.retention_check_interval_ms,
-                 "how often retention and segment.ms are enforced, in ms (at most 30000)")
+                 "how often retention and segment.ms are enforced, in ms (1 to 30000)")
       ->type_name("N")
-      ->check(CLI::Range(int64_t{1}, kMaxI64))
+      // Refused rather than clamped: a silently shorter interval surprises.
+      ->check(CLI::Range(int64_t{1}, kMaxRetentionCheckIntervalMs))
       ->capture_default_str();
   app.add_option("--max-open-segments", c.max_open_segments,
                  "descriptors closed segments keep open, across all partitions (reopened on demand)")

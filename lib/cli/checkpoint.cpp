@@ -2,6 +2,11 @@
 // the old or the new file, never a torn one (leveldb SetCurrentFile).
 #include "cli/checkpoint.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
@@ -54,6 +59,21 @@ Result<std::optional<Checkpoint>> load_checkpoint(const std::string& path) {
   }
   KREEK_ASSIGN_OR_RETURN(Checkpoint cp, decode_checkpoint(*text, path));
   return std::optional<Checkpoint>(std::move(cp));
+}
+
+Status check_checkpoint_writable(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  auto fail = [&](const std::string& why) {
+    return Status(Code::kIoError, "cannot write checkpoint " + path + ": directory " + dir + " " + why);
+  };
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0)
+    return fail(errno == ENOENT ? "does not exist" : std::string("cannot be read: ") + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return fail("is not a directory");
+  // The temp file is created in `dir` and renamed over `path`: both need w+x.
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return fail("is not writable");
+  return Status::ok();
 }
 
 Status save_checkpoint(const std::string& path, const Checkpoint& cp) {

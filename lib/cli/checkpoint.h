@@ -23,6 +23,11 @@ struct Checkpoint {
 Result<std::optional<Checkpoint>> load_checkpoint(const std::string& path);
 Status save_checkpoint(const std::string& path, const Checkpoint& cp);
 
+// Whether save_checkpoint could write `path`: its directory exists and is
+// writable. Checked before anything is printed, so a run that cannot save its
+// positions prints nothing (else cron would export the same records forever).
+Status check_checkpoint_writable(const std::string& path);
+
 std::string encode_checkpoint(const Checkpoint& cp);
 Result<Checkpoint> decode_checkpoint(std::string_view text, const std::string& path);
 

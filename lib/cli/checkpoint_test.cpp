@@ -24,6 +24,15 @@ std::string temp_dir() {
 }  // namespace
 
 TEST_SUITE("cli") {
+  TEST_CASE("a checkpoint into a missing directory is refused before anything is read") {
+    std::string dir = temp_dir();
+    CHECK(cli::check_checkpoint_writable(dir + "/cp.json").is_ok());
+    Status s = cli::check_checkpoint_writable(dir + "/no/such/cp.json");
+    CHECK(!s.is_ok());
+    CHECK(s.message() == "cannot write checkpoint " + dir + "/no/such/cp.json: directory " + dir +
+                             "/no/such does not exist");
+  }
+
   TEST_CASE("a checkpoint file round trips") {
     std::string dir = temp_dir();
     std::string path = dir + "/cp.json";

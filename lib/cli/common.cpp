@@ -20,6 +20,7 @@ const char* g_tool = "kreek";
 bool g_verbose = false;
 bool g_quiet = false;
 bool g_usage = false;  // the failing Status came from usage_error()
+bool g_cant_create = false;  // the failing Status came from cant_create_error()
 volatile sig_atomic_t g_signals = 0;  // the first stop signal's number, 0 before one
 
 void line(std::string_view level, std::string_view message) {
@@ -141,6 +142,11 @@ void report(const Status& s) {
   }
 }
 
+Status cant_create_error(std::string message) {
+  g_cant_create = true;
+  return Status(Code::kIoError, std::move(message));
+}
+
 Status usage_error(std::string message) {
   g_usage = true;
   return Status(Code::kInvalidRequest, std::move(message));
@@ -245,6 +251,7 @@ int run_main(const char* tool, CLI::App& app, int argc, char** argv,
     return 64;
   }
   report(s);
+  if (g_cant_create && s.code() == Code::kIoError) return 73;  // EX_CANTCREAT
   return exit_code(s.code());
 }
 

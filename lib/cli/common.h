@@ -70,6 +70,9 @@ const char* tool_name();
 // A usage error found after parsing (conflicting flags): reported like a
 // parse error, with the "try '<tool> --help'" line, exit 64.
 Status usage_error(std::string message);
+// A local file the tool must create cannot be (its directory is missing or
+// read-only): reported as one line, exit 73 (EX_CANTCREAT).
+Status cant_create_error(std::string message);
 
 // SIGINT/SIGTERM: the first sets client::request_stop(); a second SIGINT
 // exits 130 at once. SIGPIPE is ignored. Handlers do no real work.

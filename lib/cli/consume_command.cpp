@@ -178,7 +178,13 @@ void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
                  "print records as FMT: %t topic, %p partition, %o offset, %k key, %v value, "
                  "%T timestamp, %h headers, %%; \\n \\t \\\\ escapes; no newline is added")
       ->type_name("FMT");
-  app.add_option("--checkpoint", c.checkpoint, "start from and save positions in FILE")->type_name("FILE");
+  app.add_option("--null", c.null_text,
+                 "print a null key or value (%k, %v, the bare value) as STR, not as nothing; "
+                 "kcat -Z is --null NULL")
+      ->type_name("STR");
+  app.add_option("--checkpoint", c.checkpoint,
+                 "start from and save positions in FILE (its directory must exist)")
+      ->type_name("FILE");
   app.add_option("--reset", c.reset,
                  "when a start position is out of range, jump to the earliest or latest offset "
                  "(default: fail, exit 65)")
@@ -188,6 +194,7 @@ void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
 Status run_consume(const ConsumeConfig& c) {
   set_verbosity(c.common.verbose, c.common.quiet);
   if (c.json && c.format) return usage_error("--json and --format cannot be used together");
+  if (c.json && c.null_text) return usage_error("--json prints null keys and values as null; --null is for the other outputs");
   if (c.last && c.from) return usage_error("-n and --from cannot be used together");
   if (c.last && *c.last < 0) return usage_error("-n must be >= 0");
   if (c.count && *c.count < 0) return usage_error("--count must be >= 0");
@@ -208,8 +215,11 @@ Status run_consume(const ConsumeConfig& c) {
     if (!f.is_ok()) return usage_error(f.status().message());
     fmt = std::move(f).value();
   }
+  if (c.null_text) fmt.set_null_text(*c.null_text);
   std::optional<Checkpoint> checkpoint;
   if (c.checkpoint) {
+    if (Status w = check_checkpoint_writable(*c.checkpoint); !w.is_ok())
+      return cant_create_error(w.message());
     KREEK_ASSIGN_OR_RETURN(checkpoint, load_checkpoint(*c.checkpoint));
     if (checkpoint && checkpoint->topic != c.topic)
       return usage_error("checkpoint " + *c.checkpoint + " is for topic \"" + checkpoint->topic +

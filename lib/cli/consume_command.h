@@ -25,6 +25,7 @@ struct ConsumeConfig {
   std::optional<int64_t> count;     // -c
   bool json = false;
   std::optional<std::string> format;
+  std::optional<std::string> null_text;  // --null
   std::optional<std::string> checkpoint;
   std::optional<std::string> reset;  // earliest | latest
 };

@@ -123,7 +123,7 @@ void RecordFormatter::append(std::string& out, const client::ConsumedRecord& r) 
   const proto::Record& rec = *r.record;
   switch (mode_) {
     case Mode::kValue:
-      if (rec.value) out.append(*rec.value);
+      out.append(rec.value ? *rec.value : null_text_);
       out.push_back('\n');
       return;
     case Mode::kJson:
@@ -139,12 +139,8 @@ void RecordFormatter::append(std::string& out, const client::ConsumedRecord& r) 
       case Kind::kTopic: out.append(r.topic); break;
       case Kind::kPartition: append_int(out, r.partition); break;
       case Kind::kOffset: append_int(out, r.offset); break;
-      case Kind::kKey:
-        if (rec.key) out.append(*rec.key);
-        break;
-      case Kind::kValue:
-        if (rec.value) out.append(*rec.value);
-        break;
+      case Kind::kKey: out.append(rec.key ? *rec.key : null_text_); break;
+      case Kind::kValue: out.append(rec.value ? *rec.value : null_text_); break;
       case Kind::kTimestamp: append_int(out, r.timestamp); break;
       case Kind::kHeaders: {
         bool first = true;

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -20,6 +21,11 @@ class RecordFormatter {
   // Errors: kInvalidRequest naming an unknown directive ("unknown format directive %x").
   static Result<RecordFormatter> from_format(std::string_view format);
 
+  // What a null key or value prints as in the bare-value and --format output
+  // (kconsume --null; kcat's -Z is --null NULL). Default: nothing, so a null
+  // and an empty key look alike unless a placeholder is chosen.
+  void set_null_text(std::string text) { null_text_ = std::move(text); }
+
   // Appends the rendering of `r` to `out`.
   void append(std::string& out, const client::ConsumedRecord& r) const;
 
@@ -33,6 +39,7 @@ class RecordFormatter {
 
   Mode mode_ = Mode::kValue;
   std::vector<Piece> pieces_;
+  std::string null_text_;
 };
 
 // Appends `{"topic":..,"partition":..,"offset":..,"timestamp":..,"key":..,

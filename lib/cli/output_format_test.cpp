@@ -62,6 +62,21 @@ TEST_SUITE("cli") {
     CHECK(render(*f, rec) == "[]");
   }
 
+  TEST_CASE("--null tells a null key and value from empty ones") {
+    auto f = cli::RecordFormatter::from_format("[%k][%v]");
+    REQUIRE(f.is_ok());
+    f->set_null_text("NULL");
+    proto::Record nulls;
+    CHECK(render(*f, nulls) == "[NULL][NULL]");
+    proto::Record empties;
+    empties.key = "";
+    empties.value = "";
+    CHECK(render(*f, empties) == "[][]");
+    auto bare = cli::RecordFormatter::value_only();
+    bare.set_null_text("NULL");
+    CHECK(render(bare, nulls) == "NULL\n");
+  }
+
   TEST_CASE("an unknown format directive is an error") {
     auto f = cli::RecordFormatter::from_format("%v %x");
     CHECK(f.status().code() == Code::kInvalidRequest);
