@@ -46,7 +46,7 @@ ConnectionImpl::~ConnectionImpl() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool ConnectionImpl::start() {
+bool ConnectionImpl::start(bool refuse) {
   auto* box = new PollBox;
   int rc = uv_poll_init_socket(core_->loop->uv(), &box->h, fd_);
   if (rc != 0) {
@@ -59,6 +59,16 @@ bool ConnectionImpl::start() {
   box_ = box;
   core_->connections[id_] = this;
   log::debug("connection " + std::to_string(id_) + " from " + peer_);
+  if (refuse) {
+    refused_ = true;
+    close_requested_ = true;  // before the reply, so sending it finishes the close
+    ResponseSlot slot = reserve();
+    if (!core_->detached && core_->handler.on_refused) core_->handler.on_refused(*this, std::move(slot));
+    else slot.complete_empty();
+    after_progress();
+    return true;
+  }
+  ++core_->served;
   update_poll();
   return true;
 }
@@ -92,6 +102,7 @@ void ConnectionImpl::handle_closed() {
     fd_ = -1;
   }
   core_->connections.erase(id_);
+  if (!refused_) --core_->served;
   log::debug("connection " + std::to_string(id_) + " from " + peer_ + " closed");
   if (!core_->detached && core_->handler.on_close) core_->handler.on_close(*this);
 }

@@ -27,7 +27,8 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
 
   // Opens the poll handle, registers with the server and starts reading.
   // False if libuv refused the socket (the fd is then closed with this object).
-  bool start();
+  // `refuse`: over max_connections; reads nothing, sends on_refused's reply, closes.
+  bool start(bool refuse = false);
 
   const std::string& peer() const override { return peer_; }
   uint64_t id() const override { return id_; }
@@ -78,6 +79,7 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   bool lines_pending_ = false; // reading paused with complete lines still buffered
   bool in_process_ = false;
   bool resume_queued_ = false;
+  bool refused_ = false;       // over max_connections: not counted in core_->served
 };
 
 }  // namespace kreek::net

@@ -78,7 +78,12 @@ void on_accept(uv_poll_t* h, int status, int events) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto conn = std::make_shared<ConnectionImpl>(core, fd, format_address(reinterpret_cast<sockaddr*>(&ss)));
-    conn->start();  // on failure the connection (and fd) dies with `conn`
+    size_t limit = core->options.max_connections;
+    bool refuse = limit > 0 && core->served >= limit;
+    if (refuse)
+      warn_sampled("refuse connection from " + conn->peer() + " on " + core->address +
+                   ": too many connections (" + std::to_string(limit) + ")");
+    conn->start(refuse);  // on failure the connection (and fd) dies with `conn`
   }
 }
 
