@@ -70,6 +70,13 @@ struct ServerOptions {
   // Open connections at most (0 = no limit). One accepted beyond it is handed to
   // on_refused, sent that reply, and closed (a FIN, not a reset).
   size_t max_connections = 0;
+  // Closes a connection that sent nothing for this long while nothing was
+  // pending for it: no unfinished request (a parked long poll is one), no
+  // unsent output, no partial line (0 = never).
+  int64_t idle_timeout_ms = 0;
+  // Closes a connection whose current request line has not ended this long
+  // after its first byte arrived (a slowloris), freeing its buffer (0 = never).
+  int64_t line_timeout_ms = 0;
 };
 
 // Callbacks for a server's connections. `line` excludes the '\n' (and a '\r'

@@ -67,4 +67,53 @@ TEST_SUITE("net") {
     CHECK(refused_reply == "refused\n");
     CHECK(after_close == "again");
   }
+
+  TEST_CASE("an idle connection is closed, one with a parked request is not") {
+    auto loop = EventLoop::create();
+    auto timer = loop->make_timer();
+    ServerOptions o;
+    o.idle_timeout_ms = 100;
+    ConnectionHandler h = echo_handler();
+    h.on_line = [&](Connection&, std::string_view line, ResponseSlot slot) {
+      if (line == "park") timer->start(400, 0, [slot]() mutable { slot.complete("unparked\n"); });
+      else slot.complete(std::string(line) + "\n");
+    };
+    auto server = must_listen(*loop, h, o);
+    std::optional<std::string> idle_end;
+    std::string parked;
+    loop->queue_work(
+        [&] {
+          TestClient idle(server->address());
+          TestClient busy(server->address());
+          busy.send_all("park\n");
+          idle_end = idle.read_to_eof();  // closed well before the client's own timeout
+          parked = busy.read_line().value_or("<closed>");
+        },
+        [&] { loop->stop(); });
+    CHECK(loop->run() == 0);
+    CHECK(idle_end == std::optional<std::string>(""));
+    CHECK(parked == "unparked");
+  }
+
+  TEST_CASE("a request line that does not end in time closes the connection") {
+    auto loop = EventLoop::create();
+    ServerOptions o;
+    o.line_timeout_ms = 100;
+    auto server = must_listen(*loop, echo_handler(), o);
+    std::optional<std::string> slow_end;
+    std::string quick;
+    loop->queue_work(
+        [&] {
+          TestClient slow(server->address());
+          TestClient ok(server->address());
+          slow.send_all("{\"op\":\"hel");
+          slow_end = slow.read_to_eof();
+          ok.send_all("fine\n");
+          quick = ok.read_line().value_or("<closed>");
+        },
+        [&] { loop->stop(); });
+    CHECK(loop->run() == 0);
+    CHECK(slow_end == std::optional<std::string>(""));
+    CHECK(quick == "fine");
+  }
 }
