@@ -26,6 +26,9 @@ struct BrokerConfig {
   bool auto_create = true;       // produce (and metadata with auto_create) create missing topics
   int32_t default_partitions = 1;
   int64_t max_request_bytes = proto::kDefaultMaxRequestBytes;
+  int64_t max_connections = 10'000;
+  int64_t idle_timeout_ms = 600'000;  // close a silent connection with nothing pending (0 = never)
+  int64_t line_timeout_ms = 30'000;   // close one whose request line does not end (0 = never)  // client connections at once; more get UNAVAILABLE and a close
   storage::LogConfig log_defaults;  // topic defaults (--flush-messages, --retention-ms, ...)
   int64_t retention_check_interval_ms = 5000;  // capped at kMaxRetentionCheckIntervalMs
   // Descriptors closed segments keep open, across every partition (--max-open-segments).

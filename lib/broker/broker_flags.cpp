@@ -75,6 +75,21 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("N")
       ->check(CLI::Range(int64_t{1024}, int64_t{1} << 30))
       ->capture_default_str();
+  app.add_option("--max-connections", c.max_connections,
+                 "open connections at most (more: UNAVAILABLE, then closed)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", c.idle_timeout_ms,
+                 "close a connection silent this long with nothing pending (0 = never)")
+      ->type_name("MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--line-timeout-ms", c.line_timeout_ms,
+                 "close a connection whose request line has not ended this long (0 = never)")
+      ->type_name("MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
   add_limit(app, "--flush-messages", c.log_defaults.flush_messages, 1,
             "fsync after this many records (1 = every append; default -1 = leave it to the OS)");
   add_limit(app, "--flush-ms", c.log_defaults.flush_ms, 0,

@@ -23,6 +23,7 @@
 #include "broker/flush_scheduler.h"
 #include "broker/request_router.h"
 #include "net/net.h"
+#include "proto/message.h"
 #include "storage/log_manager.h"
 
 namespace kreek::broker {
@@ -78,12 +79,21 @@ class BrokerProcess {
   int start() {
     net::ServerOptions options;
     options.max_line_bytes = config_.max_request_bytes;
+    options.max_connections = static_cast<size_t>(config_.max_connections);
+    options.idle_timeout_ms = config_.idle_timeout_ms;
+    options.line_timeout_ms = config_.line_timeout_ms;
     net::ConnectionHandler handler;
     handler.on_line = [this](net::Connection& c, std::string_view line, net::ResponseSlot slot) {
       router_.on_line(line, Reply(std::move(slot)), c.peer(), c.id());
     };
     handler.on_oversize = [this](net::Connection& c, int64_t seen, net::ResponseSlot slot) {
       router_.on_oversize(seen, Reply(std::move(slot)), c.peer());
+    };
+    handler.on_refused = [this](net::Connection&, net::ResponseSlot slot) {
+      slot.complete(proto::error_line(
+          "", Status(Code::kUnavailable, "too many connections (" +
+                                             std::to_string(config_.max_connections) +
+                                             "); try again later")));
     };
     auto server = loop_.listen(config_.listen, options, std::move(handler));
     if (!server.is_ok()) {

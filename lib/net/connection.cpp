@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "net/response_slot.h"
 
@@ -46,7 +47,7 @@ ConnectionImpl::~ConnectionImpl() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool ConnectionImpl::start() {
+bool ConnectionImpl::start(bool refuse) {
   auto* box = new PollBox;
   int rc = uv_poll_init_socket(core_->loop->uv(), &box->h, fd_);
   if (rc != 0) {
@@ -59,6 +60,17 @@ bool ConnectionImpl::start() {
   box_ = box;
   core_->connections[id_] = this;
   log::debug("connection " + std::to_string(id_) + " from " + peer_);
+  if (refuse) {
+    refused_ = true;
+    close_requested_ = true;  // before the reply, so sending it finishes the close
+    ResponseSlot slot = reserve();
+    if (!core_->detached && core_->handler.on_refused) core_->handler.on_refused(*this, std::move(slot));
+    else slot.complete_empty();
+    after_progress();
+    return true;
+  }
+  ++core_->served;
+  last_active_ms_ = clock::monotonic_ms();
   update_poll();
   return true;
 }
@@ -92,6 +104,7 @@ void ConnectionImpl::handle_closed() {
     fd_ = -1;
   }
   core_->connections.erase(id_);
+  if (!refused_) --core_->served;
   log::debug("connection " + std::to_string(id_) + " from " + peer_ + " closed");
   if (!core_->detached && core_->handler.on_close) core_->handler.on_close(*this);
 }
@@ -115,8 +128,14 @@ void ConnectionImpl::on_readable() {
     char* p = framer_.prepare(kReadChunk);
     ssize_t n = ::read(fd_, p, kReadChunk);
     if (n > 0) {
+      last_active_ms_ = clock::monotonic_ms();
+      bool had_partial = framer_.buffered() > 0 || framer_.skipping();
       framer_.commit(static_cast<size_t>(n));
       process_lines();
+      // The line timeout runs from the first byte of the line still unfinished.
+      if (framer_.buffered() == 0 && !framer_.skipping()) line_start_ms_ = -1;
+      else if (!had_partial || line_start_ms_ < 0 || lines_seen_) line_start_ms_ = last_active_ms_;
+      lines_seen_ = false;
       if (static_cast<size_t>(n) < kReadChunk) break;  // drained; poll says when more comes
       continue;
     }
@@ -157,6 +176,7 @@ void ConnectionImpl::process_lines() {
       e.kind = LineFramer::Kind::kLine;
       e.line = *tail;
     }
+    lines_seen_ = true;
     ResponseSlot slot = reserve();
     if (core_->detached) {
       slot.complete_empty();
@@ -186,6 +206,7 @@ void ConnectionImpl::complete(uint64_t seq, Response r) {
   Pending& p = slots_[seq - first_seq_];
   if (p.done) return;
   p.done = true;
+  last_active_ms_ = clock::monotonic_ms();  // idle time counts from the last answer
   held_bytes_ += response_bytes(r);
   p.response = std::move(r);
   if (seq != first_seq_) {
@@ -277,6 +298,24 @@ void ConnectionImpl::maybe_finish() {
     }
   }
   abort();
+}
+
+std::string ConnectionImpl::check_timeouts(int64_t now) {
+  if (!is_open() || close_requested_ || refused_) return "";
+  const ServerOptions& o = core_->options;
+  // Complete lines waiting for room are the server's delay, not the peer's.
+  bool partial = (framer_.buffered() > 0 || framer_.skipping()) && !lines_pending_;
+  std::string why;
+  if (o.line_timeout_ms > 0 && partial && line_start_ms_ >= 0 && now - line_start_ms_ >= o.line_timeout_ms) {
+    why = "request line unfinished after " + std::to_string(o.line_timeout_ms) + " ms";
+  } else if (o.idle_timeout_ms > 0 && slots_.empty() && out_.empty() && framer_.buffered() == 0 &&
+             !framer_.skipping() && now - last_active_ms_ >= o.idle_timeout_ms) {
+    why = "idle for " + std::to_string(o.idle_timeout_ms) + " ms";
+  }
+  if (why.empty()) return why;
+  // The buffered part of the line is dropped with the connection; nothing is owed for it.
+  close();
+  return why;
 }
 
 }  // namespace kreek::net

@@ -27,7 +27,8 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
 
   // Opens the poll handle, registers with the server and starts reading.
   // False if libuv refused the socket (the fd is then closed with this object).
-  bool start();
+  // `refuse`: over max_connections; reads nothing, sends on_refused's reply, closes.
+  bool start(bool refuse = false);
 
   const std::string& peer() const override { return peer_; }
   uint64_t id() const override { return id_; }
@@ -38,6 +39,9 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   bool is_open() const;
   // From ResponseSlot: `seq` was reserved by this connection.
   void complete(uint64_t seq, Response r);
+  // Closes the connection if it is past its idle or line timeout at `now`
+  // (monotonic ms) and says why ("idle for 600000 ms"); "" if it stays open.
+  std::string check_timeouts(int64_t now);
 
  private:
   struct PollBox;
@@ -78,6 +82,10 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   bool lines_pending_ = false; // reading paused with complete lines still buffered
   bool in_process_ = false;
   bool resume_queued_ = false;
+  bool refused_ = false;
+  bool lines_seen_ = false;     // a line was handed out since the last read
+  int64_t last_active_ms_ = 0;  // last bytes read or response completed
+  int64_t line_start_ms_ = -1;  // when the unfinished line began; -1 when none       // over max_connections: not counted in core_->served
 };
 
 }  // namespace kreek::net

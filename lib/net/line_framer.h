@@ -40,6 +40,7 @@ class LineFramer {
 
   size_t buffered() const { return end_ - start_; }
   size_t capacity() const { return cap_; }
+  bool skipping() const { return discarding_; }  // inside an oversize line
 
  private:
   int64_t max_;

@@ -67,6 +67,16 @@ class ResponseSlot {
 struct ServerOptions {
   int64_t max_line_bytes = 8 << 20;  // longer lines: on_oversize, then skipped to '\n'
   int64_t max_pending_output = 64 << 20;  // stop reading a peer whose unsent output exceeds this
+  // Open connections at most (0 = no limit). One accepted beyond it is handed to
+  // on_refused, sent that reply, and closed (a FIN, not a reset).
+  size_t max_connections = 0;
+  // Closes a connection that sent nothing for this long while nothing was
+  // pending for it: no unfinished request (a parked long poll is one), no
+  // unsent output, no partial line (0 = never).
+  int64_t idle_timeout_ms = 0;
+  // Closes a connection whose current request line has not ended this long
+  // after its first byte arrived (a slowloris), freeing its buffer (0 = never).
+  int64_t line_timeout_ms = 0;
 };
 
 // Callbacks for a server's connections. `line` excludes the '\n' (and a '\r'
@@ -79,6 +89,9 @@ struct ConnectionHandler {
   // A line crossed max_line_bytes: reply (e.g. MESSAGE_TOO_LARGE) through slot;
   // the rest of the line is then discarded without buffering.
   std::function<void(Connection& c, int64_t bytes_seen, ResponseSlot slot)> on_oversize;
+  // Optional. A connection over max_connections: reply through slot (e.g.
+  // UNAVAILABLE); the connection reads nothing and closes once it is sent.
+  std::function<void(Connection& c, ResponseSlot slot)> on_refused;
   // Optional. Runs once per connection, from the loop after its socket closed
   // (never from inside complete() or close()).
   std::function<void(Connection& c)> on_close;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -78,8 +79,37 @@ void on_accept(uv_poll_t* h, int status, int events) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto conn = std::make_shared<ConnectionImpl>(core, fd, format_address(reinterpret_cast<sockaddr*>(&ss)));
-    conn->start();  // on failure the connection (and fd) dies with `conn`
+    size_t limit = core->options.max_connections;
+    bool refuse = limit > 0 && core->served >= limit;
+    if (refuse)
+      warn_sampled("refuse connection from " + conn->peer() + " on " + core->address +
+                   ": too many connections (" + std::to_string(limit) + ")");
+    conn->start(refuse);  // on failure the connection (and fd) dies with `conn`
   }
+}
+
+// One timer per server checks every connection's timeouts, a few times per the
+// shortest one (so a timeout fires at most a quarter late), rather than a timer per connection.
+void start_sweep(const std::shared_ptr<ServerCore>& core) {
+  int64_t shortest = 0;
+  for (int64_t t : {core->options.idle_timeout_ms, core->options.line_timeout_ms})
+    if (t > 0 && (shortest == 0 || t < shortest)) shortest = t;
+  if (shortest == 0) return;
+  int64_t every = std::clamp<int64_t>(shortest / 4, 5, 1000);
+  core->sweep = core->loop->make_timer();
+  core->sweep->start(every, every, [weak = std::weak_ptr<ServerCore>(core)] {
+    auto c = weak.lock();
+    if (!c) return;
+    int64_t now = clock::monotonic_ms();
+    std::vector<std::weak_ptr<ConnectionImpl>> conns;  // check_timeouts may close and erase
+    conns.reserve(c->connections.size());
+    for (auto& [id, conn] : c->connections) conns.push_back(conn->weak_from_this());
+    for (auto& w : conns)
+      if (auto conn = w.lock()) {
+        std::string why = conn->check_timeouts(now);
+        if (!why.empty()) warn_sampled("close connection from " + conn->peer() + ": " + why);
+      }
+  });
 }
 
 class UvServer final : public Server {
@@ -149,6 +179,7 @@ Result<std::unique_ptr<Server>> open_server(UvEventLoop& loop, const std::string
   core->handler = std::move(handler);
   core->address = format_address(reinterpret_cast<sockaddr*>(&bound));
   core->reserve_fd = open_reserve_fd();
+  start_sweep(core);
 
   auto* box = new ListenBox;
   int rc = uv_poll_init_socket(loop.uv(), &box->h, fd);

@@ -26,6 +26,8 @@ struct ServerCore {
   // Connections not yet fully closed, by id. Raw pointers: each connection
   // removes itself when its handle has closed.
   std::unordered_map<uint64_t, ConnectionImpl*> connections;
+  size_t served = 0;
+  std::unique_ptr<Timer> sweep;  // checks idle and line timeouts; null when both are off  // connections not refused over max_connections, until their close
   ~ServerCore();
 };
 
