@@ -19,7 +19,7 @@ constexpr int kExUsage = 64, kExDataErr = 65, kExNoInput = 66, kExUnavailable = 
               kExSoftware = 70, kExIoErr = 74, kExTempFail = 75, kExProtocol = 76,
               kExCantCreat = 73, kExConfig = 78;
 
-constexpr std::array<CodeInfo, 23> kCodes{{
+constexpr std::array<CodeInfo, 33> kCodes{{
     {Code::kOk, "OK", 0, false},
     {Code::kInvalidRequest, "INVALID_REQUEST", kExUsage, false},
     {Code::kUnknownTopic, "UNKNOWN_TOPIC", kExNoInput, false},
@@ -43,6 +43,16 @@ constexpr std::array<CodeInfo, 23> kCodes{{
     {Code::kUnknownLeaderEpoch, "UNKNOWN_LEADER_EPOCH", kExTempFail, true},
     {Code::kOutOfOrderSequence, "OUT_OF_ORDER_SEQUENCE", kExDataErr, false},
     {Code::kRequestTimedOut, "REQUEST_TIMED_OUT", kExTempFail, true},
+    {Code::kNotCoordinator, "NOT_COORDINATOR", kExTempFail, true},
+    {Code::kCoordinatorNotAvailable, "COORDINATOR_NOT_AVAILABLE", kExTempFail, true},
+    {Code::kCoordinatorLoading, "COORDINATOR_LOAD_IN_PROGRESS", kExTempFail, true},
+    {Code::kIllegalGeneration, "ILLEGAL_GENERATION", kExTempFail, false},
+    {Code::kUnknownMember, "UNKNOWN_MEMBER_ID", kExTempFail, false},
+    {Code::kRebalanceInProgress, "REBALANCE_IN_PROGRESS", kExTempFail, false},
+    {Code::kGroupNotEmpty, "GROUP_NOT_EMPTY", kExTempFail, false},
+    {Code::kGroupNotFound, "GROUP_ID_NOT_FOUND", kExNoInput, false},
+    {Code::kFencedInstanceId, "FENCED_INSTANCE_ID", kExConfig, false},
+    {Code::kInconsistentGroupProtocol, "INCONSISTENT_GROUP_PROTOCOL", kExConfig, false},
 }};
 
 const CodeInfo& info(Code code) {

@@ -38,6 +38,16 @@ enum class Code {
   kUnknownLeaderEpoch, // UNKNOWN_LEADER_EPOCH exit 75 (retriable: the request named an epoch newer than the broker's)
   kOutOfOrderSequence, // OUT_OF_ORDER_SEQUENCE exit 65 (an idempotent producer's batch skipped sequence numbers)
   kRequestTimedOut,    // REQUEST_TIMED_OUT    exit 75 (retriable: acks=all not replicated in time; may be written)
+  kNotCoordinator,     // NOT_COORDINATOR      exit 75 (retriable: another broker coordinates the group; ask find_coordinator)
+  kCoordinatorNotAvailable, // COORDINATOR_NOT_AVAILABLE exit 75 (retriable: the offsets topic or its leader is not there yet)
+  kCoordinatorLoading, // COORDINATOR_LOAD_IN_PROGRESS exit 75 (retriable: the coordinator is reading the group's state)
+  kIllegalGeneration,  // ILLEGAL_GENERATION   exit 75 (the member's generation is old: rejoin)
+  kUnknownMember,      // UNKNOWN_MEMBER_ID    exit 75 (the group no longer knows the member: rejoin)
+  kRebalanceInProgress,// REBALANCE_IN_PROGRESS exit 75 (the group is rebalancing: rejoin)
+  kGroupNotEmpty,      // GROUP_NOT_EMPTY      exit 75 (the group has live members; stop them first)
+  kGroupNotFound,      // GROUP_ID_NOT_FOUND   exit 66
+  kFencedInstanceId,   // FENCED_INSTANCE_ID   exit 78 (another member joined with the same instance id)
+  kInconsistentGroupProtocol, // INCONSISTENT_GROUP_PROTOCOL exit 78 (the member's assignor differs from the group's)
 };
 
 // The wire name ("NOT_LEADER"), and back; unknown names map to kInternal.
