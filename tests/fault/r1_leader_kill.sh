@@ -13,23 +13,16 @@ PAUSE=$(long 0.5 3)
 start_workload --writers 6 --rate "$(long 100 300)"
 
 for ((k = 1; k <= KILLS; k++)); do
-  wait_until 15 eval '[ "$(leader_of 0)" -ge 0 ]' || { fail "partition 0 has no leader before kill $k"; break; }
+  wait_for_leader 0 "kill $k" || break
   L=$(leader_of 0)
   kill9_broker "b$L"
   mark_fault kill9 "$L" 0
   FAULT_AVOID=$L
-  if [ "$FAULT_RF" -gt 1 ]; then
-    check "kill $k: another replica leads partition 0 after node $L died" \
-      wait_until $(((SESSION_MS + 5000) / 1000)) eval '[ "$(leader_of 0)" -ge 0 ] && [ "$(leader_of 0)" != "$L" ]'
-  fi
+  expect_new_leader 0 "$L" "kill $k: node $L died" $(((SESSION_MS + 5000) / 1000))
   sleep "$PAUSE"
   restart_node "$L" || { fail "node $L did not restart"; finish; }
   mark_fault restart "$L" 0 false
   FAULT_AVOID=""
   check "kill $k: node $L is back in partition 0's ISR" wait_until 20 in_isr 0 "$L"
 done
-sleep 1
-stop_workload
-expect_safe
-stop_cluster
-finish
+end_safe_run

@@ -19,7 +19,7 @@ HOLD=$(long 2 6)
 start_workload --writers 6 --rate "$(long 100 300)"
 
 for ((r = 1; r <= ROUNDS; r++)); do
-  wait_until 15 eval '[ "$(leader_of 0)" -ge 0 ]' || { fail "partition 0 has no leader before cut $r"; break; }
+  wait_for_leader 0 "cut $r" || break
   F=$(follower_of 0)
   if [ -z "$F" ] || [ "$F" = null ]; then
     fail "partition 0 has no follower to cut off (RF $FAULT_RF)"
@@ -42,8 +42,4 @@ for ((r = 1; r <= ROUNDS; r++)); do
   FAULT_AVOID=""
   check "cut $r: node $F rejoins partition 0's ISR" wait_until 20 in_isr 0 "$F"
 done
-sleep 1
-stop_workload
-expect_safe
-stop_cluster
-finish
+end_safe_run

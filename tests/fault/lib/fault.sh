@@ -212,6 +212,36 @@ final_check() {
   return $rc
 }
 
+# wait_for_leader P ROUND: partition P has a leader (fails the run, returning 1, if none in 15 s).
+wait_for_leader() {
+  wait_until 15 eval "[ \"\$(leader_of $1)\" -ge 0 ]" && return 0
+  fail "partition $1 has no leader before $2"
+  return 1
+}
+# expect_new_leader P NODE WHAT SECONDS: with RF > 1, a replica other than NODE leads P in time.
+expect_new_leader() {
+  [ "$FAULT_RF" -gt 1 ] || return 0
+  check "$3: another replica leads partition $1" \
+    wait_until "$4" eval "[ \"\$(leader_of $1)\" -ge 0 ] && [ \"\$(leader_of $1)\" != $2 ]"
+}
+# expect_no_acks_from NODE T0 T1 WHAT: with RF > 1, node NODE acknowledged no write sent to it
+# from T0 to T1 (ms) — it was paused or cut off and could not reach min.insync.replicas.
+expect_no_acks_from() {
+  [ "$FAULT_RF" -gt 1 ] || return 0
+  local addr_var=b${1}_ADDR n
+  n=$(jq -s --arg a "${!addr_var}" --argjson t0 "$2" --argjson t1 "$3" \
+    '[.[] | select(.type == "ok" and .addr == $a and .sent >= $t0 and .sent < $t1)] | length' "$W/writes.jsonl")
+  check "$4: node $1 acknowledged none of the writes sent to it meanwhile ($n)" test "$n" -eq 0
+}
+# end_safe_run: stop the workload, require every safety figure 0, stop the cluster, report.
+end_safe_run() {
+  sleep 1
+  stop_workload
+  expect_safe
+  stop_cluster
+  finish
+}
+
 # expect_safe: final_check must pass, with writes acknowledged at all.
 expect_safe() {
   local json
