@@ -43,6 +43,7 @@ constexpr AsyncOpEntry kAsyncOps[] = {
     {"alter_topic", admin_alter_topic},
     {"init_producer_id", admin_init_producer_id},
     {"alter_reassignment", admin_alter_reassignment},
+    {"create_partitions", admin_create_partitions},
 };
 
 }  // namespace
