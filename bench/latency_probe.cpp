@@ -41,6 +41,28 @@ const char* arg(int argc, char** argv, const char* name, const char* def) {
   return def;
 }
 
+// "<19-digit zero-padded due> <seq> " into `out` (room for 64 bytes); returns
+// its length. By hand: snprintf would be most of the pacer's CPU at 500k rec/s.
+size_t format_head(char* out, int64_t due, int64_t seq) {
+  uint64_t d = uint64_t(due);
+  for (int k = 18; k >= 0; k--) {
+    out[k] = char('0' + d % 10);
+    d /= 10;
+  }
+  out[19] = ' ';
+  char digits[24];
+  int m = 0;
+  uint64_t q = uint64_t(seq);
+  do {
+    digits[m++] = char('0' + q % 10);
+    q /= 10;
+  } while (q != 0);
+  size_t n = 20;
+  while (m > 0) out[n++] = digits[--m];
+  out[n++] = ' ';
+  return n;
+}
+
 // The pacer: wakes at the next record's scheduled time, then writes every
 // record due by now in one write(2) (a timer wake-up costs tens of
 // microseconds, so at 500k rec/s each wake-up finds several due). Each line
@@ -69,9 +91,9 @@ int run_send(int argc, char** argv) {
       const int64_t due = start + int64_t(double(i) * step_ns);
       if (due > now) break;
       char head[64];
-      int n = snprintf(head, sizeof head, "%019" PRId64 " %" PRId64 " ", due, i);
-      buf.append(head, size_t(n));
-      if (size_t(n) + 1 < size) buf.append(filler, 0, size - 1 - size_t(n));
+      size_t n = format_head(head, due, i);
+      buf.append(head, n);
+      if (n + 1 < size) buf.append(filler, 0, size - 1 - n);
       buf.push_back('\n');
       if (buf.size() >= kFlushBytes) {
         writes++;

@@ -282,11 +282,11 @@ part_k() {
       res=$(cat "$TEST_TMP/k.out")
       say "latency $rate rec/s linger $linger: $res; $(cat "$TEST_TMP/k.send.err")"
       if [ "$rrc" != 0 ] || [ -z "$res" ]; then
-        row "latency at $(human "$rate") rec/s, --linger-ms $linger" "-" "ms" "" \
+        row "p50 / p99 at $(human "$rate") rec/s, --linger-ms $linger" "-" "ms" "" \
           "too few records: ${res:-none} $(tail -n 1 "$TEST_TMP/k.prod.err")"
         continue
       fi
-      row "latency p50 / p99 at $(human "$rate") rec/s, --linger-ms $linger" \
+      row "p50 / p99 at $(human "$rate") rec/s, --linger-ms $linger" \
         "$(sed -E 's/.*p50_ms=([0-9.]+).*p99_ms=([0-9.]+).*/\1 \/ \2/' <<<"$res")" "ms" "" \
         "$(human "$count") records; max $(sed -E 's/.*max_ms=([0-9.]+).*/\1/' <<<"$res") ms; lost $(sed -E 's/.*lost=([0-9]+).*/\1/' <<<"$res")"
     done
