@@ -94,7 +94,9 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
   req.id_raw = env.id_raw.empty() ? std::string_view("null") : env.id_raw;
   if (!s.is_ok()) return ctx_.reject(req, reply, s), false;
 
-  if (!ctx_.ready && env.op != "hello") {
+  // hello and metrics answer from local state: an operator can see into a
+  // broker that is still joining its cluster.
+  if (!ctx_.ready && env.op != "hello" && env.op != "metrics") {
     req.op = env.op;
     ctx_.reject(req, reply, Status(Code::kUnavailable, "the broker is starting; try again"),
                 /*silent=*/false);

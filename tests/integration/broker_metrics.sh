@@ -25,6 +25,14 @@ check "/health is 503 before the broker is registered (got $code)" [ "$code" = 5
 check "/health says why" grep -qx starting "$TEST_TMP/h"
 body=$(curl -sf "http://$nr/metrics")
 check "/metrics answers before the broker is ready" grep -qx 'kreek_ready 0' <<<"$body"
+# The client port is not logged before the broker is ready: the other socket it listens on.
+nr_port=$(ss -Htlnp 2>/dev/null | grep "pid=$nr_pid," | awk '{ print $4 }' | sed 's/.*://' | grep -vx "${nr##*:}" | head -n 1)
+if [ -n "$nr_port" ]; then
+  check "the metrics op answers before the broker is ready too" \
+    grep -q '"ready":false' <(rpc "127.0.0.1:$nr_port" '{"op":"metrics","id":1}')
+else
+  echo "ss cannot show the broker's sockets: the metrics op before readiness is not checked"
+fi
 kill "$nr_pid"
 wait "$nr_pid" 2>/dev/null
 
