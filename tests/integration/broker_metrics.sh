@@ -167,4 +167,8 @@ rc=$?
 check "a metrics address in use exits 69 (got $rc)" [ "$rc" = 69 ]
 check "and says so" grep -q "metrics endpoint: bind $m" "$TEST_TMP/busy.log"
 
+stop_broker b
+rc=$?
+check "a broker with a metrics endpoint shuts down cleanly (exit $rc)" [ "$rc" = 0 ]
+
 finish
