@@ -256,7 +256,7 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
   describe->add_flag("--json", c.json, "print the broker's JSON response");
   auto* del = app.add_subcommand("delete", "delete a topic and its data");
   del->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
-  auto* alter = app.add_subcommand("alter", "change config overrides (KEY= removes one)");
+  auto* alter = app.add_subcommand("alter", "change config overrides (KEY= removes one), or raise the partition count");
   alter->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
   alter->add_option("-c,--config", c.configs, "KEY=VALUE, or KEY= to remove (repeatable)");
   alter->add_option("-p,--partitions", c.partitions,
@@ -300,6 +300,7 @@ Status run_topic(const TopicConfig& c) {
   KREEK_ASSIGN_OR_RETURN(client::ConfigChanges changes, parse_configs(c.configs, c.action == "alter"));
   if (c.partitions && *c.partitions < 1) return usage_error("--partitions must be >= 1");
   if (c.replication_factor < 1) return usage_error("--replication-factor must be >= 1");
+  if (c.action == "alter" && changes.empty() && !c.partitions) return usage_error("alter needs -c KEY=VALUE or -p N");
   KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> connected, connect(c.common));
   client::Cluster& cluster = *connected;
 
@@ -341,7 +342,6 @@ Status run_topic(const TopicConfig& c) {
     return Status::ok();
   }
   if (c.action == "alter") {
-    if (changes.empty() && !c.partitions) return usage_error("alter needs -c KEY=VALUE or -p N");
     if (!changes.empty()) {
       KREEK_ASSIGN_OR_RETURN(auto r, client::alter_topic(cluster, c.name, changes));
       if (c.json) print(raw(r));
