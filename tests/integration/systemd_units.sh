@@ -99,6 +99,14 @@ if command -v systemd-analyze >/dev/null; then
   # MANPATH: the Documentation= man pages are the repo's, not installed ones.
   out=$(cd "$TEST_TMP/units" && MANPATH=$KREEK_SRC/man systemd-analyze verify kbroker.service kzk-lite.service 2>&1)
   [ -z "$out" ] && pass || fail "systemd-analyze verify:"$'\n'"$out"
+  # systemd's own score of the hardening (0 best, 10 worst), where it can judge a unit file alone.
+  for unit in kbroker kzk-lite; do
+    score=$(cd "$TEST_TMP/units" && timeout 30 systemd-analyze security --offline=yes "$unit.service" 2>/dev/null |
+      sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+    if [ -n "$score" ]; then
+      check "$unit.service's exposure level $score is below 2.5" awk -v s="$score" 'BEGIN { exit !(s < 2.5) }'
+    fi
+  done
 else
   echo "systemd-analyze not installed: the unit files were not verified"
 fi
