@@ -4,7 +4,8 @@
 // Each record is one line of --size bytes: "<19-digit ns> <seq> xxxx...". The stamp is the
 // record's *scheduled* send time on CLOCK_MONOTONIC (shared by every process on the machine),
 // not the time the write happened, so a stalled pipeline cannot hide its own delay
-// (no coordinated omission). recv stamps each read(2) chunk once, when it returns.
+// (no coordinated omission). send writes every record due at once in one write(2), so it
+// keeps its schedule past 500k rec/s. recv stamps each read(2) chunk once, when it returns.
 #include <time.h>
 #include <unistd.h>
 
@@ -40,27 +41,78 @@ const char* arg(int argc, char** argv, const char* name, const char* def) {
   return def;
 }
 
+// "<19-digit zero-padded due> <seq> " into `out` (room for 64 bytes); returns
+// its length. By hand: snprintf would be most of the pacer's CPU at 500k rec/s.
+size_t format_head(char* out, int64_t due, int64_t seq) {
+  uint64_t d = uint64_t(due);
+  for (int k = 18; k >= 0; k--) {
+    out[k] = char('0' + d % 10);
+    d /= 10;
+  }
+  out[19] = ' ';
+  char digits[24];
+  int m = 0;
+  uint64_t q = uint64_t(seq);
+  do {
+    digits[m++] = char('0' + q % 10);
+    q /= 10;
+  } while (q != 0);
+  size_t n = 20;
+  while (m > 0) out[n++] = digits[--m];
+  out[n++] = ' ';
+  return n;
+}
+
+// The pacer: wakes at the next record's scheduled time, then writes every
+// record due by now in one write(2) (a timer wake-up costs tens of
+// microseconds, so at 500k rec/s each wake-up finds several due). Each line
+// still carries its own scheduled time, so batching hides no delay.
 int run_send(int argc, char** argv) {
   const double rate = atof(arg(argc, argv, "--rate", "10000"));
   const double seconds = atof(arg(argc, argv, "--seconds", "7"));
   const size_t size = size_t(atoi(arg(argc, argv, "--size", "100")));
   const int64_t total = int64_t(rate * seconds);
   const int64_t start = now_ns() + 1000000;
-  int64_t max_lag = 0;
-  std::string line;
-  for (int64_t i = 0; i < total; i++) {
-    const int64_t due = start + int64_t(double(i) * 1e9 / rate);
-    sleep_until_ns(due);
-    max_lag = std::max(max_lag, now_ns() - due);
-    char head[64];
-    int n = snprintf(head, sizeof head, "%019" PRId64 " %" PRId64 " ", due, i);
-    line.assign(head, size_t(n));
-    if (line.size() + 1 < size) line.append(size - 1 - line.size(), 'x');
-    line.push_back('\n');
-    if (!write_all(1, line.data(), line.size())) break;  // reader went away
+  const double step_ns = 1e9 / rate;
+  // Flushed at this size even if more are due: a pipe takes 64 KiB at once.
+  const size_t kFlushBytes = 64 * 1024;
+  int64_t max_lag = 0, writes = 0;
+  std::string buf;
+  buf.reserve(kFlushBytes + 2 * size + 64);
+  std::string filler(size, 'x');
+  bool reader_gone = false;
+  int64_t i = 0;
+  while (i < total && !reader_gone) {
+    sleep_until_ns(start + int64_t(double(i) * step_ns));
+    const int64_t now = now_ns();
+    // The oldest record due now is the pacer's lag.
+    max_lag = std::max(max_lag, now - (start + int64_t(double(i) * step_ns)));
+    for (; i < total; i++) {
+      const int64_t due = start + int64_t(double(i) * step_ns);
+      if (due > now) break;
+      char head[64];
+      size_t n = format_head(head, due, i);
+      buf.append(head, n);
+      if (n + 1 < size) buf.append(filler, 0, size - 1 - n);
+      buf.push_back('\n');
+      if (buf.size() >= kFlushBytes) {
+        writes++;
+        if (!write_all(1, buf.data(), buf.size())) reader_gone = true;
+        buf.clear();
+        if (reader_gone) break;
+      }
+    }
+    if (!buf.empty() && !reader_gone) {
+      writes++;
+      if (!write_all(1, buf.data(), buf.size())) reader_gone = true;
+      buf.clear();
+    }
   }
-  fprintf(stderr, "latency_probe send: %" PRId64 " records, max pacer lag %.3f ms\n", total,
-          double(max_lag) / 1e6);
+  const double took = double(now_ns() - start) / 1e9;
+  fprintf(stderr,
+          "latency_probe send: %" PRId64 " records in %.3f s (scheduled %.3f s), %" PRId64
+          " writes, max pacer lag %.3f ms\n",
+          i, took, seconds, writes, double(max_lag) / 1e6);
   return 0;
 }
 

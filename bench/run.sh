@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh: what `make bench` runs. Measures kreek (produce, consume, latency, durable
+# bench/run.sh: what `make bench` runs. Measures kreek (produce, consume, latency at 10k-200k
+# rec/s with --linger-ms 0 and 1, durable
 # appends, start-up with many segments, compaction, a 3-broker cluster, replication: acks,
 # latency, follower catch-up and failover) and Redis Streams and the raw disk beside it, all in
 # this one run on this machine, and prints one table. A part that fails prints
@@ -240,6 +241,56 @@ part_c() {
   local floor
   floor=$("$probe" send --rate "$LAT_RATE" --seconds 3 2>/dev/null | "$probe" recv --warmup 5000 --count 20000)
   row "  probe floor (pacer | reader, no kreek) p50/p99" "$(sed -E 's/.*p50_ms=([0-9.]+).*p99_ms=([0-9.]+).*/\1 \/ \2/' <<<"$floor")" "ms" "" "timer + pipe wake-ups"
+}
+
+# Produce-to-consume latency at the rates a busy application log reaches, with
+# and without the producer's linger: one fresh topic per run, the probe's
+# pacer | kproduce --linger-ms L ... kconsume -f | the probe's reader.
+part_k() {
+  local probe rate linger
+  probe=$(helper latency_probe) || { PART_ERR="cannot build latency_probe"; return 1; }
+  ka_up || return 1
+  # The pacer alone: it must keep its schedule at the highest rate, or the
+  # figures below measure the probe.
+  local alone
+  alone=$("$probe" send --rate 500000 --seconds 2 2>&1 >/dev/null)
+  row "pacer alone at 500k rec/s (into /dev/null)" "$(sed -E 's/.* in ([0-9.]+) s.*/\1/' <<<"$alone")" "s" \
+    "$(target "$(sed -E 's/.* in ([0-9.]+) s.*/\1/' <<<"$alone")" "<" 2.5 "2.5 s")" "scheduled 2 s; $(sed -E 's/.*writes, //' <<<"$alone")"
+  for rate in 10000 100000 200000; do
+    for linger in 0 1; do
+      local topic="bench-lat-$rate-$linger" secs=$LAT_SECONDS
+      local warm=$rate count=$((rate * secs)) send_s=$((secs + 2))
+      ktopic -b "$ka_ADDR" create "$topic" -p 1 >/dev/null 2>"$TEST_TMP/k.err" || {
+        failed_row "ktopic create $topic: $(tail -n 1 "$TEST_TMP/k.err")"
+        continue
+      }
+      rm -f "$TEST_TMP/k.fifo"
+      mkfifo "$TEST_TMP/k.fifo"
+      kconsume -b "$ka_ADDR" -t "$topic" -f --format '%v\n' >"$TEST_TMP/k.fifo" 2>"$TEST_TMP/k.cons.err" &
+      local cpid=$!
+      _started_pids+=("$cpid")
+      timeout $((send_s + 30)) "$probe" recv --warmup "$warm" --count "$count" <"$TEST_TMP/k.fifo" >"$TEST_TMP/k.out" &
+      local rpid=$!
+      sleep 0.5
+      "$probe" send --rate "$rate" --seconds "$send_s" 2>"$TEST_TMP/k.send.err" |
+        timeout $((send_s + 30)) kproduce -b "$ka_ADDR" -t "$topic" --linger-ms "$linger" 2>"$TEST_TMP/k.prod.err"
+      wait "$rpid"
+      local rrc=$?
+      kill -TERM "$cpid" 2>/dev/null
+      wait "$cpid" 2>/dev/null
+      local res
+      res=$(cat "$TEST_TMP/k.out")
+      say "latency $rate rec/s linger $linger: $res; $(cat "$TEST_TMP/k.send.err")"
+      if [ "$rrc" != 0 ] || [ -z "$res" ]; then
+        row "p50 / p99 at $(human "$rate") rec/s, --linger-ms $linger" "-" "ms" "" \
+          "too few records: ${res:-none} $(tail -n 1 "$TEST_TMP/k.prod.err")"
+        continue
+      fi
+      row "p50 / p99 at $(human "$rate") rec/s, --linger-ms $linger" \
+        "$(sed -E 's/.*p50_ms=([0-9.]+).*p99_ms=([0-9.]+).*/\1 \/ \2/' <<<"$res")" "ms" "" \
+        "$(human "$count") records; max $(sed -E 's/.*max_ms=([0-9.]+).*/\1/' <<<"$res") ms; lost $(sed -E 's/.*lost=([0-9]+).*/\1/' <<<"$res")"
+    done
+  done
 }
 
 free_port() {
@@ -1044,6 +1095,7 @@ gen_data
 run_part A "produce throughput (${REC_BYTES}-byte records, one standalone broker, default settings)" part_a
 run_part B "consume throughput (same records)" part_b
 run_part C "produce-to-consume latency at $(human $LAT_RATE) rec/s" part_c
+run_part K "produce-to-consume latency at 10k, 100k and 200k rec/s, kproduce --linger-ms 0 and 1" part_k
 run_part D "Redis Streams beside them (redis-server $(redis-server --version 2>/dev/null | grep -Eo 'v=[0-9.]+' | cut -c3-))" part_d
 run_part E "storage: raw disk vs kreek" part_e
 [ "$KA_STATE" = up ] && { stop_broker ka || say "warning: kbroker exited $? on SIGTERM"; }

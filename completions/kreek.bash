@@ -61,7 +61,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -81,12 +81,13 @@ _kreek() {
         --data-dir) _kreek_dirs; return 0 ;;
         --listen) _kreek_reply 127.0.0.1:9092 127.0.0.1:0 0.0.0.0:9092; return 0 ;;
         --coordinator) _kreek_reply 127.0.0.1:2181; return 0 ;;
+        --metrics-listen) _kreek_reply 127.0.0.1:9644 127.0.0.1:0 0.0.0.0:9644; return 0 ;;
         --advertise | --rack) return 0 ;;
         --node-id | --default-partitions | --max-request-bytes | --max-connections | --idle-timeout-ms | --line-timeout-ms | --flush-messages | --flush-ms | \
           --retention-ms | --retention-bytes | --segment-bytes | --segment-ms | \
           --retention-check-interval-ms | --max-open-segments | --compaction-check-interval-ms) return 0 ;;
       esac
-      _kreek_reply --listen --data-dir --node-id --coordinator --advertise --rack --no-auto-create --default-partitions \
+      _kreek_reply --listen --data-dir --node-id --coordinator --advertise --metrics-listen --rack --no-auto-create --default-partitions \
         --max-request-bytes --max-connections --idle-timeout-ms --line-timeout-ms --flush-messages --flush-ms --retention-ms --retention-bytes \
         --segment-bytes --segment-ms --retention-check-interval-ms --max-open-segments \
         --compaction-check-interval-ms \
@@ -104,7 +105,7 @@ _kreek() {
       ;;
     ktopic)
       case $prev in
-        -b | --brokers | -p | --partitions | --partition | -r | --replication-factor | --replicas) return 0 ;;
+        -b | --brokers | -p | --partitions | --partition | -r | --replication-factor | --replicas | --broker) return 0 ;;
         -c | --config)
           compopt -o nospace 2>/dev/null
           # shellcheck disable=SC2086
@@ -118,14 +119,16 @@ _kreek() {
         case $sub in
           '') _kreek_reply -b --brokers -v --verbose -q --quiet -h --help --version ;;
           create) _kreek_reply -p --partitions -r --replication-factor -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
-          alter) _kreek_reply -c --config --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          alter) _kreek_reply -c --config -p --partitions --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          partition-for) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          metrics) _kreek_reply --broker --json -b --brokers -v --verbose -q --quiet -h --help ;;
           list | describe | cluster) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
           reassign) _kreek_reply -p --partition --replicas --cancel --rebalance --execute --json -b --brokers -v --verbose -q --quiet -h --help ;;
           *) _kreek_reply -b --brokers -v --verbose -q --quiet -h --help ;;
         esac
       elif [[ -z $sub ]]; then
-        _kreek_reply create list describe alter delete cluster reassign
-      elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete|reassign)$ ]]; then
+        _kreek_reply create list describe alter delete cluster reassign partition-for metrics
+      elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete|reassign|partition-for)$ ]]; then
         # shellcheck disable=SC2046
         _kreek_reply $(_kreek_topics "$brokers")
       fi

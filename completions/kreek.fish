@@ -51,6 +51,7 @@ complete -c kbroker -l data-dir -x -a '(__fish_complete_directories)' -d 'Data d
 complete -c kbroker -l node-id -x -d 'Node id'
 complete -c kbroker -l coordinator -x -a '127.0.0.1:2181' -d 'kzk-lite coordinators to join'
 complete -c kbroker -l advertise -x -d 'Address given to clients and brokers'
+complete -c kbroker -l metrics-listen -x -a '127.0.0.1:9644 127.0.0.1:0' -d 'Serve Prometheus /metrics and /health here'
 complete -c kbroker -l rack -x -d 'Rack or zone of this broker'
 complete -c kbroker -l no-auto-create -d 'Do not create topics on first use'
 complete -c kbroker -l default-partitions -x -d 'Partitions of auto-created topics'
@@ -87,7 +88,7 @@ complete -c kzk-lite -s h -l help -d 'Print usage and exit'
 complete -c kzk-lite -l version -d 'Print version and exit'
 
 # ktopic
-set -l __kreek_ktopic_cmds create list describe alter delete cluster reassign
+set -l __kreek_ktopic_cmds create list describe alter delete cluster reassign partition-for metrics
 complete -c ktopic -f
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a create -d 'Create a topic'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a list -d 'List topics'
@@ -96,13 +97,16 @@ complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a 
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a delete -d 'Delete a topic'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a cluster -d 'Show the brokers and what each leads'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a reassign -d 'Move replicas between brokers'
-complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete reassign' -a '(__kreek_topics)' -d topic
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a partition-for -d 'Show the partition each key goes to'
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a metrics -d "Show a broker's metrics"
+complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete reassign partition-for' -a '(__kreek_topics)' -d topic
+complete -c ktopic -n '__fish_seen_subcommand_from metrics' -l broker -x -d 'The broker to ask (HOST:PORT or node id)'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l partition -x -d 'The partition to move'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l replicas -x -d 'New replicas, preferred leader first (2,3,1)'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l cancel -d 'Cancel the running move'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l rebalance -d 'Plan an even spread over the live brokers'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l execute -d 'Start the planned moves'
-complete -c ktopic -s p -l partitions -x -d 'Number of partitions (create)'
+complete -c ktopic -s p -l partitions -x -d 'Number of partitions (create), or raise it to (alter)'
 complete -c ktopic -s r -l replication-factor -x -d 'Copies of each partition (create)'
 complete -c ktopic -s c -l config -x -a '(__kreek_config_keys)' -d 'KEY=VALUE override (create, alter)'
 complete -c ktopic -l json -d 'Print the JSON response'

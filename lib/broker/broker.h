@@ -22,6 +22,7 @@ struct BrokerConfig {
   // inside this process on a loopback port (standalone).
   std::vector<std::string> coordinators;
   std::string advertise;  // HOST:PORT given to clients and other brokers; "" = the bound address
+  std::string metrics_listen;  // HOST:PORT of the HTTP metrics endpoint; "" = none
   std::string rack;       // for placement: replicas of a partition on different racks
   bool auto_create = true;       // produce (and metadata with auto_create) create missing topics
   int32_t default_partitions = 1;

@@ -78,6 +78,7 @@ void BrokerContext::on_topic_deleted(const std::string& name) {
   purgatory->on_topic_changed(name);
   replicas->forget_topic(name);
   partitions.forget_topic(name);
+  metrics.forget_topic(name);
   auto it = round_robin.find(name);
   if (it != round_robin.end()) round_robin.erase(it);
 }
@@ -96,6 +97,7 @@ namespace kreek::broker {
 void BrokerContext::reject(const Request& req, Reply& reply, const Status& status, bool silent,
                            const nlohmann::ordered_json* extra, bool close) {
   Code c = status.code();
+  ++metrics.op(req.op).errors[c];
   std::string what = "request";
   if (!req.op.empty()) what = std::string(req.op);
   if (c == Code::kInvalidRequest || c == Code::kCorrupt || c == Code::kMessageTooLarge ||

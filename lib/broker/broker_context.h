@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "broker/reply.h"
 #include "broker/broker.h"
+#include "broker/metrics.h"
 #include "broker/partition_state.h"
 #include "net/net.h"
 #include "coord/metadata_image.h"
@@ -78,6 +79,9 @@ struct BrokerContext {
   CoordinatorLink* coordinator = nullptr;
   // Auto-creations asked of the coordinator, with what waits for each.
   std::map<std::string, std::vector<std::function<void()>>, std::less<>> creating;
+  // Counters and histograms (metrics.h); gauges are read at scrape time.
+  // Before the schedulers: replies they hold point into it.
+  Metrics metrics;
   std::unique_ptr<FlushScheduler> flusher;
   std::unique_ptr<FetchPurgatory> purgatory;
   std::unique_ptr<CompactionScheduler> compactor;

@@ -60,6 +60,9 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
   app.add_option("--advertise", c.advertise,
                  "address clients and other brokers use to reach this one (default: the listen address)")
       ->type_name("HOST:PORT");
+  app.add_option("--metrics-listen", c.metrics_listen,
+                 "serve Prometheus metrics at /metrics and readiness at /health over HTTP here")
+      ->type_name("HOST:PORT");
   app.add_option("--rack", c.rack, "rack (or zone) of this broker: replicas are spread over racks")
       ->type_name("NAME");
   app.add_flag_function(

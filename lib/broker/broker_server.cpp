@@ -21,6 +21,9 @@
 #include "broker/fetch_purgatory.h"
 #include "broker/replica_manager.h"
 #include "broker/flush_scheduler.h"
+#include "broker/metrics_http.h"
+#include "net/http_endpoint.h"
+#include "net/service_notify.h"
 #include "broker/request_router.h"
 #include "net/net.h"
 #include "proto/message.h"
@@ -102,6 +105,16 @@ class BrokerProcess {
     }
     server_ = std::move(*server);
     ctx_.address = config_.advertise.empty() ? server_->address() : config_.advertise;
+    ctx_.metrics.connections = [this] { return static_cast<int64_t>(server_->connection_count()); };
+    if (!config_.metrics_listen.empty()) {
+      auto http = start_metrics_endpoint(ctx_, loop_, config_.metrics_listen, shutting_down_);
+      if (!http.is_ok()) {
+        log::error(http.status().message());
+        return http.status().code() == Code::kInvalidRequest ? kExitUsage : kExitUnavailable;
+      }
+      metrics_http_ = std::move(*http);
+      log::info("metrics on http://" + metrics_http_->address() + "/metrics");
+    }
     ClusterMember::Events events;
     events.on_ready = [this] { announce(); };
     events.on_refused = [this](Status why) {
@@ -144,6 +157,9 @@ class BrokerProcess {
     if (!log::enabled(log::Level::kInfo)) log::set_level(log::Level::kInfo);
     log::info("listening on " + server_->address());
     log::set_level(saved);
+    // Under systemd (Type=notify): started once it serves.
+    if (Status s = net::notify_service_manager("READY=1\nSTATUS=listening on " + server_->address()); !s.is_ok())
+      log::warn(s.message());
   }
 
   void on_signal(int sig) {
@@ -158,6 +174,7 @@ class BrokerProcess {
   void shut_down(const std::string& why) {
     if (shutting_down_) return;
     shutting_down_ = true;
+    (void)net::notify_service_manager("STOPPING=1");
     log::info("shutting down (" + why + ")");
     // Controlled shutdown: the cluster moves this broker's leaderships to
     // other in-sync replicas first, so producers stall only briefly.
@@ -186,6 +203,7 @@ class BrokerProcess {
       exit_code_ = kExitIoError;
     }
     server_->close_all();
+    if (metrics_http_) metrics_http_->stop();
     drain_deadline_ = clock::monotonic_ms() + config_.shutdown_timeout_ms;
     drain_timer_ = loop_.make_timer();
     drain_timer_->start(0, kDrainPollMs, [this] {
@@ -204,6 +222,7 @@ class BrokerProcess {
   RequestRouter router_;
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<ClusterMember> member_;
+  std::unique_ptr<net::HttpEndpoint> metrics_http_;
   std::unique_ptr<net::Timer> flush_timer_, retention_timer_, compaction_timer_, drain_timer_;
   bool shutting_down_ = false;
   int64_t drain_deadline_ = 0;

@@ -109,6 +109,36 @@ void admin_alter_reassignment(BrokerContext& ctx, const json& req, AsyncDone don
   });
 }
 
+void admin_create_partitions(BrokerContext& ctx, const json& req, AsyncDone done) {
+  std::string name;
+  int64_t total = 0;
+  if (Status s = proto::require_topic(req, name); !s.is_ok()) return done(s);
+  if (Status s = proto::require_int(req, "partitions", 1, proto::kMaxPartitions, total); !s.is_ok()) return done(s);
+  const storage::TopicInfo* t = ctx.logs.topic(name);
+  if (t == nullptr) return done(Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist"));
+  int32_t was = t->partitions;
+  // Checked here too (the coordinator decides in a cluster): without one,
+  // and for a clearer message naming both counts.
+  if (total <= was)
+    return done(invalid_request("topic \"" + name + "\" has " + std::to_string(was) +
+                                " partitions; the count can only grow (asked for " + std::to_string(total) + ")"));
+  auto answer = [name, total, was] {
+    log::info("raised the partition count of topic \"" + name + "\" from " + std::to_string(was) + " to " +
+              std::to_string(total));
+    return json{{"topic", name}, {"partitions", total}, {"was", was}};
+  };
+  if (ctx.coordinator == nullptr) {
+    auto grown = ctx.logs.add_partitions(name, static_cast<int32_t>(total));
+    if (!grown.is_ok()) return done(grown.status());
+    return done(answer());
+  }
+  ctx.coordinator->call({{"op", "create_partitions"}, {"topic", name}, {"partitions", total}},
+                        [answer, done](Result<proto::Json> r) {
+                          if (!r.is_ok()) return done(r.status());
+                          done(answer());
+                        });
+}
+
 void request_topic_creation(BrokerContext& ctx, const std::string& name, std::function<void()> then) {
   if (ctx.coordinator == nullptr) {
     if (then) then();

@@ -26,6 +26,11 @@ void admin_alter_topic(BrokerContext& ctx, const nlohmann::ordered_json& req, As
 // change. Without a coordinator there is nowhere to move a replica to.
 void admin_alter_reassignment(BrokerContext& ctx, const nlohmann::ordered_json& req, AsyncDone done);
 
+// create_partitions {topic, partitions}: raises the topic's partition count
+// to `partitions` (never lowers it: INVALID_REQUEST); answers {topic,
+// partitions, was} once this broker's metadata has the new partitions.
+void admin_create_partitions(BrokerContext& ctx, const nlohmann::ordered_json& req, AsyncDone done);
+
 // Asks the coordinator to create `name` with the broker's defaults (once at a
 // time per name) and runs `then` when that is done, whatever the outcome.
 // Without a coordinator it runs `then` at once.

@@ -191,6 +191,7 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
         part_bytes += slice.len;
       }
       if (part_bytes == 0) out.skipped_gap = true;
+      if (part_bytes > 0) out.sent.push_back({i, part_bytes, r->next - from});
     }
     out.bytes += part_bytes;
     append_part_prefix(head, part);
@@ -210,6 +211,18 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
   return out;
 }
 
+void note_fetch_sent(BrokerContext& ctx, const FetchRequest& req, const FetchOutcome& out) {
+  for (const FetchOutcome::PartSent& p : out.sent) {
+    TopicStats& t = ctx.metrics.topic(req.parts[p.part].topic);
+    if (req.replica >= 0) {
+      t.replication_bytes_out += static_cast<uint64_t>(p.bytes);
+    } else {
+      t.bytes_out += static_cast<uint64_t>(p.bytes);
+      t.records_out += static_cast<uint64_t>(p.records);
+    }
+  }
+}
+
 void handle_fetch(BrokerContext& ctx, const Request& req, const json& body, Reply reply) {
   FetchRequest fr;
   Status s = parse_fetch(body, std::string(req.id_raw), fr);
@@ -221,6 +234,7 @@ void handle_fetch(BrokerContext& ctx, const Request& req, const json& body, Repl
   bool answer_now = out.has_error || out.skipped_gap || out.bytes >= fr.min_bytes || fr.max_wait_ms == 0 ||
                     ctx.loop == nullptr || ctx.stopping;
   if (answer_now) {
+    note_fetch_sent(ctx, fr, out);
     reply.send(std::move(out.response));
     return;
   }

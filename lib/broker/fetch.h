@@ -50,7 +50,18 @@ struct FetchOutcome {
   // Some part's offsets up to hw hold no record (compacted away): answering
   // now lets the consumer move to hw instead of waiting out max_wait_ms.
   bool skipped_gap = false;
+  // What each part that read data carries, for the traffic metrics.
+  struct PartSent {
+    size_t part;  // index into the request's parts
+    int64_t bytes;
+    int64_t records;  // offsets covered
+  };
+  std::vector<PartSent> sent;
 };
+
+// Counts what `out` carries into the topics' traffic metrics; call once, when
+// the answer is sent.
+void note_fetch_sent(BrokerContext& ctx, const FetchRequest& req, const FetchOutcome& out);
 
 // Checks the leader epoch a request names for topic/p against this broker's:
 // an older one is FENCED_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (retriable:

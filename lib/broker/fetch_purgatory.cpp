@@ -47,11 +47,13 @@ void FetchPurgatory::finish(uint64_t id, FetchOutcome* outcome) {
     p.reply.send_nothing();  // peer gone: release the slot, skip the read
     return;
   }
-  if (outcome != nullptr) {
-    p.reply.send(std::move(outcome->response));
-  } else {
-    p.reply.send(read_fetch(ctx_, p.req).response);
+  FetchOutcome read;
+  if (outcome == nullptr) {
+    read = read_fetch(ctx_, p.req);
+    outcome = &read;
   }
+  note_fetch_sent(ctx_, p.req, *outcome);
+  p.reply.send(std::move(outcome->response));
 }
 
 void FetchPurgatory::on_append(const std::string& topic, PartitionId p, bool followers_only) {

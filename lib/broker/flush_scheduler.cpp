@@ -68,8 +68,10 @@ void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
   auto covered = std::make_shared<std::vector<Waiter>>();
   if (!closed_only) covered->swap(st->waiting);
   auto result = std::make_shared<Status>();
+  auto took_us = std::make_shared<int64_t>(-1);  // how long the fsyncs took, for the metrics
 
-  auto finish = [this, st, plan, covered, result] {
+  auto finish = [this, st, plan, covered, result, took_us] {
+    if (*took_us >= 0) ctx_.metrics.flush_latency.observe_us(*took_us);
     --in_flight_;
     st->in_flight = false;
     std::string where = st->topic + "/" + std::to_string(st->partition.value());
@@ -122,7 +124,13 @@ void FlushScheduler::start(const std::shared_ptr<State>& st, bool closed_only) {
     finish();
     return;
   }
-  ctx_.loop->queue_work([plan, result] { *result = plan->run(); }, std::move(finish));
+  ctx_.loop->queue_work(
+      [plan, result, took_us] {
+        int64_t start = steady_us();
+        *result = plan->run();
+        *took_us = steady_us() - start;
+      },
+      std::move(finish));
 }
 
 void FlushScheduler::note_deferred(const std::string& where, const Status& why) {

@@ -27,6 +27,16 @@ std::map<std::string, std::string> config_changes(const std::map<std::string, st
 
 }  // namespace
 
+void MetadataSync::count_changes(const PartitionState& was, const coord::PartitionInfo& now) {
+  if (was.replicas.empty()) return;  // first sight of the partition: nothing changed
+  Metrics& m = ctx_.metrics;
+  if (was.leader != now.leader) ++m.leader_changes;
+  NodeId self = ctx_.partitions.self();
+  if (was.leader != self || now.leader != self) return;
+  if (now.isr.size() < was.isr.size()) ++m.isr_shrinks;
+  if (now.isr.size() > was.isr.size()) ++m.isr_expands;
+}
+
 void MetadataSync::apply(const coord::MetadataImage& image) {
   // Local topics first: deleted ones go, unknown ones are registered.
   std::vector<std::string> local;
@@ -105,6 +115,7 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
     for (int32_t i = 0; i < count; ++i) {
       const coord::PartitionInfo& p = cluster.partitions[i];
       PartitionState& ps = ctx_.partitions.mutable_state(name, PartitionId(i));
+      count_changes(ps, p);
       ps.leader = p.leader;
       ps.epoch = p.leader_epoch;
       ps.replicas = p.replicas;

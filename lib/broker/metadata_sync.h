@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "broker/partition_state.h"
 #include "coord/metadata_image.h"
 
 namespace kreek::broker {
@@ -33,6 +34,9 @@ class MetadataSync {
   void apply(const coord::MetadataImage& image);
 
  private:
+  // The replication metrics: leader changes, and ISR changes of partitions led here.
+  void count_changes(const PartitionState& was, const coord::PartitionInfo& now);
+
   BrokerContext& ctx_;
   std::function<void(const std::string&)> register_topic_;
   std::set<std::string> registering_;

@@ -235,6 +235,9 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
       log::error("append " + where(topic, pid) + ": " + appended.status().message());
     return fail(appended.status());
   }
+  TopicStats& traffic = ctx.metrics.topic(topic);
+  traffic.bytes_in += records.size();
+  traffic.records_in += static_cast<uint64_t>(*n);
   // The high watermark may move (a lone in-sync replica commits at once);
   // followers and consumers waiting on the partition are woken.
   ctx.replicas->on_append(topic, pid);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/metrics.h"
 #include "net/net.h"
 
 namespace kreek::broker {
@@ -26,7 +27,14 @@ class Reply {
   explicit Reply(net::ResponseSlot slot) : slot_(std::move(slot)) {}
   explicit Reply(std::shared_ptr<ReplySink> sink) : sink_(std::move(sink)) {}
 
+  // The answer's latency goes to `op` (since `start_us`, steady_us()).
+  void track(OpStats* op, int64_t start_us) {
+    op_ = op;
+    start_us_ = start_us;
+  }
+
   void send(net::Response r) {
+    observed();
     if (sink_) {
       sink_->replies.emplace_back(std::move(r));
     } else {
@@ -36,6 +44,7 @@ class Reply {
   void send(std::string line) { send(net::Response{std::move(line), {}}); }
   // Releases the slot without a response (acks=0 produce).
   void send_nothing() {
+    observed();
     if (sink_) {
       sink_->replies.emplace_back(std::nullopt);
     } else {
@@ -45,6 +54,7 @@ class Reply {
   // Releases the slot without a response and closes the connection once the
   // responses before it are sent (a stale leader's acks=0 produce).
   void close_connection() {
+    observed();
     if (sink_) {
       sink_->replies.emplace_back(std::nullopt);
       sink_->open = false;
@@ -56,8 +66,15 @@ class Reply {
   bool open() const { return sink_ ? sink_->open : slot_.connection_open(); }
 
  private:
+  void observed() {
+    observe_request(op_, start_us_);
+    op_ = nullptr;
+  }
+
   net::ResponseSlot slot_;
   std::shared_ptr<ReplySink> sink_;
+  OpStats* op_ = nullptr;  // the registry outlives every reply (BrokerContext owns it)
+  int64_t start_us_ = 0;
 };
 
 }  // namespace kreek::broker

@@ -7,6 +7,7 @@
 #include "broker/admin_ops.h"
 #include "broker/cluster_admin.h"
 #include "broker/fetch.h"
+#include "broker/metrics_export.h"
 #include "broker/produce.h"
 #include "broker/producer_id.h"
 #include "proto/message.h"
@@ -27,6 +28,7 @@ constexpr OpEntry kOps[] = {
     {"describe_topic", handle_describe_topic},
     {"list_offsets", handle_list_offsets},
     {"offsets_for_epoch", handle_offsets_for_epoch},
+    {"metrics", handle_metrics},
 };
 
 // Ops whose answer may come later (they go through the coordinator).
@@ -41,9 +43,19 @@ constexpr AsyncOpEntry kAsyncOps[] = {
     {"alter_topic", admin_alter_topic},
     {"init_producer_id", admin_init_producer_id},
     {"alter_reassignment", admin_alter_reassignment},
+    {"create_partitions", admin_create_partitions},
 };
 
 }  // namespace
+
+RequestRouter::RequestRouter(BrokerContext& ctx) : ctx_(ctx) {
+  // Every op served gets its own series; produce and fetch first (the
+  // lookup scans in this order).
+  ctx_.metrics.add_op("produce");
+  ctx_.metrics.add_op("fetch");
+  for (const OpEntry& e : kOps) ctx_.metrics.add_op(e.name);
+  for (const AsyncOpEntry& e : kAsyncOps) ctx_.metrics.add_op(e.name);
+}
 
 void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view peer, uint64_t conn) {
   if (conn != 0) {
@@ -68,15 +80,23 @@ void RequestRouter::resume(uint64_t conn) {
 
 bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_view peer, uint64_t conn,
                              bool may_wait) {
+  const int64_t start_us = steady_us();
   Request req;
   req.line = line;
   req.peer = peer;
   proto::RequestEnvelope env;
   Status s = proto::scan_request(line, scan_, env);
+  if (may_wait) {  // not again for a produce that waited for its topic's creation
+    OpStats& stats = ctx_.metrics.op(env.op);
+    ++stats.requests;
+    reply.track(&stats, start_us);
+  }
   req.id_raw = env.id_raw.empty() ? std::string_view("null") : env.id_raw;
   if (!s.is_ok()) return ctx_.reject(req, reply, s), false;
 
-  if (!ctx_.ready && env.op != "hello") {
+  // hello and metrics answer from local state: an operator can see into a
+  // broker that is still joining its cluster.
+  if (!ctx_.ready && env.op != "hello" && env.op != "metrics") {
     req.op = env.op;
     ctx_.reject(req, reply, Status(Code::kUnavailable, "the broker is starting; try again"),
                 /*silent=*/false);
@@ -185,6 +205,7 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
 void RequestRouter::on_oversize(int64_t bytes_seen, Reply reply, std::string_view peer) {
   Request req;
   req.peer = peer;
+  ++ctx_.metrics.op("").requests;
   ctx_.reject(req, reply,
               Status(Code::kMessageTooLarge,
                      "request line exceeds " + std::to_string(ctx_.config.max_request_bytes) +

@@ -19,7 +19,7 @@ namespace kreek::broker {
 
 class RequestRouter {
  public:
-  explicit RequestRouter(BrokerContext& ctx) : ctx_(ctx) {}  // `ctx` must outlive this
+  explicit RequestRouter(BrokerContext& ctx);  // `ctx` must outlive this
 
   // `line` excludes its '\n' and is valid only during the call. `conn`
   // identifies the connection (0: none, as in unit tests): requests after

@@ -1,5 +1,6 @@
 // ktopic subcommands and the describe table.
 #include "cli/topic_command.h"
+#include "cli/topic_more.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -255,9 +256,12 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
   describe->add_flag("--json", c.json, "print the broker's JSON response");
   auto* del = app.add_subcommand("delete", "delete a topic and its data");
   del->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
-  auto* alter = app.add_subcommand("alter", "change config overrides (KEY= removes one)");
+  auto* alter = app.add_subcommand("alter", "change config overrides (KEY= removes one), or raise the partition count");
   alter->add_option("name", c.name, "topic name")->required()->type_name("NAME")->check(topic_name_check());
-  alter->add_option("-c,--config", c.configs, "KEY=VALUE, or KEY= to remove (repeatable)")->required();
+  alter->add_option("-c,--config", c.configs, "KEY=VALUE, or KEY= to remove (repeatable)");
+  alter->add_option("-p,--partitions", c.partitions,
+                    "raise the partition count to N (never lowers it; keyed records then move)")
+      ->type_name("N");
   alter->add_flag("--json", c.json, "print the effective config as JSON");
   auto* cluster = app.add_subcommand("cluster", "show the brokers, their state and the partitions each leads");
   cluster->add_flag("--json", c.json, "print the broker's describe_cluster JSON");
@@ -272,7 +276,15 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
                      "plan replicas and preferred leaders evenly over the live brokers (dry run)");
   reassign->add_flag("--execute", c.execute, "with --rebalance: start the planned moves");
   reassign->add_flag("--json", c.json, "print the answer (or the plan) as JSON");
-  for (auto* sub : {create, list, describe, del, alter, cluster, reassign}) {
+  auto* partition_for = app.add_subcommand("partition-for", "print the partition each key goes to (Kafka's partitioner)");
+  partition_for->add_option("name", c.name, "topic name")->required()->type_name("TOPIC")->check(topic_name_check());
+  partition_for->add_option("keys", c.keys, "record keys")->required()->type_name("KEY...");
+  partition_for->add_flag("--json", c.json, "print the keys and partitions as JSON");
+  auto* metrics = app.add_subcommand("metrics", "show a broker's metrics (requests, latency, traffic, replication)");
+  metrics->add_option("--broker", c.broker, "the broker to ask: HOST:PORT or node id (default: the -b broker)")
+      ->type_name("ADDR|ID");
+  metrics->add_flag("--json", c.json, "print the broker's metrics JSON");
+  for (auto* sub : {create, list, describe, del, alter, cluster, reassign, partition_for, metrics}) {
     sub->callback([&c, sub] { c.action = sub->get_name(); });
     // The common flags belong to ktopic, but users of kafka-topics and kcat
     // put them anywhere: "ktopic describe orders -b HOST:PORT". Options the
@@ -288,6 +300,7 @@ Status run_topic(const TopicConfig& c) {
   KREEK_ASSIGN_OR_RETURN(client::ConfigChanges changes, parse_configs(c.configs, c.action == "alter"));
   if (c.partitions && *c.partitions < 1) return usage_error("--partitions must be >= 1");
   if (c.replication_factor < 1) return usage_error("--replication-factor must be >= 1");
+  if (c.action == "alter" && changes.empty() && !c.partitions) return usage_error("alter needs -c KEY=VALUE or -p N");
   KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> connected, connect(c.common));
   client::Cluster& cluster = *connected;
 
@@ -329,10 +342,15 @@ Status run_topic(const TopicConfig& c) {
     return Status::ok();
   }
   if (c.action == "alter") {
-    KREEK_ASSIGN_OR_RETURN(auto r, client::alter_topic(cluster, c.name, changes));
-    if (c.json) print(raw(r));
+    if (!changes.empty()) {
+      KREEK_ASSIGN_OR_RETURN(auto r, client::alter_topic(cluster, c.name, changes));
+      if (c.json) print(raw(r));
+    }
+    if (c.partitions) return run_add_partitions(cluster, c.name, *c.partitions, c.json && changes.empty());
     return Status::ok();
   }
+  if (c.action == "partition-for") return run_partition_for(cluster, c.name, c.keys, c.json);
+  if (c.action == "metrics") return run_metrics(cluster, c.broker, c.json);
   return usage_error("unknown command \"" + c.action + "\"");
 }
 

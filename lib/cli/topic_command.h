@@ -19,7 +19,7 @@ namespace kreek::cli {
 
 struct TopicConfig {
   CommonOptions common;
-  std::string action;  // create | list | describe | delete | alter | cluster | reassign
+  std::string action;  // create | list | describe | delete | alter | cluster | reassign | partition-for | metrics
   std::string name;
   std::optional<int32_t> partitions;
   int32_t replication_factor = 1;
@@ -31,9 +31,11 @@ struct TopicConfig {
   bool cancel = false;
   bool rebalance = false;
   bool execute = false;
+  std::vector<std::string> keys;  // partition-for
+  std::string broker;             // metrics: HOST:PORT or node id
 };
 
-// Adds the seven subcommands; the parsed one is stored in cfg.action.
+// Adds the subcommands; the parsed one is stored in cfg.action.
 void add_topic_commands(CLI::App& app, TopicConfig& cfg);
 // The text forms of describe_topic and describe_cluster responses.
 std::string describe_text(const proto::Json& describe_topic_response);

@@ -10,6 +10,7 @@
 
 #include "base/base.h"
 #include "coord/coordinator_internal.h"
+#include "net/service_notify.h"
 
 namespace kreek::coord {
 
@@ -205,6 +206,9 @@ int run(const CoordinatorConfig& config) {
     if (!log::enabled(log::Level::kInfo)) log::set_level(log::Level::kInfo);
     log::info("listening on " + c.address());
     log::set_level(saved);
+    // Under systemd (Type=notify): started once it listens.
+    if (Status n = net::notify_service_manager("READY=1\nSTATUS=listening on " + c.address()); !n.is_ok())
+      log::warn(n.message());
     bool stopping = false;
     auto on_signal = [&](int sig) {
       if (stopping) {
@@ -212,6 +216,7 @@ int run(const CoordinatorConfig& config) {
         _exit(130);
       }
       stopping = true;
+      (void)net::notify_service_manager("STOPPING=1");
       log::info(std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
       c.stop([&] { loop->stop(); });
     };

@@ -14,7 +14,7 @@ KREEK_BIN=${KREEK_BIN:-./build}
 MAN=$KREEK_SRC/man
 COMP=$KREEK_SRC/completions
 TOOLS=(kbroker ktopic kproduce kconsume kzk-lite)
-KTOPIC_COMMANDS=(create list describe alter delete cluster reassign)
+KTOPIC_COMMANDS=(create list describe alter delete cluster reassign partition-for metrics)
 
 FAILURES=0
 PASSES=0
@@ -120,7 +120,7 @@ reply=$(PATH="$KREEK_BIN:$PATH" KREEK_BROKERS=127.0.0.1:1 timeout 10 bash -c '
   c() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _kreek; echo "${COMPREPLY[*]}"; }
   c ktopic ""; c kproduce --ac; c kconsume --from ""; c ktopic describe ""
 ' _ "$COMP/kreek.bash" 2>&1)
-expected=$'create list describe alter delete cluster reassign\n--acks\nbeginning end'
+expected=$'create list describe alter delete cluster reassign partition-for metrics\n--acks\nbeginning end'
 [ "$reply" = "$expected" ] && pass || fail "bash completion replies:"$'\n'"$reply"
 
 finish
