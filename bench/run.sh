@@ -1062,38 +1062,51 @@ part_k() {
   K_N=$(wc -l <"$K_FILE")
   local bytes el_f el_t rps_f rps_t
   bytes=$(stat -c %s "$K_FILE")
-  timeout 10 ktopic -b "$kk_ADDR" create bench-k-follow >/dev/null 2>&1
-  timeout 10 ktopic -b "$kk_ADDR" create bench-k-tail >/dev/null 2>&1
-  local t0 kpid tpid
-  t0=$EPOCHREALTIME
-  kproduce -b "$kk_ADDR" -t bench-k-follow --follow "$K_FILE" --state "$TEST_TMP/k.state" 2>>"$TEST_TMP/k.err" &
-  kpid=$!
-  _started_pids+=("$kpid")
-  el_f=$(k_wait bench-k-follow "$t0" "$kpid" 2>"$TEST_TMP/k.why")
-  kill -TERM "$kpid" 2>/dev/null
-  wait "$kpid" 2>/dev/null
-  [ -n "$el_f" ] || { PART_ERR=$(cat "$TEST_TMP/k.why"); stop_broker kk; return 1; }
-  mkfifo "$TEST_TMP/k.fifo"
-  t0=$EPOCHREALTIME
-  tail -F -n +1 "$K_FILE" >"$TEST_TMP/k.fifo" 2>/dev/null &
-  tpid=$!
-  _started_pids+=("$tpid")
-  kproduce -b "$kk_ADDR" -t bench-k-tail <"$TEST_TMP/k.fifo" 2>>"$TEST_TMP/k.err" &
-  kpid=$!
-  _started_pids+=("$kpid")
-  el_t=$(k_wait bench-k-tail "$t0" "$kpid" 2>"$TEST_TMP/k.why")
-  kill -TERM "$tpid" 2>/dev/null
-  wait "$tpid" 2>/dev/null
-  wait "$kpid" 2>/dev/null
-  [ -n "$el_t" ] || { PART_ERR=$(cat "$TEST_TMP/k.why"); stop_broker kk; return 1; }
+  # Two rounds, alternating, the faster of each counts: on a shared machine the
+  # first run also warms the broker up.
+  local round t0 kpid tpid el cpu_f="" cpu_t="" c
+  el_f="" el_t=""
+  for round in 1 2; do
+    timeout 10 ktopic -b "$kk_ADDR" create "bench-k-follow$round" >/dev/null 2>&1
+    timeout 10 ktopic -b "$kk_ADDR" create "bench-k-tail$round" >/dev/null 2>&1
+    t0=$EPOCHREALTIME
+    kproduce -b "$kk_ADDR" -t "bench-k-follow$round" --follow "$K_FILE" --state "$TEST_TMP/k$round.state" 2>>"$TEST_TMP/k.err" &
+    kpid=$!
+    _started_pids+=("$kpid")
+    el=$(k_wait "bench-k-follow$round" "$t0" "$kpid" 2>"$TEST_TMP/k.why")
+    c=$(cpu_of "$kpid")
+    kill -TERM "$kpid" 2>/dev/null
+    wait "$kpid" 2>/dev/null
+    [ -n "$el" ] || { PART_ERR=$(cat "$TEST_TMP/k.why"); stop_broker kk; return 1; }
+    [ -z "$el_f" ] || awk -v a="$el" -v b="$el_f" 'BEGIN { exit !(a < b) }' && cpu_f=$c
+    el_f=$(awk -v a="$el" -v b="$el_f" 'BEGIN { print (b == "" || a < b) ? a : b }')
+    rm -f "$TEST_TMP/k.fifo"
+    mkfifo "$TEST_TMP/k.fifo"
+    t0=$EPOCHREALTIME
+    tail -F -n +1 "$K_FILE" >"$TEST_TMP/k.fifo" 2>/dev/null &
+    tpid=$!
+    _started_pids+=("$tpid")
+    kproduce -b "$kk_ADDR" -t "bench-k-tail$round" <"$TEST_TMP/k.fifo" 2>>"$TEST_TMP/k.err" &
+    kpid=$!
+    _started_pids+=("$kpid")
+    el=$(k_wait "bench-k-tail$round" "$t0" "$kpid" 2>"$TEST_TMP/k.why")
+    c=$(calc "$(cpu_of "$tpid") + $(cpu_of "$kpid")" 2)
+    kill -TERM "$tpid" 2>/dev/null
+    wait "$tpid" 2>/dev/null
+    wait "$kpid" 2>/dev/null
+    [ -n "$el" ] || { PART_ERR=$(cat "$TEST_TMP/k.why"); stop_broker kk; return 1; }
+    [ -z "$el_t" ] || awk -v a="$el" -v b="$el_t" 'BEGIN { exit !(a < b) }' && cpu_t=$c
+    el_t=$(awk -v a="$el" -v b="$el_t" 'BEGIN { print (b == "" || a < b) ? a : b }')
+  done
   stop_broker kk
   rps_f=$(calc "$K_N / $el_f" 0)
   rps_t=$(calc "$K_N / $el_t" 0)
   row "kproduce --follow FILE --state S" "$(human "$rps_f")" "rec/s" "" "$(human "$K_N") lines of ${REC_BYTES} B, file written before start, ${el_f}s"
   row "  payload" "$(calc "$bytes / 1e6 / $el_f" 1)" "MB/s" ""
-  row "tail -F -n +1 FILE | kproduce" "$(human "$rps_t")" "rec/s" "" "same file, ${el_t}s"
+  row "tail -F -n +1 FILE | kproduce" "$(human "$rps_t")" "rec/s" "" "same file, ${el_t}s (best of 2 rounds each)"
   row "  payload" "$(calc "$bytes / 1e6 / $el_t" 1)" "MB/s" ""
-  row "ratio --follow / tail -F | kproduce" "$(calc "$rps_f / $rps_t" 2)" "x" "" "--follow also tracks acks per line for --state"
+  row "ratio --follow / tail -F | kproduce" "$(calc "$rps_f / $rps_t" 2)" "x" "" "--follow reads and sends in one thread and tracks acks per line; tail reads in a second process"
+  row "  client CPU: --follow / tail + kproduce" "$cpu_f / $cpu_t" "s" "" "user+sys of the shipping processes in the faster round (robust on a busy machine)"
 }
 
 # --- run ---

@@ -221,24 +221,28 @@ Status run_follow(const FollowConfig& c, const std::vector<std::string>& pattern
   if (follower.open_count() == 0) notice("no file matches yet: waiting for one to appear");
   FollowPump pump(producer, parser, ledger, follower, c.source_headers);
 
-  // The state is replaced after every round of acks (a rename: cheap, and a
-  // crash of kproduce then resends only what was in flight) and fsynced at
-  // most every --state-interval-ms (a power loss resends up to that much).
+  // The state is written after every round of acks (into FILE.live, in
+  // place: cheap, and a crash of kproduce then resends only what was in
+  // flight) and saved durably at most every --state-interval-ms (a power
+  // loss resends up to that much).
   const bool with_state = !c.state_path.empty();
+  StateWriter writer(c.state_path, saved ? saved->seq : 0);
   int64_t next_sync = now + c.state_interval_ms;
   bool unsynced = false;
   auto save = [&]() -> Status {
     next_sync = clock::monotonic_ms() + c.state_interval_ms;
     unsynced = false;
     if (!with_state) return Status::ok();
-    return save_follow_state(c.state_path, pump.snapshot(topic), /*durable=*/true);
+    FollowState st = pump.snapshot(topic);
+    return writer.save_durable(st);
   };
   auto maybe_save = [&]() -> Status {
     if (!with_state) return Status::ok();
     if (pump.dirty()) {
       if (clock::monotonic_ms() >= next_sync) return save();
       unsynced = true;
-      return save_follow_state(c.state_path, pump.snapshot(topic), /*durable=*/false);
+      FollowState st = pump.snapshot(topic);
+      return writer.save_quick(st);
     }
     if (unsynced && clock::monotonic_ms() >= next_sync) return save();
     return Status::ok();

@@ -3,6 +3,7 @@
 #include "cli/follow_state.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,7 @@ std::string encode_follow_state(const FollowState& state) {
   nlohmann::ordered_json j;
   j["version"] = kFollowStateVersion;
   j["topic"] = state.topic;
+  j["seq"] = state.seq;
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (const auto& f : state.files) {
     nlohmann::ordered_json e;
@@ -57,6 +59,10 @@ Result<FollowState> decode_follow_state(std::string_view text, const std::string
   auto t = j.find("topic");
   if (t == j.end() || !t->is_string()) return bad("missing \"topic\"");
   st.topic = t->get<std::string>();
+  if (auto q = j.find("seq"); q != j.end()) {
+    if (!q->is_number_unsigned()) return bad("bad \"seq\"");
+    st.seq = q->get<uint64_t>();
+  }
   auto fs = j.find("files");
   if (fs == j.end() || !fs->is_array()) return bad("missing \"files\"");
   std::set<std::pair<uint64_t, uint64_t>> seen;
@@ -86,34 +92,61 @@ Result<FollowState> decode_follow_state(std::string_view text, const std::string
 }
 
 Result<std::optional<FollowState>> load_follow_state(const std::string& path) {
+  std::optional<FollowState> live;
+  const std::string live_path = path + ".live";
+  if (auto t = read_small_file(live_path, kMaxStateBytes); t.is_ok()) {
+    if (auto st = decode_follow_state(*t, live_path); st.is_ok()) live = std::move(*st);
+  }
   auto text = read_small_file(path, kMaxStateBytes);
   if (!text.is_ok()) {
+    // No state file: a fresh start, whatever a .live left behind says (the
+    // state file is written first thing, so only a user removes it).
     if (text.status().code() == Code::kNotFound) return std::optional<FollowState>();
     return text.status();
   }
-  KREEK_ASSIGN_OR_RETURN(FollowState st, decode_follow_state(*text, path));
-  return std::optional<FollowState>(std::move(st));
+  auto st = decode_follow_state(*text, path);
+  if (!st.is_ok()) {
+    if (live) return live;
+    return st.status();
+  }
+  if (live && live->seq > st->seq) return live;
+  return std::optional<FollowState>(std::move(*st));
 }
 
-Status save_follow_state(const std::string& path, const FollowState& state, bool durable) {
-  if (durable) return write_file_atomically(path, encode_follow_state(state));
-  const std::string tmp = path + ".tmp";
-  const std::string text = encode_follow_state(state);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status("open", tmp, errno);
+Status save_follow_state(const std::string& path, const FollowState& state) {
+  return write_file_atomically(path, encode_follow_state(state));
+}
+
+StateWriter::StateWriter(std::string path, uint64_t first_seq) : path_(std::move(path)), seq_(first_seq) {}
+
+StateWriter::~StateWriter() {
+  if (live_fd_ >= 0) ::close(live_fd_);
+}
+
+Status StateWriter::save_quick(FollowState& state) {
+  const std::string live = path_ + ".live";
+  if (live_fd_ < 0) {
+    live_fd_ = ::open(live.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (live_fd_ < 0) return errno_status("open", live, errno);
+    struct stat st {};
+    if (::fstat(live_fd_, &st) == 0) live_len_ = static_cast<size_t>(st.st_size);
+  }
+  state.seq = ++seq_;
+  std::string text = encode_follow_state(state);
+  if (text.size() < live_len_) text.append(live_len_ - text.size(), ' ');  // JSON ignores it
   for (size_t done = 0; done < text.size();) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    ssize_t n = ::pwrite(live_fd_, text.data() + done, text.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = errno_status("write", tmp, errno);
-      ::close(fd);
-      return s;
-    }
+    if (n < 0) return errno_status("write", live, errno);
     done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) return errno_status("close", tmp, errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_status("rename", tmp, errno);
+  live_len_ = text.size();
   return Status::ok();
+}
+
+Status StateWriter::save_durable(FollowState& state) {
+  state.seq = ++seq_;
+  return save_follow_state(path_, state);
 }
 
 }  // namespace kreek::cli

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -29,7 +30,7 @@ TEST_SUITE("cli") {
     cli::FollowState st = sample();
     std::string text = cli::encode_follow_state(st);
     CHECK(text ==
-          "{\"version\":1,\"topic\":\"logs\",\"files\":[{\"dev\":2049,\"ino\":131,\"path\":\"/var/log/app.log\","
+          "{\"version\":1,\"topic\":\"logs\",\"seq\":0,\"files\":[{\"dev\":2049,\"ino\":131,\"path\":\"/var/log/app.log\","
           "\"pos\":4096,\"line\":80},{\"dev\":2049,\"ino\":77,\"path\":\"/var/log/app.log.1\",\"pos\":0,"
           "\"line\":0}]}\n");
     auto back = cli::decode_follow_state(text, "s.json");
@@ -93,6 +94,47 @@ TEST_SUITE("cli") {
     REQUIRE(back.is_ok());
     REQUIRE(back->has_value());
     CHECK((*back)->files.size() == 2);
+    std::filesystem::remove_all(tmpl);
+  }
+
+  TEST_CASE("of the state file and its .live twin the valid one with the higher seq wins") {
+    char tmpl[] = "/tmp/kreek-follow-state-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    std::string path = std::string(tmpl) + "/state.json";
+    cli::FollowState st = sample();
+    cli::StateWriter w(path, 0);
+    REQUIRE(w.save_durable(st).is_ok());  // seq 1
+    st.files[0].pos = 5000;
+    REQUIRE(w.save_quick(st).is_ok());  // seq 2
+    auto back = cli::load_follow_state(path);
+    REQUIRE(back.is_ok());
+    REQUIRE(back->has_value());
+    CHECK((*back)->seq == 2);
+    CHECK((*back)->files[0].pos == 5000);
+    SUBCASE("a shorter quick save overwrites a longer one") {
+      st.files.pop_back();
+      REQUIRE(w.save_quick(st).is_ok());  // seq 3, padded
+      auto again = cli::load_follow_state(path);
+      REQUIRE(again.is_ok());
+      CHECK((*again)->files.size() == 1);
+      CHECK((*again)->seq == 3);
+    }
+    SUBCASE("a torn .live loses to the durable file") {
+      std::FILE* f = std::fopen((path + ".live").c_str(), "r+");
+      REQUIRE(f != nullptr);
+      std::fputs("{\"torn", f);
+      std::fclose(f);
+      auto again = cli::load_follow_state(path);
+      REQUIRE(again.is_ok());
+      CHECK((*again)->seq == 1);
+      CHECK((*again)->files[0].pos == 4096);
+    }
+    SUBCASE("no state file means no state, whatever .live says") {
+      std::filesystem::remove(path);
+      auto again = cli::load_follow_state(path);
+      REQUIRE(again.is_ok());
+      CHECK(!again->has_value());
+    }
     std::filesystem::remove_all(tmpl);
   }
 }
