@@ -143,14 +143,14 @@ class FollowPump : public FollowSink {
 
 void add_follow_flags(CLI::App& app, FollowConfig& c) {
   app.add_flag("--follow", c.follow,
-               "follow the FILEs by name like tail -F (globs allowed, quoted): survive rotation by rename "
-               "and copytruncate, pick up new files; run until SIGINT/SIGTERM");
+               "follow the FILEs (names or quoted globs) like tail -F, through rotation by rename or "
+               "copytruncate, picking up new files, until SIGINT/SIGTERM");
   app.add_option("--state", c.state_path,
                  "with --follow: remember per file how far it was acknowledged, to resume from there")
       ->type_name("FILE");
   app.add_option("--state-interval-ms", c.state_interval_ms,
-                 "fsync --state at most this often, and at exit (default 1000; 0: after every ack); it is replaced "
-                 "after every ack regardless, so a crash of kproduce resends only what was in flight")
+                 "save --state durably (fsync) at most this often, and at exit (default 1000; 0: after every "
+                 "ack); FILE.live is written after every ack regardless")
       ->type_name("MS");
   app.add_option("--poll-interval-ms", c.poll_interval_ms,
                  "re-check names and globs for rotated and new files this often (default 1000)")
