@@ -4,7 +4,8 @@
 # line; "-" is stdout (input still comes from stdin); a refused record gets an
 # error receipt in its place. Also the small --follow behaviours: a partial
 # line is held until its newline or until --partial-wait-ms, --follow
-# receipts name file, line and position, and the flag checks.
+# receipts name file, line and position, --read-from end with --state, and
+# the flag checks.
 source "$(dirname "$0")/../lib/common.sh"
 T=$TEST_TMP
 start_broker b
@@ -85,4 +86,29 @@ check "and its record is the partial line" \
 kill -TERM "$fpid"
 wait "$fpid"
 check "kproduce --follow exits 0 on SIGTERM" test $? -eq 0
+
+# --read-from end: what a file held at start is skipped (line numbers still
+# count it); --state then remembers the file, so a restart resumes instead.
+seq -f 'old-%g' 1 50 >"$T/e.log"
+kproduce -t e --follow "$T/e.log" --read-from end --state "$T/e.state" --receipts "$T/er" 2>"$T/e.err" &
+epid=$!
+_started_pids+=("$epid")
+# No readiness line: the state file, saved at start, says where it begins.
+check "the state records the start at the end (byte 341, line 50)" wait_for_line "$T/e.state" '"pos":341,"line":50' 10
+printf 'new-1\nnew-2\n' >>"$T/e.log"
+wait_for_line "$T/er" '"line":52' 10
+check "--read-from end ships only lines written after start" \
+  test "$(timeout 10 kconsume -t e --format '%v\n' | tr '\n' ' ')" = "new-1 new-2 "
+check "and numbers them after the skipped ones" test "$(jq -r .line "$T/er" | tr '\n' ' ')" = "51 52 "
+kill -TERM "$epid"
+wait "$epid"
+printf 'new-3\n' >>"$T/e.log"
+kproduce -t e --follow "$T/e.log" --read-from end --state "$T/e.state" --receipts "$T/er2" 2>>"$T/e.err" &
+epid=$!
+_started_pids+=("$epid")
+wait_for_line "$T/er2" '"line":53' 10
+check "a restart with --state resumes after the last shipped line, --read-from end or not" \
+  test "$(timeout 10 kconsume -t e --format '%v\n' | tr '\n' ' ')" = "new-1 new-2 new-3 "
+kill -TERM "$epid"
+wait "$epid"
 finish
