@@ -11,7 +11,8 @@
 #      BENCH_SKIP (letters of parts to skip, e.g. "DF"), BENCH_CLUSTER_PARTITIONS (part H, 1000),
 #      BENCH_METADATA_REQUESTS (part H, 200), BENCH_CLUSTER_PASSES (part I produces the
 #      records this many times over, 5), BENCH_REPL_RECORDS (part J's records per produce,
-#      500000), BENCH_FAILOVERS (part J's leader kills, 5).
+#      500000), BENCH_FAILOVERS (part J's leader kills, 5), BENCH_FOLLOW_RECORDS (part K's
+#      log file, 1000000).
 set -uo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -1085,6 +1086,80 @@ part_j() {
   return 0
 }
 
+# K: shipping a log file: kproduce --follow against tail -F | kproduce, the same file (the first
+# K_N lines of the bench data) into fresh topics of one broker, timed from start until the
+# topic's log end holds every line (both run until stopped, like the real shippers).
+K_N=${BENCH_FOLLOW_RECORDS:-1000000}
+# k_wait TOPIC T0 PID: prints the seconds from T0 until TOPIC holds K_N records (PID: the
+# shipper; giving up if it exits first or after 300 s).
+k_wait() {
+  local topic=$1 t0=$2 pid=$3 n=0 i
+  for ((i = 0; i < 6000; i++)); do
+    n=$(topic_sum "$kk_ADDR" "$topic" log_end)
+    [ "${n:-0}" -ge "$K_N" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ "${n:-0}" -ge "$K_N" ] || { echo "$topic holds ${n:-0} of $K_N records: $(tail -n 1 "$TEST_TMP/k.err")" >&2; return 1; }
+  secs_since "$t0"
+}
+
+part_k() {
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  command -v kbroker >/dev/null || { PART_ERR="kbroker not built in $KREEK_BIN"; return 1; }
+  start_broker kk || { PART_ERR="kbroker did not start"; return 1; }
+  K_FILE=$TEST_TMP/follow.log
+  head -n "$K_N" "$DATA" >"$K_FILE"
+  K_N=$(wc -l <"$K_FILE")
+  local bytes el_f el_t rps_f rps_t
+  bytes=$(stat -c %s "$K_FILE")
+  # Two rounds, alternating, the faster of each counts: on a shared machine the
+  # first run also warms the broker up.
+  local round t0 kpid tpid el cpu_f="" cpu_t="" c
+  el_f="" el_t=""
+  for round in 1 2; do
+    timeout 10 ktopic -b "$kk_ADDR" create "bench-k-follow$round" >/dev/null 2>&1
+    timeout 10 ktopic -b "$kk_ADDR" create "bench-k-tail$round" >/dev/null 2>&1
+    t0=$EPOCHREALTIME
+    kproduce -b "$kk_ADDR" -t "bench-k-follow$round" --follow "$K_FILE" --state "$TEST_TMP/k$round.state" 2>>"$TEST_TMP/k.err" &
+    kpid=$!
+    _started_pids+=("$kpid")
+    el=$(k_wait "bench-k-follow$round" "$t0" "$kpid" 2>"$TEST_TMP/k.why")
+    c=$(cpu_of "$kpid")
+    kill -TERM "$kpid" 2>/dev/null
+    wait "$kpid" 2>/dev/null
+    [ -n "$el" ] || { PART_ERR=$(cat "$TEST_TMP/k.why"); stop_broker kk; return 1; }
+    [ -z "$el_f" ] || awk -v a="$el" -v b="$el_f" 'BEGIN { exit !(a < b) }' && cpu_f=$c
+    el_f=$(awk -v a="$el" -v b="$el_f" 'BEGIN { print (b == "" || a < b) ? a : b }')
+    rm -f "$TEST_TMP/k.fifo"
+    mkfifo "$TEST_TMP/k.fifo"
+    t0=$EPOCHREALTIME
+    tail -F -n +1 "$K_FILE" >"$TEST_TMP/k.fifo" 2>/dev/null &
+    tpid=$!
+    _started_pids+=("$tpid")
+    kproduce -b "$kk_ADDR" -t "bench-k-tail$round" <"$TEST_TMP/k.fifo" 2>>"$TEST_TMP/k.err" &
+    kpid=$!
+    _started_pids+=("$kpid")
+    el=$(k_wait "bench-k-tail$round" "$t0" "$kpid" 2>"$TEST_TMP/k.why")
+    c=$(calc "$(cpu_of "$tpid") + $(cpu_of "$kpid")" 2)
+    kill -TERM "$tpid" 2>/dev/null
+    wait "$tpid" 2>/dev/null
+    wait "$kpid" 2>/dev/null
+    [ -n "$el" ] || { PART_ERR=$(cat "$TEST_TMP/k.why"); stop_broker kk; return 1; }
+    [ -z "$el_t" ] || awk -v a="$el" -v b="$el_t" 'BEGIN { exit !(a < b) }' && cpu_t=$c
+    el_t=$(awk -v a="$el" -v b="$el_t" 'BEGIN { print (b == "" || a < b) ? a : b }')
+  done
+  stop_broker kk
+  rps_f=$(calc "$K_N / $el_f" 0)
+  rps_t=$(calc "$K_N / $el_t" 0)
+  row "kproduce --follow FILE --state S" "$(human "$rps_f")" "rec/s" "" "$(human "$K_N") lines of ${REC_BYTES} B, file written before start, ${el_f}s"
+  row "  payload" "$(calc "$bytes / 1e6 / $el_f" 1)" "MB/s" ""
+  row "tail -F -n +1 FILE | kproduce" "$(human "$rps_t")" "rec/s" "" "same file, ${el_t}s (best of 2 rounds each)"
+  row "  payload" "$(calc "$bytes / 1e6 / $el_t" 1)" "MB/s" ""
+  row "ratio --follow / tail -F | kproduce" "$(calc "$rps_f / $rps_t" 2)" "x" "" "--follow reads and sends in one thread and tracks acks per line; tail reads in a second process"
+  row "  client CPU: --follow / tail + kproduce" "$cpu_f / $cpu_t" "s" "" "user+sys of the shipping processes in the faster round (robust on a busy machine)"
+}
+
 # --- run ---
 for tool in kbroker kproduce kconsume ktopic; do
   command -v "$tool" >/dev/null || say "warning: $tool not found in $KREEK_BIN"
@@ -1104,6 +1179,7 @@ run_part G "log compaction (cleanup.policy=compact)" part_g
 run_part H "cluster metadata: ${BENCH_CLUSTER_PARTITIONS:-1000} partitions over 3 brokers + kzk-lite" part_h
 run_part I "cluster produce: 6 partitions, 3 brokers vs 1 standalone (${REC_BYTES}-byte keyless records)" part_i
 run_part J "replication: 3 brokers + kzk-lite, replication factor 3, min.insync.replicas 2" part_j
+run_part K "log shipping: kproduce --follow vs tail -F | kproduce ($(human "$K_N") lines)" part_k
 
 echo
 echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"

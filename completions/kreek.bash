@@ -141,13 +141,18 @@ _kreek() {
           return 0
           ;;
         --acks) _kreek_reply 0 1 all; return 0 ;;
+        --read-from) _kreek_reply beginning end; return 0 ;;
+        --state | --receipts) _kreek_files; return 0 ;;
         -b | --brokers | -k | --key | -K | --key-separator | -H | --header | -p | --partition | \
-          --linger-ms | --batch-bytes | --max-in-flight | --timeout) return 0 ;;
+          --linger-ms | --batch-bytes | --max-in-flight | --timeout | --state-interval-ms | \
+          --poll-interval-ms | --partial-wait-ms | --rotate-wait-ms) return 0 ;;
       esac
       if [[ $cur == -* ]]; then
         # shellcheck disable=SC2086
         _kreek_reply -t --topic -k --key -K --key-separator --json -H --header -p --partition \
-          --acks --linger-ms --batch-bytes --max-in-flight --no-idempotence --timeout $_kreek_common_flags
+          --acks --linger-ms --batch-bytes --max-in-flight --no-idempotence --timeout \
+          --follow --state --state-interval-ms --poll-interval-ms --partial-wait-ms --rotate-wait-ms \
+          --read-from --source-headers --receipts $_kreek_common_flags
       else
         _kreek_files
       fi

@@ -124,6 +124,15 @@ complete -c kproduce -l batch-bytes -x -d 'Send a batch at this size'
 complete -c kproduce -l max-in-flight -x -d 'Unacknowledged batches per connection'
 complete -c kproduce -l no-idempotence -d 'No producer id: a resent batch may be stored twice'
 complete -c kproduce -l timeout -x -d 'Give up after a record waits this long for its ack'
+complete -c kproduce -l follow -d 'Follow the files by name like tail -F (globs allowed)'
+complete -c kproduce -l state -r -F -d 'With --follow: save acknowledged positions in FILE'
+complete -c kproduce -l state-interval-ms -x -d 'Save --state at most this often'
+complete -c kproduce -l poll-interval-ms -x -d 'Re-check names and globs this often'
+complete -c kproduce -l partial-wait-ms -x -d 'Hold a line without newline this long'
+complete -c kproduce -l rotate-wait-ms -x -d 'Read a rotated file until idle this long'
+complete -c kproduce -l read-from -x -a 'beginning end' -d 'Where to start files the state does not know'
+complete -c kproduce -l source-headers -d 'Add file and host headers'
+complete -c kproduce -l receipts -r -F -d 'One JSON receipt per acknowledged record'
 
 # kconsume
 complete -c kconsume -f

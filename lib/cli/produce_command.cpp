@@ -4,6 +4,8 @@
 // delivers each line within about linger-ms while acks keep flowing. While a
 // batch waits to be resent (broker down), no input is read: the writer into
 // the pipe blocks instead of kproduce buffering, or dropping, without bound.
+// --follow hands over to follow_command.cpp; --receipts settles acks in
+// input order through a DeliveryLedger.
 #include "cli/produce_command.h"
 
 #include <fcntl.h>
@@ -26,9 +28,24 @@ class InputPump {
   InputPump(client::Producer& producer, LineRecordParser& parser)
       : producer_(producer), parser_(parser), buf_(new char[kReadBytes]) {}
 
+  // --receipts: every line is registered in `ledger` (which the producer
+  // reports to) and settled receipts go to `receipts` after each service.
+  void track(DeliveryLedger* ledger, ReceiptWriter* receipts, const std::vector<std::string>* names) {
+    ledger_ = ledger;
+    receipts_ = receipts;
+    names_ = names;
+  }
+  Status settle() {
+    if (ledger_ == nullptr) return Status::ok();
+    size_t n = ledger_->settle([&](const SettledRecord& r) { receipts_->add(r, (*names_)[r.source], false); });
+    return n > 0 ? receipts_->flush() : Status::ok();
+  }
+
   // Reads one input to its end (or until a stop request, or until the
   // producer failed for good: producer.fatal()).
-  Status run(int fd, const std::string& name) {
+  Status run(int fd, const std::string& name, uint32_t source = 0) {
+    source_ = source;
+    line_no_ = 0;
     struct stat st {};
     bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     LineSplitter splitter;
@@ -36,12 +53,15 @@ class InputPump {
     for (;;) {
       // Back-pressure: serve retries and acks, reading nothing, until the
       // waiting batches are delivered or their delivery timeout runs out.
-      while (producer_.is_blocked() && producer_.fatal().is_ok() && !client::stop_requested())
+      while (producer_.is_blocked() && producer_.fatal().is_ok() && !client::stop_requested()) {
         KREEK_RETURN_IF_ERROR(producer_.service(-1, -1).status());
+        KREEK_RETURN_IF_ERROR(settle());
+      }
       if (client::stop_requested() || !producer_.fatal().is_ok()) return Status::ok();
       if (!regular) {
         // Wait for input while serving acks and linger deadlines.
         KREEK_ASSIGN_OR_RETURN(bool ready, producer_.service(-1, fd));
+        KREEK_RETURN_IF_ERROR(settle());
         if (!ready) continue;
       }
       ssize_t n = ::read(fd, buf_.get(), kReadBytes);
@@ -54,6 +74,7 @@ class InputPump {
       KREEK_RETURN_IF_ERROR(fatal_);
       // Collect acks that already arrived and send lingering batches.
       if (regular) KREEK_RETURN_IF_ERROR(producer_.service(0, -1).status());
+      KREEK_RETURN_IF_ERROR(settle());
     }
     splitter.finish(on_line);
     return fatal_;
@@ -61,12 +82,14 @@ class InputPump {
 
  private:
   void handle(std::string_view line) {
+    ++line_no_;
+    uint64_t tag = ledger_ != nullptr ? ledger_->add(source_, line_no_, 0) : 0;
     Status s = parser_.parse(line, rec_, partition_);
     if (!s.is_ok()) {
-      producer_.fail_local(s);
+      producer_.fail_local(s, tag);
       return;
     }
-    Status f = producer_.send(rec_, partition_);
+    Status f = producer_.send(rec_, partition_, tag);
     if (!f.is_ok() && fatal_.is_ok()) fatal_ = f;
   }
 
@@ -76,6 +99,11 @@ class InputPump {
   proto::Record rec_;
   std::optional<int32_t> partition_;
   Status fatal_;
+  DeliveryLedger* ledger_ = nullptr;
+  ReceiptWriter* receipts_ = nullptr;
+  const std::vector<std::string>* names_ = nullptr;
+  uint32_t source_ = 0;
+  int64_t line_no_ = 0;
 };
 
 Result<int> parse_acks(const std::string& s) {
@@ -111,6 +139,7 @@ void add_produce_flags(CLI::App& app, ProduceConfig& c) {
   app.add_option("--timeout", c.timeout_ms,
                  "give up, exit 75, when a record waits this long for its ack across retries (default 120000)")
       ->type_name("MS");
+  add_follow_flags(app, c.follow);
 }
 
 Status run_produce(const ProduceConfig& c) {
@@ -122,6 +151,11 @@ Status run_produce(const ProduceConfig& c) {
   if (c.linger_ms < 0 || c.batch_bytes < 1 || c.max_in_flight < 1)
     return usage_error("--linger-ms, --batch-bytes and --max-in-flight must be positive");
   if (c.timeout_ms < 1) return usage_error("--timeout must be positive");
+  KREEK_RETURN_IF_ERROR(check_follow_flags(c.follow, c.files, acks));
+  std::optional<FollowState> saved;
+  if (c.follow.follow) {
+    KREEK_ASSIGN_OR_RETURN(saved, load_state_for(c.follow, c.topic));
+  }
   LineFormat format;
   format.key = c.key;
   format.separator = c.key_separator;
@@ -134,6 +168,10 @@ Status run_produce(const ProduceConfig& c) {
   // Open every file first, so a typo fails before anything is sent.
   std::vector<std::pair<int, std::string>> inputs;
   std::vector<std::string> files = c.files.empty() ? std::vector<std::string>{"-"} : c.files;
+  if (c.follow.follow) files.clear();  // names and globs for the follower, opened there
+  // Receipts name the input when it is a file (index = source number).
+  std::vector<std::string> names;
+  for (const auto& f : files) names.push_back(f == "-" ? std::string() : f);
   Status open_error;
   for (const auto& f : files) {
     if (f == "-") {
@@ -156,11 +194,19 @@ Status run_produce(const ProduceConfig& c) {
     return open_error;
   }
 
+  ReceiptWriter receipts;
+  if (!c.follow.receipts.empty()) open_error = receipts.open(c.follow.receipts, c.topic);
+  if (!open_error.is_ok()) {
+    close_inputs();
+    return open_error;
+  }
   auto cluster = connect(c.common);
   if (!cluster.is_ok()) {
     close_inputs();
     return cluster.status();
   }
+  DeliveryLedger ledger;
+  const bool tracked = c.follow.follow || receipts.is_open();
   client::ProducerOptions popts;
   popts.topic = c.topic;
   popts.acks = acks;
@@ -172,6 +218,7 @@ Status run_produce(const ProduceConfig& c) {
   popts.delivery_timeout_ms = c.timeout_ms;
   popts.on_waiting = [](const std::string& m) { notice(m); };
   popts.on_recovered = [] { notice("delivering again"); };
+  if (tracked) popts.on_delivery = [&ledger](const client::Delivery& d) { ledger.on_delivery(d); };
   client::Producer producer(**cluster, popts);
   Status s = producer.start();
   if (!s.is_ok()) {
@@ -186,14 +233,21 @@ Status run_produce(const ProduceConfig& c) {
   // for a broker (exit 128 + signal).
   client::set_stop_aborts_io(false);
   LineRecordParser parser(format);
-  InputPump pump(producer, parser);
-  for (auto& [fd, name] : inputs) {
-    s = pump.run(fd, name);
-    if (!s.is_ok() || client::stop_requested() || !producer.fatal().is_ok()) break;
+  if (c.follow.follow) {
+    s = run_follow(c.follow, c.files, c.topic, saved, producer, parser, ledger, receipts);
+  } else {
+    InputPump pump(producer, parser);
+    if (tracked) pump.track(&ledger, &receipts, &names);
+    for (uint32_t i = 0; i < inputs.size(); ++i) {
+      s = pump.run(inputs[i].first, inputs[i].second, i);
+      if (!s.is_ok() || client::stop_requested() || !producer.fatal().is_ok()) break;
+    }
+    close_inputs();
+    Status f = producer.flush();
+    if (s.is_ok()) s = f;
+    f = pump.settle();
+    if (s.is_ok()) s = f;
   }
-  close_inputs();
-  Status f = producer.flush();
-  if (s.is_ok()) s = f;
   if (!s.is_ok()) return s;
 
   const client::ProduceStats& st = producer.stats();

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "cli/common.h"
+#include "cli/follow_command.h"
 
 namespace kreek::cli {
 
@@ -30,6 +31,7 @@ struct ProduceConfig {
   int max_in_flight = 8;
   bool no_idempotence = false;  // --no-idempotence: no producer id, retries may duplicate
   int64_t timeout_ms = 120'000;  // --timeout: the producer's delivery timeout
+  FollowConfig follow;  // --follow, --state, --receipts and their kin (follow_command.h)
 };
 
 void add_produce_flags(CLI::App& app, ProduceConfig& cfg);

@@ -128,18 +128,32 @@ void Producer::recycle(std::string& buf) {
   if (spare_.size() < 64) spare_.push_back(std::move(buf));
 }
 
-void Producer::fail_local(const Status& why) {
+void Producer::fail_local(const Status& why, uint64_t tag) {
   ++stats_.records;
   ++stats_.failed;
   if (stats_.first_error.is_ok()) stats_.first_error = why;
+  if (options_.on_delivery) report(-1, std::vector<uint64_t>{tag}, -1, -1, why);
 }
 
-Status Producer::send(const proto::Record& record, std::optional<int32_t> partition) {
+void Producer::report(int32_t partition, const std::vector<uint64_t>& tags, int64_t base, int64_t ts,
+                      const Status& status) {
+  if (!options_.on_delivery || tags.empty()) return;
+  Delivery d;
+  d.partition = partition;
+  d.base_offset = base;
+  d.timestamp = ts;
+  d.tags = &tags;
+  d.status = status;
+  options_.on_delivery(d);
+}
+
+Status Producer::send(const proto::Record& record, std::optional<int32_t> partition, uint64_t tag) {
   record_buf_.clear();
   proto::append_record_json(record_buf_, record);
   if (static_cast<int64_t>(record_buf_.size()) > proto::kDefaultMaxRequestBytes - kEnvelopeSlack) {
     fail_local(Status(Code::kMessageTooLarge, "record of " + std::to_string(record_buf_.size()) +
-                                                  " bytes exceeds the request size limit"));
+                                                  " bytes exceeds the request size limit"),
+               tag);
     return Status::ok();
   }
   bool sticky = !options_.partition && !partition && !record.key;
@@ -148,7 +162,8 @@ Status Producer::send(const proto::Record& record, std::optional<int32_t> partit
                                  : chooser_.choose(record.key);
   if (p < 0 || p >= partitions_) {
     fail_local(Status(Code::kUnknownPartition,
-                      "topic \"" + options_.topic + "\" has no partition " + std::to_string(p)));
+                      "topic \"" + options_.topic + "\" has no partition " + std::to_string(p)),
+               tag);
     return Status::ok();
   }
   if (sticky && partition_waits(p))
@@ -159,7 +174,7 @@ Status Producer::send(const proto::Record& record, std::optional<int32_t> partit
   while (partition_waits(p) && fatal_.is_ok() && !stop_requested())
     KREEK_RETURN_IF_ERROR(service(-1, -1).status());
   if (!fatal_.is_ok()) {
-    fail_local(fatal_);
+    fail_local(fatal_, tag);
     return Status::ok();
   }
   ++stats_.records;
@@ -179,12 +194,14 @@ Status Producer::send(const proto::Record& record, std::optional<int32_t> partit
       spare_.pop_back();
     }
     b->records.clear();
+    b->tags.clear();
     b->records.push_back('[');
     b->first_ms = clock::monotonic_ms();
   } else {
     b->records.push_back(',');
   }
   b->records.append(record_buf_);
+  if (options_.on_delivery) b->tags.push_back(tag);
   ++b->count;
   if (static_cast<int64_t>(b->records.size() + 1) >= batch_limit_ || b->count >= proto::kMaxRecordsPerBatch)
     send_batch(p);
@@ -208,6 +225,8 @@ void Producer::send_batch(int32_t partition) {
   b.records.push_back(']');
   req.records = std::move(b.records);
   b.records = std::string();
+  req.tags = std::move(b.tags);
+  b.tags = std::vector<uint64_t>();
   b.count = 0;
   chooser_.on_batch_sent(partition);
   if (!hold_behind_retries(req)) transmit(std::move(req));
@@ -276,6 +295,7 @@ void Producer::transmit(InFlight req) {
   if (options_.acks == 0) {  // no response will come: written is all we learn
     outage_.succeeded();
     stats_.acked += req.count;
+    report(req.partition, req.tags, -1, -1, Status::ok());
     recycle(req.records);
     return;
   }
@@ -321,6 +341,13 @@ void Producer::handle_response(Link& link, std::string_view line) {
     stats_.acked += req.count;
     if (auto d = r->find("duplicate"); d != r->end() && *d == true) stats_.duplicates += req.count;
     if (is_idempotent()) seq_known_[static_cast<size_t>(req.partition)] = true;
+    if (options_.on_delivery) {
+      auto field = [&](const char* name) -> int64_t {
+        auto it = r->find(name);
+        return it != r->end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+      };
+      report(req.partition, req.tags, field("base"), field("ts"), Status::ok());
+    }
     recycle(req.records);
   } else if (is_retriable(s.code())) {
     schedule_retry(std::move(req), s);
@@ -351,6 +378,7 @@ void Producer::break_link(Link& link, const Status& why) {
 void Producer::give_up(InFlight& req, const Status& why) {
   stats_.failed += req.count;
   if (stats_.first_error.is_ok()) stats_.first_error = why;
+  report(req.partition, req.tags, -1, -1, why);
   recycle(req.records);
 }
 
@@ -373,10 +401,13 @@ void Producer::abandon_all() {
   std::deque<InFlight> waiting;
   waiting.swap(retries_);
   for (auto& req : waiting) give_up(req, fatal_);
-  for (auto& b : batches_) {
+  for (size_t p = 0; p < batches_.size(); ++p) {
+    Batch& b = batches_[p];
     stats_.failed += b.count;
+    if (b.count > 0) report(static_cast<int32_t>(p), b.tags, -1, -1, fatal_);
     b.count = 0;
     b.records.clear();
+    b.tags.clear();
   }
 }
 

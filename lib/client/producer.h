@@ -33,6 +33,18 @@
 
 namespace kreek::client {
 
+// The fate of one batch, for callers that map acknowledgements back to their
+// input (kproduce --receipts, --follow --state). `tags` are the values given
+// to send() for the batch's records, in order: record i got offset
+// base_offset + i. On failure `status` says why and the offsets are -1.
+struct Delivery {
+  int32_t partition = -1;
+  int64_t base_offset = -1;  // -1: unknown (acks=0, or failed)
+  int64_t timestamp = -1;    // the broker's append time; -1 when the answer has none (a duplicate)
+  const std::vector<uint64_t>* tags = nullptr;
+  Status status;
+};
+
 struct ProducerOptions {
   std::string topic;
   int acks = 1;                              // 0, 1, or -1 ("all")
@@ -52,6 +64,10 @@ struct ProducerOptions {
   // arrives again.
   std::function<void(const std::string&)> on_waiting;
   std::function<void()> on_recovered;
+  // Optional: called once per batch (or per record refused before batching)
+  // when it is acknowledged or given up. Set only by callers that need it:
+  // with it each batch keeps its records' tags. Must not call the producer.
+  std::function<void(const Delivery&)> on_delivery;
 };
 
 struct ProduceStats {
@@ -76,9 +92,10 @@ class Producer {
   // Queues one record. `partition` overrides the key/sticky choice. May send a
   // batch and may block while the connection already has max_in_flight requests.
   // Record-level failures are counted in stats(); the Status is for fatal ones.
-  Status send(const proto::Record& record, std::optional<int32_t> partition = {});
+  // `tag` is handed back through options.on_delivery.
+  Status send(const proto::Record& record, std::optional<int32_t> partition = {}, uint64_t tag = 0);
   // Counts a record that failed before it could be sent (bad input line).
-  void fail_local(const Status& why);
+  void fail_local(const Status& why, uint64_t tag = 0);
 
   // Waits up to timeout_ms for acks, the linger deadline, or `extra_fd` (-1 for
   // none) becoming readable; sends batches whose linger expired and processes
@@ -113,6 +130,7 @@ class Producer {
     std::string records;  // "[rec,rec" while open; "]" is added when it is sent
     int32_t count = 0;
     int64_t first_ms = 0;  // monotonic time of the first record: the linger clock
+    std::vector<uint64_t> tags;  // only with options.on_delivery
   };
   struct InFlight {
     int32_t partition = 0;
@@ -125,6 +143,7 @@ class Producer {
     int64_t sent_ms = 0;     // when it was last written to a connection
     int32_t first_seq = 0;   // idempotence: the first record's sequence number, kept across resends
     bool renumbered = false;  // first_seq moved down since it was sent (close_sequence_hole)
+    std::vector<uint64_t> tags;  // only with options.on_delivery
   };
   // One connection to a leader and the requests outstanding on it, in order.
   // Links are never erased, so pointers to them stay valid across re-entrant calls.
@@ -159,6 +178,9 @@ class Producer {
   void process_retries();
   void break_link(Link& link, const Status& why);
   void give_up(InFlight& req, const Status& why);
+  // Tells options.on_delivery (if set) the fate of `tags`.
+  void report(int32_t partition, const std::vector<uint64_t>& tags, int64_t base, int64_t ts,
+              const Status& status);
   // req's delivery timeout ran out: the producer fails (fatal_) and gives up
   // everything it still holds.
   void expire(InFlight& req, const Status& why);
