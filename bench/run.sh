@@ -244,10 +244,10 @@ part_c() {
   row "  probe floor (pacer | reader, no kreek) p50/p99" "$(sed -E 's/.*p50_ms=([0-9.]+).*p99_ms=([0-9.]+).*/\1 \/ \2/' <<<"$floor")" "ms" "" "timer + pipe wake-ups"
 }
 
-# Produce-to-consume latency at the rates a busy application log reaches, with
+# L: produce-to-consume latency at the rates a busy application log reaches, with
 # and without the producer's linger: one fresh topic per run, the probe's
 # pacer | kproduce --linger-ms L ... kconsume -f | the probe's reader.
-part_k() {
+part_l() {
   local probe rate linger
   probe=$(helper latency_probe) || { PART_ERR="cannot build latency_probe"; return 1; }
   ka_up || return 1
@@ -1170,7 +1170,7 @@ gen_data
 run_part A "produce throughput (${REC_BYTES}-byte records, one standalone broker, default settings)" part_a
 run_part B "consume throughput (same records)" part_b
 run_part C "produce-to-consume latency at $(human $LAT_RATE) rec/s" part_c
-run_part K "produce-to-consume latency at 10k, 100k and 200k rec/s, kproduce --linger-ms 0 and 1" part_k
+run_part L "produce-to-consume latency at 10k, 100k and 200k rec/s, kproduce --linger-ms 0 and 1" part_l
 run_part D "Redis Streams beside them (redis-server $(redis-server --version 2>/dev/null | grep -Eo 'v=[0-9.]+' | cut -c3-))" part_d
 run_part E "storage: raw disk vs kreek" part_e
 [ "$KA_STATE" = up ] && { stop_broker ka || say "warning: kbroker exited $? on SIGTERM"; }
