@@ -9,6 +9,7 @@
 
 #include "broker/admin_ops.h"
 #include "broker/cluster_admin.h"
+#include "broker/describe_sliced.h"
 #include "broker/fetch.h"
 #include "broker/produce.h"
 #include "broker/producer_id.h"
@@ -28,7 +29,6 @@ struct OpEntry {
 constexpr OpEntry kOps[] = {
     {"hello", handle_hello},
     {"describe_cluster", handle_describe_cluster},
-    {"describe_topic", handle_describe_topic},
     {"list_offsets", handle_list_offsets},
     {"offsets_for_epoch", handle_offsets_for_epoch},
 };
@@ -45,6 +45,7 @@ constexpr AsyncOpEntry kAsyncOps[] = {
     {"alter_topic", admin_alter_topic},
     {"init_producer_id", admin_init_producer_id},
     {"alter_reassignment", admin_alter_reassignment},
+    {"describe_topic", admin_describe_topic},  // big topics: a slice per loop turn
 };
 
 }  // namespace
