@@ -44,8 +44,10 @@ class RequestRouter {
   void resume(uint64_t conn);
   void release_scan_memory();
 
-  // Tokens (about 20 bytes each) the reused scan may keep between requests.
-  static constexpr size_t kKeepScanTokens = 1 << 16;
+  // Tokens (20 bytes each) the reused scan may keep between requests: above
+  // any produce within max.message.bytes, so the steady produce path never
+  // reallocates (or trims), yet a request of millions of values is let go.
+  static constexpr size_t kKeepScanTokens = 1 << 20;
 
   BrokerContext& ctx_;
   proto::JsonScan scan_;  // reused: no allocation per request in steady state
