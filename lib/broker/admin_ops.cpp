@@ -160,50 +160,58 @@ Result<json> handle_alter_topic(BrokerContext& ctx, const json& req) {
               {"overrides", overrides_json(**t)}};
 }
 
+json describe_topic_partition(BrokerContext& ctx, const storage::TopicInfo& topic, int32_t p) {
+  const std::string& name = topic.name;
+  const storage::TopicInfo* t = &topic;
+  json pj = partition_json(ctx, name, p);
+  // Offsets and sizes only from the leader: another broker's copy of the
+  // log says nothing about the partition (ktopic asks each leader).
+  storage::PartitionLog* log = ctx.partitions.is_leader(name, PartitionId(p)) ? ctx.logs.log(name, PartitionId(p)) : nullptr;
+  if (log != nullptr) {
+    pj["log_start"] = log->log_start().value();
+    pj["log_end"] = log->log_end().value();
+    pj["hw"] = ctx.replicas->high_watermark(name, PartitionId(p)).value();
+    pj["size"] = log->size_bytes();
+    pj["segments"] = log->segment_count();
+    // The leader's view of its followers: how far each has copied.
+    if (const repl::LeaderState* ls = ctx.replicas->leader_state(name, PartitionId(p))) {
+      json followers = json::array();
+      int64_t now = clock::monotonic_ms();
+      for (const repl::FollowerView& f : ls->followers())
+        followers.push_back({{"node", f.node.value()},
+                             {"log_end", f.leo.value()},
+                             {"lag", f.leo.value() < 0 ? -1 : log->log_end() - f.leo},
+                             {"caught_up_ms_ago", f.last_caught_up_ms == 0 ? -1 : now - f.last_caught_up_ms}});
+      pj["followers"] = std::move(followers);
+    }
+    if (t->config.cleanup_compact) {
+      // The log cleaner's view: how far it got and how dirty the rest is.
+      const storage::CleanerState& cs = log->cleaner();
+      storage::Cleanable c = storage::Compactor::assess(*log, TimestampMs(clock::now_ms()));
+      pj["cleaner"] = {{"cleaned_to", cs.cleaned_to.value()},
+                       {"dirty_ratio", std::round(c.dirty_ratio * 1000) / 1000},
+                       {"compactions", cs.runs},
+                       {"last_ms", cs.last_run_ms}};
+    }
+  }
+  return pj;
+}
+
+json describe_topic_answer(const storage::TopicInfo& t, json partitions) {
+  return json{{"topic", t.name},
+              {"config", effective_config(t)},
+              {"overrides", overrides_json(t)},
+              {"partitions", std::move(partitions)}};
+}
+
 Result<json> handle_describe_topic(BrokerContext& ctx, const json& req) {
   std::string name;
   KREEK_RETURN_IF_ERROR(require_topic(req, name));
   const storage::TopicInfo* t = ctx.logs.topic(name);
   if (t == nullptr) return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
   json parts = json::array();
-  for (int32_t p = 0; p < t->partitions; ++p) {
-    json pj = partition_json(ctx, name, p);
-    // Offsets and sizes only from the leader: another broker's copy of the
-    // log says nothing about the partition (ktopic asks each leader).
-    storage::PartitionLog* log = ctx.partitions.is_leader(name, PartitionId(p)) ? ctx.logs.log(name, PartitionId(p)) : nullptr;
-    if (log != nullptr) {
-      pj["log_start"] = log->log_start().value();
-      pj["log_end"] = log->log_end().value();
-      pj["hw"] = ctx.replicas->high_watermark(name, PartitionId(p)).value();
-      pj["size"] = log->size_bytes();
-      pj["segments"] = log->segment_count();
-      // The leader's view of its followers: how far each has copied.
-      if (const repl::LeaderState* ls = ctx.replicas->leader_state(name, PartitionId(p))) {
-        json followers = json::array();
-        int64_t now = clock::monotonic_ms();
-        for (const repl::FollowerView& f : ls->followers())
-          followers.push_back({{"node", f.node.value()},
-                               {"log_end", f.leo.value()},
-                               {"lag", f.leo.value() < 0 ? -1 : log->log_end() - f.leo},
-                               {"caught_up_ms_ago", f.last_caught_up_ms == 0 ? -1 : now - f.last_caught_up_ms}});
-        pj["followers"] = std::move(followers);
-      }
-      if (t->config.cleanup_compact) {
-        // The log cleaner's view: how far it got and how dirty the rest is.
-        const storage::CleanerState& cs = log->cleaner();
-        storage::Cleanable c = storage::Compactor::assess(*log, TimestampMs(clock::now_ms()));
-        pj["cleaner"] = {{"cleaned_to", cs.cleaned_to.value()},
-                         {"dirty_ratio", std::round(c.dirty_ratio * 1000) / 1000},
-                         {"compactions", cs.runs},
-                         {"last_ms", cs.last_run_ms}};
-      }
-    }
-    parts.push_back(std::move(pj));
-  }
-  return json{{"topic", name},
-              {"config", effective_config(*t)},
-              {"overrides", overrides_json(*t)},
-              {"partitions", std::move(parts)}};
+  for (int32_t p = 0; p < t->partitions; ++p) parts.push_back(describe_topic_partition(ctx, *t, p));
+  return describe_topic_answer(*t, std::move(parts));
 }
 
 json effective_config(const storage::TopicInfo& t) {

@@ -30,6 +30,11 @@ Result<nlohmann::ordered_json> handle_list_offsets(BrokerContext& ctx, const nlo
 // Where a leader epoch ended in this leader's log (a follower's truncation point).
 Result<nlohmann::ordered_json> handle_offsets_for_epoch(BrokerContext& ctx, const nlohmann::ordered_json& req);
 
+// describe_topic's answer in pieces, for the sliced describe: one partition's
+// object, and the answer around the list of them.
+nlohmann::ordered_json describe_topic_partition(BrokerContext& ctx, const storage::TopicInfo& t, int32_t p);
+nlohmann::ordered_json describe_topic_answer(const storage::TopicInfo& t, nlohmann::ordered_json partitions);
+
 // Every key's effective value, as describe_topic and alter_topic answer it.
 nlohmann::ordered_json effective_config(const storage::TopicInfo& t);
 

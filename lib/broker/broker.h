@@ -27,9 +27,16 @@ struct BrokerConfig {
   bool auto_create = true;       // produce (and metadata with auto_create) create missing topics
   int32_t default_partitions = 1;
   int64_t max_request_bytes = proto::kDefaultMaxRequestBytes;
-  int64_t max_connections = 10'000;
+  int64_t max_connections = 10'000;  // client connections at once; more get UNAVAILABLE and a close
   int64_t idle_timeout_ms = 600'000;  // close a silent connection with nothing pending (0 = never)
-  int64_t line_timeout_ms = 30'000;   // close one whose request line does not end (0 = never)  // client connections at once; more get UNAVAILABLE and a close
+  int64_t line_timeout_ms = 30'000;   // close one whose request line does not end (0 = never)
+  // Response bytes held in memory for all clients together; over it, clients
+  // holding some are not read until it drains (--max-queued-bytes; 0 = no limit).
+  int64_t max_queued_bytes = 256ll << 20;
+  int64_t max_queued_bytes_per_connection = 64ll << 20;  // stop reading such a client beyond this
+  int64_t send_timeout_ms = 60'000;  // close a client that takes none of its answers this long (0 = never)
+  int64_t max_fetch_parts = 10'000;  // partitions one fetch may name
+  int64_t max_parked_fetches_per_connection = 16;  // long polls one connection may have waiting
   storage::LogConfig log_defaults;  // topic defaults (--flush-messages, --retention-ms, ...)
   int64_t retention_check_interval_ms = 5000;  // capped at kMaxRetentionCheckIntervalMs
   // Descriptors closed segments keep open, across every partition (--max-open-segments).

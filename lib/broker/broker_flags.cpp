@@ -93,6 +93,30 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("MS")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
+  app.add_option("--max-queued-bytes", c.max_queued_bytes,
+                 "response bytes held for all clients together; over it, clients holding some are not read (0 = no limit)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--max-queued-bytes-per-connection", c.max_queued_bytes_per_connection,
+                 "stop reading a client whose unsent responses exceed this")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--send-timeout-ms", c.send_timeout_ms,
+                 "close a client that has taken none of its responses this long (0 = never)")
+      ->type_name("MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--max-fetch-parts", c.max_fetch_parts, "partitions one fetch may name")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--max-parked-fetches-per-connection", c.max_parked_fetches_per_connection,
+                 "long-poll fetches one connection may have waiting (more are answered at once)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
   add_limit(app, "--flush-messages", c.log_defaults.flush_messages, 1,
             "fsync after this many records (1 = every append; default -1 = leave it to the OS)");
   add_limit(app, "--flush-ms", c.log_defaults.flush_ms, 0,

@@ -85,6 +85,9 @@ class BrokerProcess {
     options.max_connections = static_cast<size_t>(config_.max_connections);
     options.idle_timeout_ms = config_.idle_timeout_ms;
     options.line_timeout_ms = config_.line_timeout_ms;
+    options.max_queued_bytes = config_.max_queued_bytes;
+    options.max_pending_output = config_.max_queued_bytes_per_connection;
+    options.send_timeout_ms = config_.send_timeout_ms;
     net::ConnectionHandler handler;
     handler.on_line = [this](net::Connection& c, std::string_view line, net::ResponseSlot slot) {
       router_.on_line(line, Reply(std::move(slot)), c.peer(), c.id());

@@ -49,9 +49,10 @@ class Harness {
   // The whole response (head line plus any fetch bytes), or nullopt if the
   // request was answered with no line at all (acks=0).
   // Sends `line`; the answer (if any yet) lands in the returned sink.
-  std::shared_ptr<ReplySink> send(std::string_view line) {
+  // `peer` names the connection, as the server would ("" by default).
+  std::shared_ptr<ReplySink> send(std::string_view line, std::string_view peer = {}) {
     auto sink = std::make_shared<ReplySink>();
-    router_->on_line(line, Reply(sink));
+    router_->on_line(line, Reply(sink), peer);
     return sink;
   }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
+#include <utility>
 
 #include "broker/broker_context.h"
 #include "broker/fetch_purgatory.h"
@@ -62,7 +64,7 @@ void append_part_error(std::string& out, const FetchPart& part, const Status& s,
 
 }  // namespace
 
-Status parse_fetch(const json& req, std::string id_raw, FetchRequest& out) {
+Status parse_fetch(const json& req, std::string id_raw, FetchRequest& out, int64_t max_parts) {
   out = FetchRequest{};
   out.id_raw = std::move(id_raw);
   auto parts = req.find("parts");
@@ -71,7 +73,12 @@ Status parse_fetch(const json& req, std::string id_raw, FetchRequest& out) {
       return invalid_request("use either \"parts\" or \"topic\"/\"partition\"/\"offset\", not both");
     if (!parts->is_array() || parts->empty())
       return invalid_request("\"parts\" must be a non-empty array of {topic, partition, offset}");
+    if (max_parts > 0 && parts->size() > static_cast<size_t>(max_parts))
+      return invalid_request("a fetch may name at most " + std::to_string(max_parts) + " partitions (" +
+                             std::to_string(parts->size()) + " given)");
     out.parts.reserve(parts->size());
+    // One read per partition: a part named twice would be read (and answered) twice.
+    std::set<std::pair<std::string_view, int32_t>> seen;
     for (size_t i = 0; i < parts->size(); ++i) {
       const json& p = (*parts)[i];
       if (!p.is_object())
@@ -80,6 +87,10 @@ Status parse_fetch(const json& req, std::string id_raw, FetchRequest& out) {
       Status s = parse_part(p, part);
       if (!s.is_ok()) return s.with_context("parts[" + std::to_string(i) + "]");
       out.parts.push_back(std::move(part));
+      const FetchPart& added = out.parts.back();  // reserve(): the view into it stays valid
+      if (!seen.emplace(added.topic, added.partition).second)
+        return invalid_request("parts[" + std::to_string(i) + "]: " + added.topic + "/" +
+                               std::to_string(added.partition) + " is named more than once");
     }
   } else {
     FetchPart part;
@@ -176,7 +187,11 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
     // A consumer between the high watermark and the log end (a new leader
     // whose high watermark has not caught up yet) waits like one at the end.
     int64_t part_bytes = 0;
-    if (from < limit) {
+    // max_bytes holds across the request: a part is read only while some of
+    // it is left, and the answer passes it by one batch at most (so a batch
+    // larger than max_bytes still moves).
+    const bool budget_spent = out.bytes > 0 && out.bytes >= req.max_bytes;
+    if (from < limit && !budget_spent) {
       int64_t budget = std::max<int64_t>(req.max_bytes - out.bytes, 0);
       // A read stops before damage; one that starts at it gets CORRUPT_RECORD.
       auto r = log->read(from, budget, limit);
@@ -225,7 +240,7 @@ void note_fetch_sent(BrokerContext& ctx, const FetchRequest& req, const FetchOut
 
 void handle_fetch(BrokerContext& ctx, const Request& req, const json& body, Reply reply) {
   FetchRequest fr;
-  Status s = parse_fetch(body, std::string(req.id_raw), fr);
+  Status s = parse_fetch(body, std::string(req.id_raw), fr, ctx.config.max_fetch_parts);
   if (!s.is_ok()) {
     ctx.reject(req, reply, s);
     return;
@@ -233,12 +248,18 @@ void handle_fetch(BrokerContext& ctx, const Request& req, const json& body, Repl
   FetchOutcome out = read_fetch(ctx, fr);
   bool answer_now = out.has_error || out.skipped_gap || out.bytes >= fr.min_bytes || fr.max_wait_ms == 0 ||
                     ctx.loop == nullptr || ctx.stopping;
+  // Over its share of parked long polls, a connection's fetch is answered at
+  // once with what there is (as with max_wait_ms 0), never left waiting.
+  if (!answer_now && !ctx.purgatory->may_park(req.peer)) {
+    ctx.purgatory->warn_full(req.peer);
+    answer_now = true;
+  }
   if (answer_now) {
     note_fetch_sent(ctx, fr, out);
     reply.send(std::move(out.response));
     return;
   }
-  ctx.purgatory->park(std::move(fr), std::move(reply));
+  ctx.purgatory->park(std::move(fr), std::move(reply), out.bytes, std::string(req.peer));
 }
 
 }  // namespace kreek::broker

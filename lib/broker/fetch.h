@@ -31,7 +31,7 @@ struct FetchPart {
 struct FetchRequest {
   std::string id_raw;  // echoed verbatim
   std::vector<FetchPart> parts;
-  int64_t max_bytes = 0;    // total across parts (each part still gets one batch)
+  int64_t max_bytes = 0;    // data bytes across parts (passed by one batch at most)
   int64_t min_bytes = 1;    // answer at once when at least this much is ready
   int64_t max_wait_ms = 0;  // long poll: 0 answers at once
   // A follower's fetch: its node id (-1 for consumers). Reads up to the log
@@ -40,8 +40,10 @@ struct FetchRequest {
   int64_t broker_epoch = -1;  // a follower's registration (KIP-903)
 };
 
-// Validates the request fields into `out` (kInvalidRequest with a clear message).
-Status parse_fetch(const nlohmann::ordered_json& req, std::string id_raw, FetchRequest& out);
+// Validates the request fields into `out` (kInvalidRequest with a clear message):
+// at most `max_parts` parts (0 = any number), none naming a partition twice.
+Status parse_fetch(const nlohmann::ordered_json& req, std::string id_raw, FetchRequest& out,
+                   int64_t max_parts = 0);
 
 struct FetchOutcome {
   net::Response response;

@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "base/clock.h"
+#include "base/log.h"
+#include "broker/broker.h"
 #include "broker/broker_context.h"
 
 namespace kreek::broker {
@@ -11,16 +13,34 @@ namespace kreek::broker {
 FetchPurgatory::FetchPurgatory(BrokerContext& ctx) : ctx_(ctx) {}
 FetchPurgatory::~FetchPurgatory() = default;
 
-void FetchPurgatory::park(FetchRequest req, Reply reply) {
+bool FetchPurgatory::may_park(std::string_view peer) const {
+  int64_t cap = ctx_.config.max_parked_fetches_per_connection;
+  if (peer.empty() || cap <= 0) return true;
+  auto it = per_peer_.find(std::string(peer));
+  return it == per_peer_.end() || it->second < static_cast<size_t>(cap);
+}
+
+void FetchPurgatory::warn_full(std::string_view peer) {
+  int64_t now = clock::monotonic_ms();
+  if (last_warn_ms_ != 0 && now - last_warn_ms_ < 1000) return;
+  last_warn_ms_ = now;
+  log::warn("fetch from " + std::string(peer) + " answered at once: " +
+            std::to_string(ctx_.config.max_parked_fetches_per_connection) +
+            " long polls of that connection are already waiting");
+}
+
+void FetchPurgatory::park(FetchRequest req, Reply reply, int64_t ready_bytes, std::string peer) {
   uint64_t id = next_id_++;
   int64_t deadline = clock::monotonic_ms() + req.max_wait_ms;
-  for (const FetchPart& part : req.parts) {
-    auto& ids = by_partition_[{part.topic, part.partition}];
-    // A fetch naming one partition twice is listed once.
-    if (ids.empty() || ids.back() != id) ids.push_back(id);
+  for (size_t i = 0; i < req.parts.size(); ++i) {
+    const FetchPart& part = req.parts[i];
+    // A fetch naming one partition twice (parse_fetch refuses it) is listed once.
+    by_partition_[{part.topic, part.partition}].emplace(id, static_cast<uint32_t>(i));
   }
   deadlines_.emplace(deadline, id);
-  parked_.emplace(id, Parked{std::move(req), std::move(reply), deadline});
+  if (!peer.empty()) ++per_peer_[peer];
+  Parked p{std::move(req), std::move(reply), deadline, std::move(peer), ready_bytes, {}, 0};
+  parked_.emplace(id, std::move(p));
   if (deadline < armed_for_) arm_timer();
 }
 
@@ -32,9 +52,12 @@ void FetchPurgatory::finish(uint64_t id, FetchOutcome* outcome) {
   for (const FetchPart& part : p.req.parts) {
     auto bp = by_partition_.find({part.topic, part.partition});
     if (bp == by_partition_.end()) continue;
-    auto& ids = bp->second;
-    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-    if (ids.empty()) by_partition_.erase(bp);
+    bp->second.erase(id);
+    if (bp->second.empty()) by_partition_.erase(bp);
+  }
+  if (!p.peer.empty()) {
+    auto pp = per_peer_.find(p.peer);
+    if (pp != per_peer_.end() && --pp->second == 0) per_peer_.erase(pp);
   }
   auto range = deadlines_.equal_range(p.deadline_ms);
   for (auto d = range.first; d != range.second; ++d) {
@@ -60,17 +83,32 @@ void FetchPurgatory::on_append(const std::string& topic, PartitionId p, bool fol
   if (parked_.empty()) return;  // the common case on the produce path
   auto bp = by_partition_.find({topic, p.value()});
   if (bp == by_partition_.end()) return;
-  std::vector<uint64_t> ids = bp->second;  // finish() edits the list
-  for (uint64_t id : ids) {
+  std::vector<std::pair<uint64_t, uint32_t>> waiters(bp->second.begin(), bp->second.end());  // finish() edits it
+  FetchRequest one;  // the one part this append touched, read for each waiter
+  for (auto [id, index] : waiters) {
     auto it = parked_.find(id);
     if (it == parked_.end()) continue;
-    if (!it->second.reply.open()) {
+    Parked& w = it->second;
+    if (!w.reply.open()) {
       finish(id, nullptr);
       continue;
     }
-    if (followers_only && it->second.req.replica < 0) continue;
-    FetchOutcome out = read_fetch(ctx_, it->second.req);
-    if (out.has_error || out.skipped_gap || out.bytes >= it->second.req.min_bytes) finish(id, &out);
+    if (followers_only && w.req.replica < 0) continue;
+    if (index >= w.req.parts.size()) continue;
+    one.id_raw = "null";
+    one.parts.assign(1, w.req.parts[index]);
+    one.max_bytes = w.req.max_bytes;
+    one.replica = w.req.replica;
+    one.broker_epoch = w.req.broker_epoch;
+    FetchOutcome out = read_fetch(ctx_, one);
+    if (out.has_error || out.skipped_gap) {
+      finish(id, nullptr);  // the full read reports it
+      continue;
+    }
+    int64_t& was = w.found[index];
+    w.found_total += out.bytes - was;
+    was = out.bytes;
+    if (w.ready_bytes + w.found_total >= w.req.min_bytes) finish(id, nullptr);
   }
 }
 
@@ -78,14 +116,15 @@ void FetchPurgatory::on_topic_changed(const std::string& topic) {
   std::vector<uint64_t> ids;
   for (auto it = by_partition_.lower_bound({topic, INT32_MIN});
        it != by_partition_.end() && it->first.first == topic; ++it)
-    ids.insert(ids.end(), it->second.begin(), it->second.end());
+    for (const auto& [id, index] : it->second) ids.push_back(id);
   for (uint64_t id : ids) finish(id, nullptr);
 }
 
 void FetchPurgatory::forget_partition(const std::string& topic, PartitionId p) {
   auto it = by_partition_.find({topic, p.value()});
   if (it == by_partition_.end()) return;
-  std::vector<uint64_t> ids = it->second;
+  std::vector<uint64_t> ids;
+  for (const auto& [id, index] : it->second) ids.push_back(id);
   for (uint64_t id : ids) finish(id, nullptr);
 }
 

@@ -3,13 +3,18 @@
 
 #include <memory>
 #include <string>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "broker/admin_ops.h"
 #include "broker/cluster_admin.h"
+#include "broker/describe_sliced.h"
 #include "broker/fetch.h"
 #include "broker/metrics_export.h"
 #include "broker/produce.h"
 #include "broker/producer_id.h"
+#include "proto/json_tree.h"
 #include "proto/message.h"
 #include "proto/request_fields.h"
 
@@ -25,7 +30,6 @@ struct OpEntry {
 constexpr OpEntry kOps[] = {
     {"hello", handle_hello},
     {"describe_cluster", handle_describe_cluster},
-    {"describe_topic", handle_describe_topic},
     {"list_offsets", handle_list_offsets},
     {"offsets_for_epoch", handle_offsets_for_epoch},
     {"metrics", handle_metrics},
@@ -44,6 +48,7 @@ constexpr AsyncOpEntry kAsyncOps[] = {
     {"init_producer_id", admin_init_producer_id},
     {"alter_reassignment", admin_alter_reassignment},
     {"create_partitions", admin_create_partitions},
+    {"describe_topic", admin_describe_topic},  // big topics: a slice per loop turn
 };
 
 }  // namespace
@@ -65,6 +70,19 @@ void RequestRouter::on_line(std::string_view line, Reply reply, std::string_view
     }
   }
   if (dispatch(line, std::move(reply), peer, conn) && conn != 0) held_[conn];
+  release_scan_memory();
+}
+
+// The scan's token list keeps its size for the next request; after a huge
+// one (millions of tokens) that would pin the memory for good, so it goes.
+// malloc_trim then hands the freed pages back: the allocator keeps freed heap
+// memory for reuse, and a huge request's leftovers would stay resident.
+void RequestRouter::release_scan_memory() {
+  if (scan_.tokens().capacity() <= kKeepScanTokens) return;
+  scan_ = proto::JsonScan();
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 void RequestRouter::resume(uint64_t conn) {
@@ -143,13 +161,14 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
   }
   req.op = env.op;  // a known op: warnings may name it
 
+  // Built from the scan's tokens: the line is not lexed a second time.
   nlohmann::ordered_json body;
   try {
-    body = nlohmann::ordered_json::parse(line);
+    Result<nlohmann::ordered_json> tree = proto::to_json(scan_);
+    if (!tree.is_ok()) return ctx_.reject(req, reply, tree.status()), false;
+    body = std::move(*tree);
   } catch (const std::exception& e) {
-    // The scan accepted the line, so this is a disagreement between parsers
-    // (e.g. a number nlohmann cannot hold); still the client's input.
-    ctx_.reject(req, reply, invalid_request(std::string("invalid JSON: ") + e.what()));
+    ctx_.reject(req, reply, internal_error(std::string("build request: ") + e.what()));  // bad_alloc
     return false;
   }
 

@@ -1,7 +1,7 @@
 // RequestRouter: one request line in, one response (or none, acks=0) out.
 // Scans the line once (strict JSON + UTF-8), reads the envelope (op, id) and
 // hands the request to its op: produce works on the scan tokens directly;
-// every other op parses the (already validated) line with nlohmann.
+// every other op gets an nlohmann value built from those tokens (one lexing).
 // Loop thread only; no sockets here, so unit tests drive it with ReplySinks.
 #pragma once
 
@@ -42,6 +42,12 @@ class RequestRouter {
                 bool may_wait = true);
   // The connection's later op finished: run what waited behind it.
   void resume(uint64_t conn);
+  void release_scan_memory();
+
+  // Tokens (20 bytes each) the reused scan may keep between requests: above
+  // any produce within max.message.bytes, so the steady produce path never
+  // reallocates (or trims), yet a request of millions of values is let go.
+  static constexpr size_t kKeepScanTokens = 1 << 20;
 
   BrokerContext& ctx_;
   proto::JsonScan scan_;  // reused: no allocation per request in steady state

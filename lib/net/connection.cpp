@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -90,6 +91,8 @@ void ConnectionImpl::abort() {
   out_.clear();
   slots_.clear();
   held_bytes_ = 0;
+  held_mem_ = 0;
+  account();
   if (box_ != nullptr) box_->close();  // the fd is closed once libuv has let go of it
 }
 
@@ -98,6 +101,10 @@ void ConnectionImpl::handle_closed() {
   closing_ = true;
   out_.clear();
   slots_.clear();
+  held_bytes_ = 0;
+  held_mem_ = 0;
+  account();
+  core_->paused.erase(id_);
   box_ = nullptr;
   if (fd_ >= 0) {
     ::close(fd_);
@@ -161,11 +168,21 @@ void ConnectionImpl::process_lines() {
   in_process_ = true;
   auto self = shared_from_this();
   auto& handler = core_->handler;
+  const auto turn_start = std::chrono::steady_clock::now();
+  int handled = 0;
   while (is_open() && !close_requested_) {
     if (over_limits()) {
       lines_pending_ = true;
       break;
     }
+    if (handled > 0 &&
+        (handled >= kLinesPerTurn ||
+         std::chrono::steady_clock::now() - turn_start >= std::chrono::microseconds(kTurnBudgetUs))) {
+      // This connection's turn is over; maybe_resume() continues on the next one.
+      lines_pending_ = true;
+      break;
+    }
+    ++handled;
     LineFramer::Event e = framer_.next();
     if (e.kind == LineFramer::Kind::kNone) {
       lines_pending_ = false;
@@ -208,17 +225,22 @@ void ConnectionImpl::complete(uint64_t seq, Response r) {
   p.done = true;
   last_active_ms_ = clock::monotonic_ms();  // idle time counts from the last answer
   held_bytes_ += response_bytes(r);
+  held_mem_ += static_cast<int64_t>(r.head.size());
   p.response = std::move(r);
   if (seq != first_seq_) {
+    account();
     update_poll();  // it may now hold enough to pause reading
     return;
   }
+  if (out_.empty()) last_write_ms_ = last_active_ms_;  // the send timeout starts now
   while (!slots_.empty() && slots_.front().done) {
     held_bytes_ -= response_bytes(slots_.front().response);
+    held_mem_ -= static_cast<int64_t>(slots_.front().response.head.size());
     out_.push(std::move(slots_.front().response));
     slots_.pop_front();
     ++first_seq_;
   }
+  account();
   // Write at once: most responses leave without waiting for a poll round trip.
   // Inside process_lines() the write waits for the end of the batch instead.
   if (!in_process_) flush();
@@ -228,7 +250,9 @@ void ConnectionImpl::flush() {
   if (!is_open()) return;
   if (!out_.empty()) {
     std::string error;
+    int64_t before = out_.bytes();
     OutputQueue::Flush f = out_.flush(fd_, error);
+    if (out_.bytes() != before) last_write_ms_ = clock::monotonic_ms();
     if (f == OutputQueue::Flush::kError) {
       log::debug("connection " + peer_ + ": " + error);
       abort();
@@ -243,6 +267,7 @@ void ConnectionImpl::flush() {
 
 void ConnectionImpl::after_progress() {
   if (!is_open()) return;
+  account();
   update_poll();
   maybe_resume();
   maybe_finish();
@@ -250,12 +275,33 @@ void ConnectionImpl::after_progress() {
 
 bool ConnectionImpl::over_limits() const {
   return held_bytes_ + out_.bytes() > core_->options.max_pending_output ||
-         slots_.size() >= kMaxUncompletedSlots;
+         slots_.size() >= kMaxUncompletedSlots || over_global_limit();
+}
+
+// Only connections that hold queued bytes pause: the ones that read their
+// answers keep being served while the others wait.
+bool ConnectionImpl::over_global_limit() const {
+  int64_t limit = core_->options.max_queued_bytes;
+  return limit > 0 && counted_ > 0 && core_->queued_bytes > limit;
+}
+
+void ConnectionImpl::account() {
+  int64_t now = held_mem_ + out_.buffer_bytes();
+  if (now == counted_) return;
+  bool fell = now < counted_;
+  core_->queued_bytes += now - counted_;
+  counted_ = now;
+  if (fell) core_->maybe_wake_paused(core_);
 }
 
 void ConnectionImpl::update_poll() {
   if (closing_ || box_ == nullptr || box_->closing()) return;
   int want = 0;
+  if (over_global_limit() && core_->paused.emplace(id_, weak_from_this()).second) {
+    static int64_t last_warn_ms = 0;
+    warn_sampled(last_warn_ms, "stop reading connection " + peer_ + ": responses queued for all clients exceed " +
+                                   std::to_string(core_->options.max_queued_bytes) + " bytes");
+  }
   if (!eof_ && !close_requested_ && !lines_pending_ && !over_limits()) want |= UV_READABLE;
   if (write_blocked_ && !out_.empty()) want |= UV_WRITABLE;
   if (want == events_) return;
@@ -301,8 +347,17 @@ void ConnectionImpl::maybe_finish() {
 }
 
 std::string ConnectionImpl::check_timeouts(int64_t now) {
-  if (!is_open() || close_requested_ || refused_) return "";
+  if (!is_open()) return "";
   const ServerOptions& o = core_->options;
+  // Before the other checks: a connection closing (or refused) with output
+  // its peer never reads would otherwise wait forever.
+  if (o.send_timeout_ms > 0 && write_blocked_ && !out_.empty() && now - last_write_ms_ >= o.send_timeout_ms) {
+    std::string why = "peer took no response bytes for " + std::to_string(o.send_timeout_ms) + " ms (" +
+                      std::to_string(out_.bytes()) + " bytes queued)";
+    abort();  // close() would wait for the output to leave
+    return why;
+  }
+  if (close_requested_ || refused_) return "";
   // Complete lines waiting for room are the server's delay, not the peer's.
   bool partial = (framer_.buffered() > 0 || framer_.skipping()) && !lines_pending_;
   std::string why;

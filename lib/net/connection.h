@@ -19,6 +19,12 @@ namespace kreek::net {
 // (pipelining beyond it gains nothing and costs memory).
 inline constexpr size_t kMaxUncompletedSlots = 1024;
 inline constexpr size_t kReadChunk = 64 << 10;
+// Work one connection may do per loop turn before the others get theirs: this
+// many request lines, or this much time, whichever comes first. The rest of
+// its buffered lines run on the next turn (Redis and NGINX bound a client's
+// turn the same way), so one pipelining client cannot starve the others.
+inline constexpr int kLinesPerTurn = 64;
+inline constexpr int64_t kTurnBudgetUs = 2000;
 
 class ConnectionImpl final : public Connection, public std::enable_shared_from_this<ConnectionImpl> {
  public:
@@ -42,6 +48,9 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   // Closes the connection if it is past its idle or line timeout at `now`
   // (monotonic ms) and says why ("idle for 600000 ms"); "" if it stays open.
   std::string check_timeouts(int64_t now);
+  // The server's queued bytes fell under max_queued_bytes: read again if this
+  // connection may (it pauses and registers again if not).
+  void resume_reading() { after_progress(); }
 
  private:
   struct PollBox;
@@ -60,6 +69,9 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   void maybe_resume();
   void maybe_finish();
   bool over_limits() const;
+  bool over_global_limit() const;
+  // Brings core_->queued_bytes up to date with what this connection holds.
+  void account();
   void handle_closed();
 
   std::shared_ptr<ServerCore> core_;
@@ -82,10 +94,13 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   bool lines_pending_ = false; // reading paused with complete lines still buffered
   bool in_process_ = false;
   bool resume_queued_ = false;
-  bool refused_ = false;
+  bool refused_ = false;        // over max_connections: not counted in core_->served
   bool lines_seen_ = false;     // a line was handed out since the last read
   int64_t last_active_ms_ = 0;  // last bytes read or response completed
-  int64_t line_start_ms_ = -1;  // when the unfinished line began; -1 when none       // over max_connections: not counted in core_->served
+  int64_t line_start_ms_ = -1;  // when the unfinished line began; -1 when none
+  int64_t held_mem_ = 0;        // the in-memory part of held_bytes_ (response heads)
+  int64_t counted_ = 0;         // what this connection adds to core_->queued_bytes
+  int64_t last_write_ms_ = 0;   // last time the socket took bytes, or output began queueing
 };
 
 }  // namespace kreek::net

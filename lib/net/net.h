@@ -67,6 +67,14 @@ class ResponseSlot {
 struct ServerOptions {
   int64_t max_line_bytes = 8 << 20;  // longer lines: on_oversize, then skipped to '\n'
   int64_t max_pending_output = 64 << 20;  // stop reading a peer whose unsent output exceeds this
+  // Response bytes held in memory for all connections together (unsent, or
+  // waiting behind an earlier slot; file ranges cost no memory and do not
+  // count). Over it, every connection holding any stops being read until the
+  // sum falls back under it (0 = no limit).
+  int64_t max_queued_bytes = 0;
+  // Closes (dropping its output) a connection with output queued whose socket
+  // has taken nothing for this long: a peer that never reads (0 = never).
+  int64_t send_timeout_ms = 0;
   // Open connections at most (0 = no limit). One accepted beyond it is handed to
   // on_refused, sent that reply, and closed (a FIN, not a reset).
   size_t max_connections = 0;
@@ -117,6 +125,8 @@ class Server {
   // Closes every connection after flushing what they were already sent.
   virtual void close_all() = 0;
   virtual size_t connection_count() const = 0;  // counts ones still closing
+  // Response bytes held in memory for all its connections (max_queued_bytes).
+  virtual int64_t queued_bytes() const = 0;
 };
 
 // A timer may be restarted, stopped or destroyed from its own callback. After

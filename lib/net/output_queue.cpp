@@ -26,6 +26,7 @@ bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 void OutputQueue::push(Response r) {
   if (!r.head.empty()) {
     bytes_ += static_cast<int64_t>(r.head.size());
+    buffer_bytes_ += static_cast<int64_t>(r.head.size());
     Piece p;
     p.data = std::move(r.head);
     q_.push_back(std::move(p));
@@ -43,6 +44,7 @@ void OutputQueue::push(Response r) {
 void OutputQueue::clear() {
   q_.clear();
   bytes_ = 0;
+  buffer_bytes_ = 0;
 }
 
 OutputQueue::Flush OutputQueue::flush(int fd, std::string& error) {
@@ -76,6 +78,7 @@ OutputQueue::Flush OutputQueue::flush_buffers(int fd, std::string& error) {
     return Flush::kError;
   }
   bytes_ -= w;
+  buffer_bytes_ -= w;
   size_t left = static_cast<size_t>(w);
   while (left > 0) {
     Piece& p = q_.front();

@@ -16,6 +16,7 @@ class OutputQueue {
   void push(Response r);
   bool empty() const { return q_.empty(); }
   int64_t bytes() const { return bytes_; }  // unsent bytes, buffers and file ranges
+  int64_t buffer_bytes() const { return buffer_bytes_; }  // the part held in memory
   void clear();
 
   enum class Flush { kDone, kBlocked, kError };
@@ -36,6 +37,7 @@ class OutputQueue {
 
   std::deque<Piece> q_;
   int64_t bytes_ = 0;
+  int64_t buffer_bytes_ = 0;
 };
 
 }  // namespace kreek::net

@@ -40,10 +40,7 @@ int open_reserve_fd() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 void warn_sampled(const std::string& message) {
   static int64_t last_ms = 0;
-  int64_t now = clock::monotonic_ms();
-  if (now - last_ms < 1000) return;
-  last_ms = now;
-  log::warn(message);
+  kreek::net::warn_sampled(last_ms, message);
 }
 
 void on_accept(uv_poll_t* h, int status, int events) {
@@ -92,7 +89,7 @@ void on_accept(uv_poll_t* h, int status, int events) {
 // shortest one (so a timeout fires at most a quarter late), rather than a timer per connection.
 void start_sweep(const std::shared_ptr<ServerCore>& core) {
   int64_t shortest = 0;
-  for (int64_t t : {core->options.idle_timeout_ms, core->options.line_timeout_ms})
+  for (int64_t t : {core->options.idle_timeout_ms, core->options.line_timeout_ms, core->options.send_timeout_ms})
     if (t > 0 && (shortest == 0 || t < shortest)) shortest = t;
   if (shortest == 0) return;
   int64_t every = std::clamp<int64_t>(shortest / 4, 5, 1000);
@@ -107,7 +104,12 @@ void start_sweep(const std::shared_ptr<ServerCore>& core) {
     for (auto& w : conns)
       if (auto conn = w.lock()) {
         std::string why = conn->check_timeouts(now);
-        if (!why.empty()) warn_sampled("close connection from " + conn->peer() + ": " + why);
+        if (why.empty()) continue;
+        // One sampler per kind (idle, request line, peer not reading): a burst
+        // of one kind does not hide the others.
+        static int64_t last_ms[3] = {0, 0, 0};
+        int kind = why[0] == 'i' ? 0 : why[0] == 'r' ? 1 : 2;
+        kreek::net::warn_sampled(last_ms[kind], "close connection from " + conn->peer() + ": " + why);
       }
   });
 }
@@ -137,12 +139,35 @@ class UvServer final : public Server {
       if (auto c = w.lock()) c->close();
   }
   size_t connection_count() const override { return core_->connections.size(); }
+  int64_t queued_bytes() const override { return core_->queued_bytes; }
 
  private:
   std::shared_ptr<ServerCore> core_;
 };
 
 }  // namespace
+
+void warn_sampled(int64_t& last_ms, const std::string& message) {
+  int64_t now = clock::monotonic_ms();
+  if (last_ms != 0 && now - last_ms < 1000) return;
+  last_ms = now;
+  log::warn(message);
+}
+
+void ServerCore::maybe_wake_paused(const std::shared_ptr<ServerCore>& self) {
+  if (paused.empty() || wake_queued) return;
+  if (options.max_queued_bytes > 0 && queued_bytes > options.max_queued_bytes) return;
+  wake_queued = true;
+  loop->defer([weak = std::weak_ptr<ServerCore>(self)] {
+    auto core = weak.lock();
+    if (!core) return;
+    core->wake_queued = false;
+    auto batch = std::move(core->paused);
+    core->paused.clear();
+    for (auto& [id, w] : batch)
+      if (auto c = w.lock()) c->resume_reading();  // pauses (and re-registers) again if still over
+  });
+}
 
 ServerCore::~ServerCore() {
   if (reserve_fd >= 0) ::close(reserve_fd);
