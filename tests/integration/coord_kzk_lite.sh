@@ -16,7 +16,7 @@ field() { rpc "$1" "$2" | jq -r "$3"; }
 
 # A session long enough that a loaded machine does not fence the broker
 # between the steps that heartbeat for it by hand.
-start_kzk z --session-timeout-ms 2000 --heartbeat-interval-ms 100 --election-interval-ms 100 || finish
+start_kzk z --session-timeout-ms 6000 --heartbeat-interval-ms 100 --election-interval-ms 100 || finish
 Z=$z_ADDR
 
 check "hello names kzk-lite" test "$(field "$Z" '{"op":"hello","id":1}' .server | cut -d' ' -f1)" = kzk-lite
@@ -36,6 +36,7 @@ dup='{"op":"register_broker","id":4,"node":1,"incarnation":"b1","data_dir_id":"o
 check "a second live broker with node id 1 is refused" \
   test "$(field "$Z" "$dup" .error.code)" = DUPLICATE_BROKER
 
+hb 1 "$epoch" 100 >/dev/null  # keep it live: creation needs a live broker
 created=$(rpc "$Z" '{"op":"create_topic","id":5,"topic":"orders","partitions":3,"replication_factor":1}')
 check "create_topic answers once durable ($created)" test "$(jq -r .ok <<<"$created")" = true
 check "a replication factor above the live brokers is refused" \
@@ -55,6 +56,7 @@ check "a poll at the log end with no wait answers at once with nothing" \
 (rpc "$Z" "{\"op\":\"metadata_fetch\",\"id\":10,\"from\":$end,\"max_wait_ms\":5000}" >"$TEST_TMP/poll.out") &
 poller=$!
 for ((i = 0; i < 100; i++)); do hb 1 "$epoch" 100 >/dev/null; sleep 0.02; [ $i -eq 5 ] && break; done
+hb 1 "$epoch" 100 >/dev/null
 t0=$(date +%s%N)
 rpc "$Z" '{"op":"create_topic","id":11,"topic":"later"}' >/dev/null
 wait "$poller"
