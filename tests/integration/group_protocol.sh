@@ -36,7 +36,15 @@ field() { jq -r "$1"; }
 start_broker s --offsets-topic-partitions 4 || { fail "the broker did not start"; finish; }
 check "create topic logs with 4 partitions" timeout 10 ktopic create logs -p 4 -b "$s_ADDR"
 
-fc=$(rpc "$s_ADDR" '{"op":"find_coordinator","id":1,"group":"g"}')
+# The first find_coordinator waits while the offsets topic is created; the
+# requests pipelined behind it on the connection are answered after it.
+first=$(rpc "$s_ADDR" '{"op":"find_coordinator","id":1,"group":"g"}' '{"op":"describe_group","id":2,"group":"g"}' \
+  '{"op":"list_groups","id":3}')
+check "find_coordinator creating the offsets topic, and two requests behind it: 3 answers in order" \
+  test "$(echo "$first" | jq -c '[.id, (if .ok then true else .error.code end)]' | paste -sd' ')" = '[1,true] [2,"GROUP_ID_NOT_FOUND"] [3,true]'
+check "... and the broker still serves after them" \
+  eval 'rpc "$s_ADDR" "{\"op\":\"hello\",\"id\":4}" | jq -e .ok >/dev/null && kill -0 "$s_PID"'
+fc=$(echo "$first" | head -n 1)
 check "find_coordinator names this broker ($fc)" \
   test "$(echo "$fc" | field .addr)" = "$s_ADDR"
 check "__consumer_offsets exists with 4 partitions, compacted" \
