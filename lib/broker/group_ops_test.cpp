@@ -329,6 +329,33 @@ TEST_SUITE("broker groups") {
     CHECK(g.h.json(R"({"op":"fetch_offsets","id":1,"group":"g"})")["offsets"].size() == 1);
   }
 
+  TEST_CASE("the broker's session limits and initial rebalance delay apply to joins") {
+    BrokerConfig c = group_config();
+    c.group_min_session_timeout_ms = 5000;
+    c.group_max_session_timeout_ms = 20000;
+    c.group_initial_rebalance_delay_ms = 3000;
+    Harness h(c);
+    int64_t now = 1'000'000;
+    h.ctx().groups->set_clock([&now] { return now; });
+    REQUIRE(h.json(R"({"op":"create_topic","id":1,"topic":"logs","partitions":2})")["ok"] == true);
+    REQUIRE(h.json(R"({"op":"find_coordinator","id":1,"group":"g"})")["ok"] == true);
+    json low = h.json(join_line("", "range", 4000));
+    CHECK(error_code(low) == "INVALID_REQUEST");
+    CHECK(low["error"]["message"].get<std::string>().find("5000") != std::string::npos);
+    CHECK(error_code(h.json(join_line("", "range", 30000))) == "INVALID_REQUEST");
+    // The first join phase of the empty group waits 3 s for more members.
+    auto first = h.send(join_line("", "range", 6000));
+    auto second = h.send(join_line("", "range", 6000));
+    now += 2999;
+    h.ctx().groups->tick();
+    CHECK(first->replies.empty());
+    now += 1;
+    h.ctx().groups->tick();
+    json a = reply_json(first), b = reply_json(second);
+    CHECK(a["ok"] == true);
+    CHECK(b["generation"] == a["generation"]);
+  }
+
   TEST_CASE("a commit that cannot reach min.insync.replicas is refused, not applied") {
     Groups g;
     int32_t p = g.partition_of("g");

@@ -33,6 +33,10 @@ partitions() { state "$1" '.assignment.logs // [] | sort | map(tostring) | join(
 field() { jq -r "$1"; }
 
 # --- standalone -----------------------------------------------------------------
+timeout 10 kbroker --data-dir "$T/bad" --group-min-session-timeout-ms 5000 --group-max-session-timeout-ms 1000 \
+  2>"$T/bad.log"
+check "kbroker refuses a min session timeout above the max (exit 64)" test $? -eq 64
+check "... naming both flags" grep -q 'group-min-session-timeout-ms 5000 is more than --group-max-session-timeout-ms 1000' "$T/bad.log"
 start_broker s --offsets-topic-partitions 4 || { fail "the broker did not start"; finish; }
 check "create topic logs with 4 partitions" timeout 10 ktopic create logs -p 4 -b "$s_ADDR"
 
@@ -94,7 +98,7 @@ check "list_groups names the group" \
   eval 'rpc "$s_ADDR" "{\"op\":\"list_groups\",\"id\":1}" | jq -e ".groups == [{\"group\":\"g\",\"state\":\"Stable\",\"members\":2}]" >/dev/null'
 
 # b stops heartbeating (kill -9): a gets everything within session (3 s) + 1 s.
-kill -9 "$b_PID"
+{ kill -9 "$b_PID"; wait "$b_PID"; } 2>/dev/null
 t0=$(date +%s%N)
 check "after member b dies, a gets all 4 partitions" wait_until 10 eval '[ "$(partitions a)" = "0,1,2,3" ]'
 took=$(ms_since "$t0")
