@@ -135,17 +135,17 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
   app.add_option("--group-min-session-timeout-ms", c.group_min_session_timeout_ms,
                  "shortest session timeout a group member may ask for, in ms")
       ->type_name("MS")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
+      ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<int32_t>::max()}))
       ->capture_default_str();
   app.add_option("--group-max-session-timeout-ms", c.group_max_session_timeout_ms,
                  "longest session timeout a group member may ask for, in ms")
       ->type_name("MS")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
+      ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<int32_t>::max()}))
       ->capture_default_str();
   app.add_option("--group-initial-rebalance-delay-ms", c.group_initial_rebalance_delay_ms,
                  "how long an empty group's first join phase waits for more members, in ms")
       ->type_name("MS")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 31))
+      ->check(CLI::Range(int64_t{0}, int64_t{std::numeric_limits<int32_t>::max()}))
       ->capture_default_str();
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
