@@ -359,9 +359,14 @@ void GroupCoordinator::join(const std::string& group, group::JoinRequest req, Jo
   int32_t p = partition_of(group);
   uint64_t ticket = next_ticket_++;
   parked_[ticket] = Parked{p, group, std::move(done)};
+  bool existed = lookup(group) != nullptr;
   group::GroupEffects fx;
   get_or_create(group).join(req, ticket, now(), partition_counts(), fx);
   apply_effects(group, std::move(fx));
+  // A refused join does not make a group exist (list_groups would show it).
+  if (group::GroupState* g = lookup(group);
+      !existed && g != nullptr && g->members().empty() && g->offsets().empty() && g->generation() == 0)
+    loaded_part(group)->groups.erase(group);
   reschedule();
 }
 

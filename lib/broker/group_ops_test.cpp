@@ -133,6 +133,9 @@ TEST_SUITE("broker groups") {
       CHECK(code(R"({"op":"join_group","id":1,"group":"g","member_id":"","topics":["x"],"assignors":["range"],"owned":[{"topic":"x","partitions":[-1]}]})") == "INVALID_REQUEST");
       // Outside the broker's session limits (1000..300000 by default).
       CHECK(code(R"({"op":"join_group","id":1,"group":"g","member_id":"","topics":["x"],"assignors":["range"],"session_timeout_ms":10})") == "INVALID_REQUEST");
+      CHECK(code(R"({"op":"join_group","id":1,"group":"g","member_id":"nobody","topics":["x"],"assignors":["range"]})") == "UNKNOWN_MEMBER_ID");
+      // Refused joins leave no group behind.
+      CHECK(g.h.json(R"({"op":"list_groups","id":1})")["groups"].empty());
     }
     SUBCASE("member ops") {
       CHECK(code(R"({"op":"heartbeat","id":1,"group":"g","member_id":"","generation":1})") == "INVALID_REQUEST");
