@@ -33,12 +33,16 @@ enum class Broken {
   kNone,
   kNoWithholding,       // cooperative: a partition goes to its new owner while the old one still reads it
   kRestoreGenerationBack,  // a new coordinator restores record.generation - 1
+  kTickAhead,              // the coordinator's timer runs 2.5 s ahead of its request clock
 };
 
 std::string tp_str(const TopicPartition& tp) { return tp.topic + "/" + std::to_string(tp.partition); }
 std::string set_str(const PartitionSet& s) {
   std::string out = "{";
-  for (const TopicPartition& tp : s) out += (out.size() > 1 ? "," : "") + tp_str(tp);
+  for (const TopicPartition& tp : s) {
+    if (out.size() > 1) out += ',';
+    out += tp_str(tp);
+  }
   return out + "}";
 }
 
@@ -48,6 +52,8 @@ struct Client {
   std::string name;
   std::string instance_id;  // "" unless static
   std::vector<std::string> topics;
+  std::vector<std::string> assignors;
+  int upgrade_stage = 0;  // upgrade runs: range, then cooperative-sticky+range, then cooperative-sticky
   int64_t session_ms = 0, rebalance_ms = 0, heartbeat_ms = 0, commit_ms = 0;
   // The process.
   State state = State::kDown;
@@ -56,7 +62,9 @@ struct Client {
   int64_t paused_until = 0;
   std::string member_id;
   int32_t generation = -1;
-  bool cooperative = false;  // the assignor of its last join answer
+  // Kafka's rule: a client rebalances cooperatively only when every assignor
+  // it lists is cooperative; listing an eager one too makes it eager.
+  bool cooperative = false;
   PartitionSet owned;        // what it believes it reads now
   std::optional<uint64_t> ticket;
   std::deque<JoinAnswer> inbox;
@@ -75,10 +83,11 @@ struct Stats {
 class Simulation {
  public:
   Simulation(uint64_t seed, Broken broken) : seed_(seed), rng_(seed), broken_(broken) {
-    cooperative_ = broken == Broken::kNoWithholding || pick(2) == 0;
+    // Eager, cooperative, or a rolling upgrade from range to cooperative-sticky.
+    mode_ = broken == Broken::kNoWithholding ? 1 : pick(5) == 0 ? 2 : pick(2);
     static const char* kEager[] = {"range", "roundrobin", "sticky"};
-    assignors_ = {cooperative_ ? "cooperative-sticky" : kEager[pick(3)]};
-    if (pick(3) == 0) assignors_.push_back(cooperative_ ? "range" : "roundrobin");  // a fallback nobody needs
+    assignors_ = {mode_ == 1 ? "cooperative-sticky" : kEager[pick(3)]};
+    if (mode_ == 0 && pick(3) == 0) assignors_.push_back("cooperative-sticky");  // listed second: never chosen
     limits_.initial_rebalance_delay_ms = pick(2) == 0 ? 0 : 500;
     limits_.min_session_timeout_ms = 1000;
     counts_["a"] = 1 + pick(8);
@@ -120,7 +129,7 @@ class Simulation {
       now_ += 1 + pick(100);
       advance();
       if (std::string v = check(); !v.empty()) return failure("healing: " + v);
-      if (quiet() && outstanding_.empty()) {
+      if (quiet() && outstanding_.empty() && all_in()) {
         if (std::string v = coverage(); !v.empty()) return failure("healing: " + v);
         return "";
       }
@@ -238,7 +247,17 @@ class Simulation {
     c.ticket.reset();
     c.inbox.clear();
     c.paused_since_joined = false;
-    c.paused_until = std::min(c.paused_until, now_);  // a new process; the last pause still excuses the old one
+    c.paused_until = std::min(c.paused_until, now_);
+    if (mode_ == 2) {
+      static const std::vector<std::string> kStages[] = {
+          {"range"}, {"cooperative-sticky", "range"}, {"cooperative-sticky"}};
+      c.assignors = kStages[c.upgrade_stage];
+      c.upgrade_stage = std::min(c.upgrade_stage + 1, 2);
+    } else {
+      c.assignors = assignors_;
+    }
+    c.cooperative = true;
+    for (const std::string& a : c.assignors) c.cooperative = c.cooperative && is_cooperative(*assignor_from_name(a));  // a new process; the last pause still excuses the old one
     ++stats_.restarts;
     trace(c.name, " starts (incarnation ", str(c.incarnation), c.instance_id.empty() ? "" : ", static ",
           c.instance_id, ")");
@@ -257,7 +276,7 @@ class Simulation {
     r.client_id = c.name;
     r.host = "sim";
     r.topics = c.topics;
-    r.assignors = assignors_;
+    r.assignors = c.assignors;
     r.owned = c.owned;  // eager clients dropped everything already
     r.session_timeout_ms = c.session_ms;
     r.rebalance_timeout_ms = c.rebalance_ms;
@@ -294,6 +313,12 @@ class Simulation {
         c.generation = -1;
         c.state = Client::State::kNeedJoin;
         return;
+      case Code::kInconsistentGroupProtocol:
+        // Only a rolling upgrade meets it: the client exits, as Kafka's does.
+        if (mode_ != 2) return violation(c.name + " " + op + " got " + s.to_string());
+        c.state = Client::State::kDown;
+        c.owned.clear();
+        return;
       case Code::kNotCoordinator:
       case Code::kCoordinatorNotAvailable:
         if (std::string(op) == "join") c.state = Client::State::kNeedJoin;
@@ -318,7 +343,8 @@ class Simulation {
       violation(c.name + " went from generation " + str(c.generation) + " to " + str(a.generation));
     c.member_id = a.member_id;
     c.generation = a.generation;
-    c.cooperative = is_cooperative(*assignor_from_name(a.assignor));
+    if (std::find(c.assignors.begin(), c.assignors.end(), a.assignor) == c.assignors.end())
+      violation(c.name + " was given assignor " + a.assignor + " it does not list");
     c.state = Client::State::kNeedSync;
     c.paused_since_joined = false;
     trace(c.name, " is ", c.member_id, " in generation ", str(a.generation));
@@ -423,7 +449,7 @@ class Simulation {
     {
       GroupEffects e;
       const int32_t before = coord_->generation();
-      coord_->tick(now_, counts_, e);
+      coord_->tick(now_ + (broken_ == Broken::kTickAhead ? 2500 : 0), counts_, e);
       settle(e, before);
     }
     for (size_t i = 0; i < clients_.size(); ++i)
@@ -555,6 +581,14 @@ class Simulation {
     return "";
   }
 
+  // Every running client is a member of the current generation.
+  bool all_in() const {
+    for (const Client& c : clients_)
+      if (c.running() && (c.state != Client::State::kMember || c.generation != coord_->generation()))
+        return false;
+    return true;
+  }
+
   bool quiet() const {
     if (coord_->phase() != GroupPhase::kStable) return false;
     for (const auto& [id, m] : coord_->members()) {
@@ -597,7 +631,7 @@ class Simulation {
   uint64_t seed_;
   std::mt19937_64 rng_;
   Broken broken_;
-  bool cooperative_ = false;
+  int mode_ = 0;  // 0 eager, 1 cooperative, 2 upgrade
   std::vector<std::string> assignors_;
   GroupLimits limits_;
   PartitionCounts counts_;
@@ -681,6 +715,12 @@ TEST_SUITE("group") {
     Outcome o = run_seeds(1, 100, kSteps, Broken::kNoWithholding, true);
     CHECK_MESSAGE(o.failures > 0, "handing over without withholding was never caught");
     MESSAGE("no withholding: caught at seed " << o.seed << ": " << o.failure.substr(0, o.failure.find('\n')));
+  }
+
+  TEST_CASE("simulation negative control: a coordinator timer running ahead expires members that heartbeat in time") {
+    Outcome o = run_seeds(1, 50, kSteps, Broken::kTickAhead, true);
+    CHECK_MESSAGE(o.failures > 0, "early expiry was never caught");
+    MESSAGE("timer ahead: caught at seed " << o.seed << ": " << o.failure.substr(0, o.failure.find('\n')));
   }
 
   TEST_CASE("simulation negative control: a coordinator restoring generation - 1 reuses a generation") {
