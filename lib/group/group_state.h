@@ -181,6 +181,10 @@ class GroupState {
   void start_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
   void maybe_end_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
   void end_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
+  PartitionSet assigned_partitions() const;
+  PartitionSet subscribed_partitions(const PartitionCounts& counts) const;
+  // Do the subscribed topics' counts differ from the assignment's?
+  bool counts_changed(const PartitionCounts& counts);
   void after_removal(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
   void become_empty(GroupEffects& out);
 };

@@ -302,6 +302,26 @@ TEST_SUITE("group") {
     CHECK(h.answer(h.join(Harness::with_id(req("", {"range"}, "w9"), b))).status.code() == Code::kFencedInstanceId);
   }
 
+  TEST_CASE("group state: a static restart rebalances when partitions are withheld for its old process") {
+    Harness h;
+    JoinRequest r = req("", {"cooperative-sticky"}, "w1");
+    std::string a = h.add(r);
+    JoinRequest ra = Harness::with_id(r, a);
+    ra.owned = h.sync(a, 10);
+    uint64_t tb = h.join(req("", {"cooperative-sticky"}), 10);
+    h.join(ra, 10);
+    std::string b = h.answer(tb).member_id;
+    CHECK(h.sync(b, 10).empty());  // withheld until a revokes; but a dies first
+    const int32_t gen = h.g.generation();
+    uint64_t t = h.join(r, 20);  // a's restart
+    CHECK_FALSE(h.answered(t));
+    CHECK(h.g.phase() == GroupPhase::kPreparingRebalance);
+    h.join(Harness::with_id(req("", {"cooperative-sticky"}), b), 30);
+    CHECK(h.answer(t).generation == gen + 1);
+    CHECK(h.sync(b, 30).size() == 3);
+    CHECK(h.sync(h.answer(t).member_id, 30).size() == 3);
+  }
+
   TEST_CASE("group state: a static member back with another subscription rebalances the group") {
     Harness h;
     std::string a = h.add(req("", {"range"}, "w1"));
