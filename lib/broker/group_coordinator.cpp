@@ -228,6 +228,7 @@ void GroupCoordinator::reload_group(int32_t p, uint64_t incarnation, const std::
 // --- finding a group --------------------------------------------------------
 
 Status GroupCoordinator::check_coordinator(const std::string& group) {
+  if (stopped_) return not_coordinator("this broker is stopping; its groups move to other brokers");
   int32_t p = partition_of(group);
   if (p < 0)
     return Status(Code::kCoordinatorNotAvailable,

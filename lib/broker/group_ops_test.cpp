@@ -332,6 +332,16 @@ TEST_SUITE("broker groups") {
     CHECK(g.h.json(R"({"op":"fetch_offsets","id":1,"group":"g"})")["offsets"].size() == 1);
   }
 
+  TEST_CASE("a stopping broker answers parked joins and later group ops NOT_COORDINATOR") {
+    Groups g;
+    auto [a, gen] = join_alone(g);
+    auto pending = g.h.send(join_line(""));
+    REQUIRE(pending->replies.empty());
+    g.h.ctx().groups->stop();
+    CHECK(error_code(reply_json(pending)) == "NOT_COORDINATOR");
+    CHECK(error_code(g.h.json(member_line("heartbeat", a, gen))) == "NOT_COORDINATOR");
+  }
+
   TEST_CASE("the broker's session limits and initial rebalance delay apply to joins") {
     BrokerConfig c = group_config();
     c.group_min_session_timeout_ms = 5000;
