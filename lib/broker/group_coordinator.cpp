@@ -326,8 +326,11 @@ void GroupCoordinator::create_offsets_topic(std::function<void(Status)> then) {
   } else {
     rf = 1;
   }
+  // Segments of 100 MiB, as Kafka's offsets.topic.segment.bytes: compaction
+  // cleans only closed segments, so a smaller one lets it start sooner.
   std::map<std::string, std::string> config = {{"cleanup.policy", "compact"},
-                                               {"min.insync.replicas", std::to_string(std::min(2, rf))}};
+                                               {"min.insync.replicas", std::to_string(std::min(2, rf))},
+                                               {"segment.bytes", "104857600"}};
   if (ctx_.coordinator == nullptr) {
     auto created = ctx_.logs.create_topic(kTopic, c.offsets_topic_partitions, config);
     if (created.is_ok()) {

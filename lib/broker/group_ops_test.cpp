@@ -96,6 +96,7 @@ TEST_SUITE("broker groups") {
     REQUIRE(t != nullptr);
     CHECK(t->partitions == 3);
     CHECK(t->config.cleanup_compact);
+    CHECK(t->config.segment_bytes == 100 << 20);
     json fc = g.h.json(R"({"op":"find_coordinator","id":1,"group":"g"})");
     CHECK(fc["node"] == 0);
     CHECK(fc["partition"] == g.partition_of("g"));
