@@ -423,8 +423,15 @@ class Simulation {
     }
     switch (c.state) {
       case Client::State::kDown:
+        return;
       case Client::State::kJoining:
-        return;  // cooperative members keep reading what they own meanwhile
+        // Cooperative members keep reading what they own meanwhile, and
+        // commit it under the generation they still have.
+        if (c.cooperative && now_ >= c.next_commit) {
+          commit(c);
+          c.next_commit = now_ + c.commit_ms;
+        }
+        return;
       case Client::State::kNeedJoin:
         return send_join(i);
       case Client::State::kNeedSync:
