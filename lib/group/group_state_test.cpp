@@ -222,6 +222,26 @@ TEST_SUITE("group") {
     CHECK(h.g.next_deadline_ms() == INT64_MAX);
   }
 
+  TEST_CASE("group state: a member waiting in a parked join is not expired; its session restarts at the answer") {
+    Harness h;
+    JoinRequest r = req();
+    r.session_timeout_ms = 2000;
+    r.rebalance_timeout_ms = 9000;
+    std::string a = h.add(r);
+    std::string b = h.add(r);
+    // a rejoins and waits; b says nothing more and is removed by its session
+    // (which ends the phase); a, parked for longer than its session, is kept.
+    uint64_t ta = h.join(Harness::with_id(r, a), 100);
+    h.tick(2000);
+    CHECK_FALSE(h.answered(ta));
+    h.tick(2101);
+    CHECK_FALSE(h.g.members().count(b));
+    REQUIRE(h.answered(ta));
+    CHECK(h.g.members().at(a).last_heard_ms == 2101);
+    CHECK(h.g.next_deadline_ms() == 2101 + 2000 + 1);
+    CHECK(h.sync(a, 2200).size() == 6);
+  }
+
   TEST_CASE("group state: session timeouts outside the broker's limits and unknown assignors are refused") {
     GroupLimits l;
     l.min_session_timeout_ms = 6000;
