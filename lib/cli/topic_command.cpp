@@ -272,7 +272,8 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
                      "plan replicas and preferred leaders evenly over the live brokers (dry run)");
   reassign->add_flag("--execute", c.execute, "with --rebalance: start the planned moves");
   reassign->add_flag("--json", c.json, "print the answer (or the plan) as JSON");
-  for (auto* sub : {create, list, describe, del, alter, cluster, reassign}) {
+  auto* group = add_group_command(app, c.group);
+  for (auto* sub : {create, list, describe, del, alter, cluster, reassign, group}) {
     sub->callback([&c, sub] { c.action = sub->get_name(); });
     // The common flags belong to ktopic, but users of kafka-topics and kcat
     // put them anywhere: "ktopic describe orders -b HOST:PORT". Options the
@@ -288,6 +289,7 @@ Status run_topic(const TopicConfig& c) {
   KREEK_ASSIGN_OR_RETURN(client::ConfigChanges changes, parse_configs(c.configs, c.action == "alter"));
   if (c.partitions && *c.partitions < 1) return usage_error("--partitions must be >= 1");
   if (c.replication_factor < 1) return usage_error("--replication-factor must be >= 1");
+  if (c.action == "group") KREEK_RETURN_IF_ERROR(check_group_config(c.group));
   KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> connected, connect(c.common));
   client::Cluster& cluster = *connected;
 
@@ -323,6 +325,7 @@ Status run_topic(const TopicConfig& c) {
     return Status::ok();
   }
   if (c.action == "reassign") return run_reassign(cluster, c);
+  if (c.action == "group") return run_group(cluster, c.group);
   if (c.action == "delete") {
     KREEK_RETURN_IF_ERROR(client::delete_topic(cluster, c.name));
     info("deleted topic \"" + c.name + "\"");

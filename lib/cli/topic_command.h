@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "proto/message.h"
 #include "cli/common.h"
+#include "cli/group_command.h"
 
 namespace kreek::cli {
 
@@ -31,9 +32,10 @@ struct TopicConfig {
   bool cancel = false;
   bool rebalance = false;
   bool execute = false;
+  GroupConfig group;  // ktopic group ...
 };
 
-// Adds the seven subcommands; the parsed one is stored in cfg.action.
+// Adds the eight subcommands (group has its own); the parsed one is stored in cfg.action.
 void add_topic_commands(CLI::App& app, TopicConfig& cfg);
 // The text forms of describe_topic and describe_cluster responses.
 std::string describe_text(const proto::Json& describe_topic_response);
