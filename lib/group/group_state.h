@@ -165,6 +165,30 @@ class GroupState {
   std::map<std::string, Member> members_;  // by member id
   std::map<TopicPartition, CommittedOffset> offsets_;
   int64_t phase_deadline_ms_ = 0;  // kPreparingRebalance: when the join phase ends at the latest
+  // The join phase of an Empty group waits out initial_rebalance_delay_ms
+  // even when every member is in.
+  bool initial_phase_ = false;
+  // Partition counts of the subscribed topics when the assignment was made;
+  // nullopt after restore (the first on_partition_counts compares coverage).
+  std::optional<PartitionCounts> assigned_counts_;
+  // Member ids replaced by a static member's restart: they get
+  // FENCED_INSTANCE_ID, not UNKNOWN_MEMBER_ID (bounded; oldest dropped).
+  std::map<std::string, uint64_t> fenced_;  // member id -> takeover sequence
+  uint64_t ids_made_ = 0;                   // member ids and takeovers so far: the id source's counter
+
+  std::string make_member_id(const JoinRequest& req, int64_t now_ms);
+  Status known_member(const std::string& member_id, const char* op) const;
+  void start_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
+  void maybe_end_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
+  void end_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
+  void after_removal(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
+  void become_empty(GroupEffects& out);
 };
+
+// Test-only: rules the simulation breaks on purpose, to show that its
+// checker catches the breach. Never set outside tests.
+namespace testing {
+inline bool disable_cooperative_withholding = false;
+}  // namespace testing
 
 }  // namespace kreek::group
