@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: what `make bench` runs. Measures kreek (produce, consume, latency, durable
 # appends, start-up with many segments, compaction, a 3-broker cluster, replication: acks,
-# latency, follower catch-up and failover) and Redis Streams and the raw disk beside it, all in
+# latency, follower catch-up and failover, consumer groups: throughput and rebalance time) and Redis Streams and the raw disk beside it, all in
 # this one run on this machine, and prints one table. A part that fails prints
 # "FAILED: reason" and the rest goes on; the script exits 0 whenever the measurements ran.
 #
@@ -10,7 +10,8 @@
 #      BENCH_SKIP (letters of parts to skip, e.g. "DF"), BENCH_CLUSTER_PARTITIONS (part H, 1000),
 #      BENCH_METADATA_REQUESTS (part H, 200), BENCH_CLUSTER_PASSES (part I produces the
 #      records this many times over, 5), BENCH_REPL_RECORDS (part J's records per produce,
-#      500000), BENCH_FAILOVERS (part J's leader kills, 5).
+#      500000), BENCH_FAILOVERS (part J's leader kills, 5), BENCH_GROUP_RECORDS (part K's
+#      records, 500000).
 set -uo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -1034,6 +1035,89 @@ part_j() {
   return 0
 }
 
+# --- K: consumer groups (3 brokers + kzk-lite) ---
+K_N=${BENCH_GROUP_RECORDS:-500000}
+K_DATA=$TEST_TMP/group-records.txt
+# k_until SECONDS CMD...: polls CMD every 50 ms until it succeeds; 1 on timeout.
+k_until() {
+  local secs=$1 i
+  shift
+  for ((i = 0; i < secs * 20; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# k_stable GROUP N: the group is Stable with N members and all 6 partitions assigned.
+k_stable() {
+  timeout 10 ktopic -b "$CLUSTER_BOOT" group describe "$1" --json 2>/dev/null | jq -e --argjson n "$2" '
+    .state == "Stable" and (.members | length) == $n and
+    ([.members[].assignment[]? | .partitions[]] | length) == 6 and
+    all(.members[]; ([.assignment[]? | .partitions[]] | length) > 0)' >/dev/null
+}
+
+# Bounded reads of the whole topic by 1, 2 and 3 members of a new group at once.
+k_throughput() {
+  local m i t0 el total pids
+  for m in 1 2 3; do
+    pids=()
+    t0=$EPOCHREALTIME
+    for ((i = 1; i <= m; i++)); do
+      timeout 300 kconsume -b "$CLUSTER_BOOT" -g "bench-g$m" -t bench-group >"$TEST_TMP/k$m.$i.out" 2>"$TEST_TMP/k$m.$i.err" &
+      pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || { PART_ERR="kconsume -g with $m members: $(cat "$TEST_TMP"/k$m.*.err | tail -n 1)"; return 1; }; done
+    el=$(secs_since "$t0")
+    total=$(cat "$TEST_TMP"/k$m.*.out | wc -l)
+    rm -f "$TEST_TMP"/k$m.*.out
+    [ "$total" -ge "$K_N" ] || { PART_ERR="$m members printed $total of $K_N records"; return 1; }
+    row "kconsume -g, $m member(s) at once" "$(human "$(calc "$total / $el" 0)")" "rec/s" "" "$(human "$total") records, bounded read incl. join/leave, ${el}s"
+  done
+}
+
+# From a member's start to every member consuming again (Stable, each with partitions).
+k_rebalance() {
+  local assignor=$1 group="bench-rb-$1" t0 ms pids=() i
+  for i in 1 2; do
+    kconsume -b "$CLUSTER_BOOT" -g "$group" -t bench-group -f --assignor "$assignor" >/dev/null 2>>"$TEST_TMP/k-rb.err" &
+    pids+=($!)
+    _started_pids+=($!)
+  done
+  if ! k_until 60 k_stable "$group" 2; then PART_ERR="two $assignor members never settled"; kill "${pids[@]}"; return 1; fi
+  t0=$(date +%s%N)
+  kconsume -b "$CLUSTER_BOOT" -g "$group" -t bench-group -f --assignor "$assignor" >/dev/null 2>>"$TEST_TMP/k-rb.err" &
+  pids+=($!)
+  _started_pids+=($!)
+  if ! k_until 60 k_stable "$group" 3; then PART_ERR="three $assignor members never settled"; kill "${pids[@]}"; return 1; fi
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  row "rebalance: a 3rd member joins ($assignor)" "$ms" "ms" "" "start of kconsume to all 3 consuming (polled every 50 ms)"
+  kill -TERM "${pids[@]}" 2>/dev/null
+  wait "${pids[@]}" 2>/dev/null
+  return 0
+}
+
+part_k() {
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  head -n "$K_N" "$DATA" >"$K_DATA"
+  K_N=$(wc -l <"$K_DATA")
+  cluster_up k || return 1
+  if ! ktopic -b "$CLUSTER_BOOT" create bench-group -p 6 >/dev/null 2>"$TEST_TMP/k.err" ||
+    ! timeout 300 kproduce -b "$CLUSTER_BOOT" -t bench-group "$K_DATA" 2>"$TEST_TMP/k.err"; then
+    PART_ERR="setup: $(tail -n 1 "$TEST_TMP/k.err")"
+    cluster_down k
+    return 1
+  fi
+  local sub
+  for sub in k_throughput "k_rebalance cooperative-sticky" "k_rebalance range"; do
+    PART_ERR=""
+    say "part K: $sub"
+    $sub || failed_row "$sub: ${PART_ERR:-failed}"
+  done
+  cluster_down k
+  return 0
+}
+
 # --- run ---
 for tool in kbroker kproduce kconsume ktopic; do
   command -v "$tool" >/dev/null || say "warning: $tool not found in $KREEK_BIN"
@@ -1052,6 +1136,7 @@ run_part G "log compaction (cleanup.policy=compact)" part_g
 run_part H "cluster metadata: ${BENCH_CLUSTER_PARTITIONS:-1000} partitions over 3 brokers + kzk-lite" part_h
 run_part I "cluster produce: 6 partitions, 3 brokers vs 1 standalone (${REC_BYTES}-byte keyless records)" part_i
 run_part J "replication: 3 brokers + kzk-lite, replication factor 3, min.insync.replicas 2" part_j
+run_part K "consumer groups: 6 partitions on 3 brokers, $(human "$K_N") records" part_k
 
 echo
 echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
