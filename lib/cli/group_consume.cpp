@@ -30,7 +30,7 @@ bool known_assignor(const std::string& a) {
 Status check_topics(client::Cluster& cluster, const std::vector<std::string>& topics, bool follow) {
   for (const auto& t : topics) {
     auto meta = cluster.topic(t, /*auto_create=*/false);
-    if (meta.is_ok()) continue;
+    if (meta.is_ok() || (follow && is_retriable(meta.status().code()))) continue;  // -f waits for brokers
     if (meta.status().code() != Code::kUnknownTopic || !follow) return meta.status();
     notice("topic \"" + t + "\" does not exist yet; the group assigns it once it is created");
   }
