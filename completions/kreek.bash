@@ -97,11 +97,15 @@ _kreek() {
         --node-id | --default-partitions | --max-request-bytes | --max-connections | --idle-timeout-ms | --line-timeout-ms | --flush-messages | --flush-ms | \
           --retention-ms | --retention-bytes | --segment-bytes | --segment-ms | \
           --retention-check-interval-ms | --max-open-segments | --compaction-check-interval-ms) return 0 ;;
+        --offsets-topic-partitions | --offsets-topic-replication-factor | --group-min-session-timeout-ms | \
+          --group-max-session-timeout-ms | --group-initial-rebalance-delay-ms) return 0 ;;
       esac
       _kreek_reply --listen --data-dir --node-id --coordinator --advertise --rack --no-auto-create --default-partitions \
         --max-request-bytes --max-connections --idle-timeout-ms --line-timeout-ms --flush-messages --flush-ms --retention-ms --retention-bytes \
         --segment-bytes --segment-ms --retention-check-interval-ms --max-open-segments \
         --compaction-check-interval-ms \
+        --offsets-topic-partitions --offsets-topic-replication-factor --group-min-session-timeout-ms \
+        --group-max-session-timeout-ms --group-initial-rebalance-delay-ms \
         -v --verbose -q --quiet -h --help --version
       ;;
     kzk-lite)

@@ -38,6 +38,12 @@ struct BrokerConfig {
   int64_t checkpoint_interval_ms = 1000;  // recovery-point checkpoint at most this often
   int64_t shutdown_timeout_ms = 10'000;   // how long shutdown waits for clients to take their responses
   log::Level log_level = log::Level::kInfo;  // -v debug, -q warn
+  // Consumer groups: the internal offsets topic as created, and the coordinator's limits.
+  int32_t offsets_topic_partitions = 12;
+  int32_t offsets_topic_replication_factor = 3;  // capped at the live brokers when created
+  int64_t group_min_session_timeout_ms = 1000;
+  int64_t group_max_session_timeout_ms = 300'000;
+  int64_t group_initial_rebalance_delay_ms = 0;
 };
 
 inline constexpr int64_t kMaxRetentionCheckIntervalMs = 30'000;

@@ -7,6 +7,7 @@
 #include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
 #include "broker/flush_scheduler.h"
+#include "broker/group_coordinator.h"
 #include "broker/replica_manager.h"
 #include "proto/message.h"
 
@@ -42,13 +43,15 @@ BrokerContext::BrokerContext(const BrokerConfig& config, storage::LogManager& lo
       flusher(std::make_unique<FlushScheduler>(*this)),
       purgatory(std::make_unique<FetchPurgatory>(*this)),
       compactor(std::make_unique<CompactionScheduler>(*this)),
-      replicas(std::make_unique<ReplicaManager>(*this)) {}
+      replicas(std::make_unique<ReplicaManager>(*this)),
+      groups(std::make_unique<GroupCoordinator>(*this)) {}
 
 BrokerContext::~BrokerContext() = default;
 
 Result<const storage::TopicInfo*> BrokerContext::find_topic(const std::string& name, bool create) {
   if (const storage::TopicInfo* t = logs.topic(name)) return t;
-  if (!create || !config.auto_create)
+  // The offsets topic is made only by find_coordinator, with its own settings.
+  if (!create || !config.auto_create || name == group::kOffsetsTopic)
     return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
   if (coordinator != nullptr) {
     request_topic_creation(*this, name);
@@ -77,6 +80,7 @@ void BrokerContext::on_topic_deleted(const std::string& name) {
   compactor->forget_topic(name);
   purgatory->on_topic_changed(name);
   replicas->forget_topic(name);
+  groups->on_topic_deleted(name);
   partitions.forget_topic(name);
   auto it = round_robin.find(name);
   if (it != round_robin.end()) round_robin.erase(it);

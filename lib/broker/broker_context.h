@@ -28,6 +28,7 @@ class FetchPurgatory;
 class CompactionScheduler;
 class CoordinatorLink;
 class ReplicaManager;
+class GroupCoordinator;
 
 // A broker of the cluster as the metadata names it.
 struct BrokerAddress {
@@ -82,6 +83,7 @@ struct BrokerContext {
   std::unique_ptr<FetchPurgatory> purgatory;
   std::unique_ptr<CompactionScheduler> compactor;
   std::unique_ptr<ReplicaManager> replicas;
+  std::unique_ptr<GroupCoordinator> groups;  // consumer groups this broker coordinates
   WarnLimiter warnings;
   std::map<std::string, uint32_t, std::less<>> round_robin;  // keyless produce, per topic
   bool stopping = false;  // shutdown began: no new long polls park

@@ -122,6 +122,31 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, kMaxI64))
       ->capture_default_str();
+  app.add_option("--offsets-topic-partitions", c.offsets_topic_partitions,
+                 "partitions of the internal __consumer_offsets topic, when a broker creates it")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--offsets-topic-replication-factor", c.offsets_topic_replication_factor,
+                 "replicas of __consumer_offsets (capped at the live brokers when it is created)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--group-min-session-timeout-ms", c.group_min_session_timeout_ms,
+                 "shortest session timeout a group member may ask for, in ms")
+      ->type_name("MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<int32_t>::max()}))
+      ->capture_default_str();
+  app.add_option("--group-max-session-timeout-ms", c.group_max_session_timeout_ms,
+                 "longest session timeout a group member may ask for, in ms")
+      ->type_name("MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<int32_t>::max()}))
+      ->capture_default_str();
+  app.add_option("--group-initial-rebalance-delay-ms", c.group_initial_rebalance_delay_ms,
+                 "how long an empty group's first join phase waits for more members, in ms")
+      ->type_name("MS")
+      ->check(CLI::Range(int64_t{0}, int64_t{std::numeric_limits<int32_t>::max()}))
+      ->capture_default_str();
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
   auto* quiet = app.add_flag_function(

@@ -19,6 +19,7 @@
 #include "broker/cluster_member.h"
 #include "broker/compaction_scheduler.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/group_coordinator.h"
 #include "broker/replica_manager.h"
 #include "broker/flush_scheduler.h"
 #include "broker/request_router.h"
@@ -171,6 +172,7 @@ class BrokerProcess {
     retention_timer_->stop();
     compaction_timer_->stop();
     ctx_.compactor->stop();
+    ctx_.groups->stop();  // parked joins are answered before the connections drain
     ctx_.replicas->stop();
     ctx_.purgatory->complete_all();
     // The fsyncs run on the worker threads, several at once; flush_all then
@@ -219,6 +221,11 @@ int run(const BrokerConfig& given) {
   config.flush_check_interval_ms = std::max<int64_t>(config.flush_check_interval_ms, 1);
   config.compaction_check_interval_ms = std::max<int64_t>(config.compaction_check_interval_ms, 1);
   log::set_level(config.log_level);
+  if (config.group_min_session_timeout_ms > config.group_max_session_timeout_ms) {
+    log::error("--group-min-session-timeout-ms " + std::to_string(config.group_min_session_timeout_ms) +
+               " is more than --group-max-session-timeout-ms " + std::to_string(config.group_max_session_timeout_ms));
+    return kExitUsage;
+  }
   log::info(std::string("kreek ") + KREEK_VERSION + " node " + std::to_string(config.node_id) +
             " data dir " + config.data_dir);
 

@@ -10,6 +10,7 @@
 #include "base/topic_name.h"
 #include "broker/broker_context.h"
 #include "broker/coordinator_link.h"
+#include "group/offset_records.h"
 #include "proto/request_fields.h"
 #include "proto/wire.h"
 #include "storage/log_manager.h"
@@ -110,7 +111,8 @@ void admin_alter_reassignment(BrokerContext& ctx, const json& req, AsyncDone don
 }
 
 void request_topic_creation(BrokerContext& ctx, const std::string& name, std::function<void()> then) {
-  if (ctx.coordinator == nullptr) {
+  // The offsets topic is made only by find_coordinator, with its own settings.
+  if (ctx.coordinator == nullptr || name == group::kOffsetsTopic) {
     if (then) then();
     return;
   }

@@ -5,6 +5,7 @@
 #include "base/random_id.h"
 #include "broker/broker_context.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/group_coordinator.h"
 #include "broker/replica_manager.h"
 #include "storage/data_dir.h"
 #include "storage/log_manager.h"
@@ -81,6 +82,7 @@ void ClusterMember::on_metadata(const coord::MetadataImage& image) {
   if (!joined_ || self == nullptr || self->broker_epoch != link_->broker_epoch()) return;
   sync_->apply(image);
   ctx_.replicas->on_metadata();
+  ctx_.groups->on_metadata();
   if (ready_ && !leaving_ && self->state != last_state_) {
     // Operators see the cluster's view of this broker change in its own log.
     if (self->state == coord::BrokerState::kFenced)

@@ -12,6 +12,7 @@
 #include "broker/fetch_purgatory.h"
 #include "broker/fetch.h"
 #include "broker/flush_scheduler.h"
+#include "broker/group_ops.h"
 #include "broker/replica_manager.h"
 #include "broker/partition_choice.h"
 #include "proto/request_fields.h"
@@ -140,6 +141,7 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
 
   std::string topic;
   if (s = scan_topic(scan, 0, topic); !s.is_ok()) return fail(s);
+  if (s = check_internal_topic_use("produce", topic); !s.is_ok()) return fail(s);
   std::optional<int64_t> partition, crc, leader_epoch, timeout_ms;
   if (s = scan_int(scan, 0, "partition", 0, std::numeric_limits<int32_t>::max(), partition);
       !s.is_ok())

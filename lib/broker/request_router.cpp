@@ -7,10 +7,12 @@
 #include "broker/admin_ops.h"
 #include "broker/cluster_admin.h"
 #include "broker/fetch.h"
+#include "broker/group_ops.h"
 #include "broker/produce.h"
 #include "broker/producer_id.h"
 #include "proto/message.h"
 #include "proto/request_fields.h"
+#include "group/offset_records.h"
 
 namespace kreek::broker {
 
@@ -88,7 +90,8 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
     // connection's later requests) while the coordinator creates it, then runs.
     std::string topic;
     if (may_wait && ctx_.coordinator != nullptr && ctx_.config.auto_create &&
-        proto::scan_topic(scan_, 0, topic).is_ok() && ctx_.logs.topic(topic) == nullptr) {
+        proto::scan_topic(scan_, 0, topic).is_ok() && ctx_.logs.topic(topic) == nullptr &&
+        topic != group::kOffsetsTopic) {
       auto held = std::make_shared<Held>(Held{std::string(line), std::move(reply), std::string(peer)});
       // 0: waiting; 1: done before request_topic_creation returned (the
       // produce runs here); 2: this call returned, the callback runs it.
@@ -115,7 +118,8 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
   AsyncOpHandler async_handler = nullptr;
   for (const AsyncOpEntry& e : kAsyncOps)
     if (e.name == env.op) async_handler = e.handler;
-  if (handler == nullptr && async_handler == nullptr && env.op != "fetch") {
+  GroupOpHandler group_handler = group_op(env.op);
+  if (handler == nullptr && async_handler == nullptr && group_handler == nullptr && env.op != "fetch") {
     std::string shown = env.op.size() > 64 ? env.op.substr(0, 64) + "..." : env.op;
     if (!proto::is_valid_utf8(shown)) shown = log::sample(env.op, 64);
     ctx_.reject(req, reply, invalid_request("unknown op \"" + shown + "\""));
@@ -138,7 +142,13 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
     return false;
   }
 
-  if (async_handler != nullptr) {
+  if (auto topic = body.find("topic"); topic != body.end() && topic->is_string()) {
+    // The offsets topic is the group coordinators' own.
+    if (Status internal = check_internal_topic_use(env.op, topic->get_ref<const std::string&>()); !internal.is_ok())
+      return ctx_.reject(req, reply, internal), false;
+  }
+
+  if (async_handler != nullptr || group_handler != nullptr) {
     // The request's views die with this call: the answer keeps copies.
     struct Owned {
       std::string line, op, id_raw, peer;
@@ -147,7 +157,11 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
         Owned{std::string(log::sample(line, 256)), env.op, std::string(req.id_raw), std::string(peer)});
     // `finished` tells apart an answer given at once from one given later.
     auto finished = std::make_shared<bool>(false);
-    auto done = [this, owned, reply, conn, finished](Result<nlohmann::ordered_json> r) mutable {
+    // An answer given during the call leaves the held requests to the
+    // resume() loop that may be running this one (a nested resume would
+    // pull them from under it).
+    auto calling = std::make_shared<bool>(true);
+    auto done = [this, owned, reply, conn, finished, calling](Result<nlohmann::ordered_json> r) mutable {
       if (*finished) return;
       *finished = true;
       Request again{owned->line, owned->op, owned->id_raw, owned->peer};
@@ -156,13 +170,17 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
       } else {
         reply.send(proto::ok_line(again.id_raw, *r));
       }
-      if (conn != 0 && held_.count(conn) != 0) resume(conn);
+      if (!*calling && conn != 0 && held_.count(conn) != 0) resume(conn);
     };
     try {
-      async_handler(ctx_, body, done);
+      if (group_handler != nullptr)
+        group_handler(ctx_, req, body, done);
+      else
+        async_handler(ctx_, body, done);
     } catch (const std::exception& e) {
       done(internal_error(std::string(env.op) + ": " + e.what()));
     }
+    *calling = false;
     return !*finished;
   }
 
