@@ -21,16 +21,18 @@ check "three members share the six partitions" wait_until 30 group_stable fo 3 6
 check "they catch up" wait_until 30 eval '[ "$(group_lag fo)" = 0 ]'
 
 # A steady trickle while members die, so some records are printed but not yet committed.
+touch "$T/producing"
+echo 1001 >"$T/produced.next"
 (
   i=1001
   while [ -e "$T/producing" ]; do
-    seq "$i" $((i + 49)) | sed 's/^/r/' | timeout 10 kproduce -t logs -b "$ALL_BROKERS" 2>/dev/null && i=$((i + 50))
+    seq "$i" $((i + 49)) | awk '{ print "k" $1 " r" $1 }' | timeout 10 kproduce -t logs -K ' ' -b "$ALL_BROKERS" 2>/dev/null &&
+      i=$((i + 50))
     echo "$i" >"$T/produced.next"
     sleep 0.05
   done
 ) &
 producer=$!
-touch "$T/producing"
 sleep 1.5
 
 # --- kill -9 of a member ------------------------------------------------------
@@ -48,6 +50,7 @@ describe_json fo | jq -r --arg id "$victim_id" '
 check "the victim ($victim) held partitions: $(tr '\n' ' ' <"$T/victim.committed")" test -s "$T/victim.committed"
 wait_until 20 group_stable fo 2 6
 moved_ms=$(ms_since "$t0")
+echo "group_failover: the victim's partitions moved in $moved_ms ms" >&2
 check "its partitions moved to the two others in ${moved_ms} ms (session ${GROUP_SESSION_MS} ms + 1 s)" \
   test "$moved_ms" -le $((GROUP_SESSION_MS + 1000))
 
@@ -76,6 +79,7 @@ check "and catch up: lag 0" wait_until 60 eval '[ "$(group_lag fo)" = 0 ]'
 printed=$(cat "$T"/m?.out | awk '{ print $3 }' | sort -u | wc -l)
 check "no record lost: all $last printed ($printed distinct)" test "$printed" -eq "$last"
 dup_lines "$T"/m?.out >"$T/dups"
+echo "group_failover: $last records, $(wc -l <"$T/dups") printed twice, coordinator was node $coord" >&2
 bad=$(awk 'NR == FNR { from[$1] = $2; next } !($1 in from) || $2 < from[$1]' "$T/victim.committed" "$T/dups" | wc -l)
 check "records printed twice ($(wc -l <"$T/dups")) are all on the victim's partitions after its last commit ($bad are not)" \
   test "$bad" -eq 0

@@ -11,7 +11,7 @@
 #   group_stable GROUP N P       # Stable, N members, P partitions assigned, disjoint
 #   group_lag GROUP              # total lag, or "" when unknown
 #   dup_lines FILES...           # "topic/partition offset" pairs printed more than once
-#   produce_seq TOPIC FROM TO    # values FROM..TO (prefixed "r") into TOPIC, keyless
+#   produce_seq TOPIC FROM TO    # values rFROM..rTO into TOPIC, keyed kN so they spread over the partitions
 
 GROUP_SESSION_MS=${GROUP_SESSION_MS:-2000}
 
@@ -58,5 +58,5 @@ group_lag() { describe_json "$1" | jq -r '.lag // empty'; }
 dup_lines() { cat "$@" | awk '{ print $1, $2 }' | sort | uniq -d; }
 
 produce_seq() {
-  seq "$2" "$3" | sed 's/^/r/' | timeout 30 kproduce -t "$1" -b "$ALL_BROKERS"
+  seq "$2" "$3" | awk '{ print "k" $1 " r" $1 }' | timeout 30 kproduce -t "$1" -K ' ' -b "$ALL_BROKERS"
 }
