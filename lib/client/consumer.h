@@ -100,6 +100,9 @@ class Consumer {
                                                      const std::string& at);
 
   void assign(std::vector<Cursor> cursors) { cursors_ = std::move(cursors); }
+  // The long poll of later fetches (a group member shortens it while a join is parked).
+  void set_max_wait_ms(int ms) { options_.max_wait_ms = ms; }
+  const ConsumerOptions& options() const { return options_; }
   const std::vector<Cursor>& cursors() const { return cursors_; }
   bool all_done() const;
 

@@ -22,7 +22,11 @@ bool is_fenced(Code c) { return c == Code::kIllegalGeneration || c == Code::kUnk
 }  // namespace
 
 GroupConsumer::GroupConsumer(Cluster& cluster, Consumer& consumer, GroupConsumerOptions options)
-    : cluster_(cluster), consumer_(consumer), options_(std::move(options)), member_(cluster, options_.member) {}
+    : cluster_(cluster),
+      consumer_(consumer),
+      options_(std::move(options)),
+      member_(cluster, options_.member),
+      fetch_wait_ms_(consumer.options().max_wait_ms) {}
 
 Status GroupConsumer::start() {
   KREEK_RETURN_IF_ERROR(member_.find_coordinator());
@@ -133,6 +137,9 @@ Status GroupConsumer::duties() {
 Status GroupConsumer::poll(RecordSink& sink, bool& stopped) {
   stopped = false;
   KREEK_RETURN_IF_ERROR(duties());
+  // While a join is parked its answer is looked for between fetches, so the
+  // fetches' long polls are kept short until it comes.
+  consumer_.set_max_wait_ms(member_.join_pending() ? std::min(fetch_wait_ms_, 50) : fetch_wait_ms_);
   if (!consumer_.all_done()) return consumer_.poll(sink, stopped);
   // Nothing to fetch (no partitions, or a bounded read at its end): wait a
   // little for the coordinator instead of spinning.

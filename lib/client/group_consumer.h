@@ -96,6 +96,7 @@ class GroupConsumer {
   int32_t settled_generation_ = -1;
   int64_t next_settle_check_ms_ = 0;
   int rebalances_ = 0;
+  int fetch_wait_ms_ = 500;  // the consumer's own long poll
   int depth_ = 0;  // nested rejoins, bounded
 };
 
