@@ -95,15 +95,13 @@ std::string group_description_text(const client::GroupDescription& d) {
                     "\n";
   std::vector<std::vector<std::string>> rows{{"TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "MEMBER", "HOST"}};
   int64_t total = 0;
-  bool any = false;
+  bool known = true;  // a total needs every partition's lag
   for (const auto& r : d.partitions) {
     std::string who = !r.instance_id.empty() ? r.instance_id : r.member_id;
     rows.push_back({r.tp.topic, std::to_string(r.tp.partition), opt(r.committed), opt(r.end), opt(r.lag),
                     who.empty() ? "-" : who, r.host.empty() ? "-" : r.host});
-    if (r.lag) {
-      total += *r.lag;
-      any = true;
-    }
+    if (r.lag) total += *r.lag;
+    else known = false;
   }
   table(rows, out);
   if (!members.empty()) {
@@ -118,7 +116,7 @@ std::string group_description_text(const client::GroupDescription& d) {
     out += "\n";
     table(mrows, out);
   }
-  out += "total lag " + (any ? std::to_string(total) : std::string("-")) + "\n";
+  out += "total lag " + (known ? std::to_string(total) : std::string("-")) + "\n";
   return out;
 }
 
@@ -126,15 +124,17 @@ proto::Json group_description_json(const client::GroupDescription& d) {
   proto::Json out = d.group;
   proto::Json parts = proto::Json::array();
   int64_t total = 0;
+  bool known = true;
   for (const auto& r : d.partitions) {
     proto::Json p = {{"topic", r.tp.topic},        {"partition", r.tp.partition}, {"committed", opt_json(r.committed)},
                      {"end", opt_json(r.end)},     {"lag", opt_json(r.lag)},
                      {"member_id", r.member_id.empty() ? proto::Json() : proto::Json(r.member_id)}};
     if (r.lag) total += *r.lag;
+    else known = false;
     parts.push_back(std::move(p));
   }
   out["partitions"] = std::move(parts);
-  out["lag"] = total;
+  out["lag"] = known ? proto::Json(total) : proto::Json();  // null: some partition's lag is unknown
   return out;
 }
 
@@ -279,6 +279,7 @@ Status run_group(client::Cluster& cluster, const GroupConfig& c) {
   }
   if (c.action == "describe") {
     KREEK_ASSIGN_OR_RETURN(client::GroupDescription d, client::describe_group(cluster, c.group));
+    for (const auto& m : d.missed) warn(m.message());
     print(c.json ? group_description_json(d).dump() + "\n" : group_description_text(d));
     return Status::ok();
   }

@@ -114,6 +114,7 @@ Result<GroupDescription> describe_group(Cluster& cluster, const std::string& gro
     if (count.is_ok()) {
       auto e = offsets_at(cluster, topic, parts, "latest");
       if (e.is_ok()) ends = std::move(e).value();
+      else out.missed.push_back(e.status().with_context("end offsets of " + topic));
     }
     for (int32_t p : parts) {
       GroupPartitionRow row;

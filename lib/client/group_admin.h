@@ -36,6 +36,7 @@ struct GroupPartitionRow {
 struct GroupDescription {
   proto::Json group;  // the coordinator's answer, less its id
   std::vector<GroupPartitionRow> partitions;
+  std::vector<Status> missed;  // end offsets that could not be asked for (their rows show none)
 };
 Result<GroupDescription> describe_group(Cluster& cluster, const std::string& group);
 
