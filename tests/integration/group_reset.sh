@@ -53,6 +53,8 @@ timeout 10 ktopic group reset batch --to-offset 5 --topic logs:0,3 --json >"$T/p
 check "--json plan for partitions 0 and 3 only" \
   test "$(jq -c '[.offsets[] | [.partition, .new]]' "$T/plan.json")" = "[[0,5],[3,5]]"
 check "an applied reset exits 0" eval 'timeout 10 ktopic group reset batch --to-offset 5 --topic logs:0,3 --execute >"$T/applied.txt"'
+check "and printed what it committed (partitions 0 and 3 to 5)" \
+  test "$(awk '$1 == "logs" { printf "%s:%s ", $2, $4 }' "$T/applied.txt")" = "0:5 3:5 "
 after=$(committed batch)
 check "and did what it printed ($before -> $after)" \
   test "$(echo "$after" | jq -c '[.[0], .[3]]')" = "[5,5]" -a "$(echo "$after" | jq -c '[.[1], .[2], .[4], .[5]]')" = "$(echo "$before" | jq -c '[.[1], .[2], .[4], .[5]]')"
