@@ -49,7 +49,7 @@ struct Rig {
   int dialled = 0;
   GroupMemberOptions options() {
     GroupMemberOptions o;
-    o.group = "g";
+    o.group = std::string("g");  // (GCC 12 warns falsely, -Wrestrict, on assigning a short literal)
     o.topics = {"t"};
     o.retry_for_ms = 2000;
     o.dial = [this](const std::string& addr) -> Result<std::unique_ptr<BrokerConnection>> {
@@ -265,5 +265,59 @@ TEST_SUITE("client") {
     CHECK(second["op"] == "join_group");
     CHECK_FALSE(second.contains("owned"));
     CHECK(gc.member().join_pending());
+  }
+
+  TEST_CASE("eager rebalance: what was written is committed, every partition dropped, and reading resumes from the committed offsets") {
+    Rig rig;
+    rig.boot.say(R"({"id":1,"ok":true,"node":2,"addr":"fake:2","partition":0})");
+    rig.coord1.say(R"({"id":2,"ok":true,"generation":1,"member_id":"m-1","assignor":"range"})");
+    rig.coord1.say(R"({"id":3,"ok":true,"generation":1,"assignment":[{"topic":"t","partitions":[0]}]})");
+    rig.coord1.say(R"({"id":4,"ok":true,"offsets":[]})");
+    rig.boot.say(kFakeMetadata);
+    rig.boot.say(R"({"id":6,"ok":true,"partitions":[{"partition":0,"offset":10,"log_start":2,"log_end":10}]})");
+    ConsumerOptions co;
+    co.topic = "t";
+    Consumer consumer(*rig.cluster, co);
+    GroupConsumerOptions go;
+    go.member = rig.options();
+    go.member.assignor = "range";
+    go.member.session_timeout_ms = 3;
+    go.follow = false;  // bounded: stop at the high watermark when assigned
+    go.commit_interval_ms = 1'000'000;
+    GroupConsumer gc(*rig.cluster, consumer, go);
+    REQUIRE(gc.start().is_ok());
+    REQUIRE(consumer.cursors().size() == 1);
+    CHECK(consumer.cursors()[0].next == 2);  // no committed offset: the log start
+    CHECK(consumer.cursors()[0].stop == 10);
+    std::vector<Cursor> moved = consumer.cursors();
+    moved[0].next = 7;
+    consumer.assign(moved);
+
+    rig.coord1.say(R"({"id":7,"ok":false,"error":{"code":"REBALANCE_IN_PROGRESS","message":"rejoin"}})");
+    rig.coord1.say(R"({"id":8,"ok":true})");
+    rig.coord1.say(R"({"id":9,"ok":true,"generation":2,"member_id":"m-1","assignor":"range"})");
+    rig.coord1.say(R"({"id":10,"ok":true,"generation":2,"assignment":[{"topic":"t","partitions":[0]}]})");
+    rig.coord1.say(R"({"id":11,"ok":true,"offsets":[{"topic":"t","partition":0,"offset":7,"metadata":""}]})");
+    rig.boot.say(R"({"id":12,"ok":true,"partitions":[{"partition":0,"offset":12,"log_start":2,"log_end":12}]})");
+    rig.boot.say(R"({"id":13,"ok":true,"parts":[{"topic":"t","partition":0,"hw":7,"log_start":2,"bytes":0}]})");
+    struct Null : RecordSink {
+      bool on_record(const ConsumedRecord&) override { return true; }
+    } sink;
+    bool stopped = false;
+    ::poll(nullptr, 0, 5);
+    REQUIRE(gc.poll(sink, stopped).is_ok());
+    for (const char* op : {"join_group", "sync_group", "fetch_offsets", "heartbeat"}) CHECK(next_request(rig.coord1)["op"] == op);
+    auto commit = next_request(rig.coord1);
+    CHECK(commit["op"] == "commit_offsets");
+    CHECK(commit["generation"] == 1);  // before the join: the old generation still commits
+    CHECK(commit["offsets"].dump() == R"([{"topic":"t","partition":0,"offset":7,"metadata":""}])");
+    auto join = next_request(rig.coord1);
+    CHECK(join["op"] == "join_group");
+    CHECK_FALSE(join.contains("owned"));  // eager: everything was given up
+    CHECK(gc.member().generation() == 2);
+    REQUIRE(consumer.cursors().size() == 1);
+    CHECK(consumer.cursors()[0].next == 7);   // the committed offset
+    CHECK(consumer.cursors()[0].stop == 12);  // the high watermark when assigned again
+    CHECK_FALSE(gc.all_done());
   }
 }
