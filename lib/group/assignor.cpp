@@ -114,11 +114,20 @@ Assignments assign_sticky(const std::vector<MemberSubscription>& members, const 
       if (!taken.count({topic, p})) rest.push_back({subs, {topic, p}});
   }
   std::sort(rest.begin(), rest.end());
+  // Per topic, its subscribers by (load, order): the least loaded is first,
+  // ties to the earliest member, without scanning every member per partition.
+  std::map<std::string, std::set<std::pair<size_t, size_t>>, std::less<>> by_load;
+  for (size_t i = 0; i < n; ++i)
+    for (const std::string& t : order[i]->topics) by_load[t].insert({have[i].size(), i});
   for (const auto& [subs, tp] : rest) {
-    size_t best = n;
-    for (size_t i = 0; i < n; ++i)
-      if (subscribes(*order[i], tp.topic) && (best == n || have[i].size() < have[best].size())) best = i;
-    assert(best < n);  // Invariant: rest holds only subscribed topics.
+    auto& candidates = by_load[tp.topic];
+    assert(!candidates.empty());  // Invariant: rest holds only subscribed topics.
+    const size_t best = candidates.begin()->second;
+    for (const std::string& t : order[best]->topics) {
+      auto& set = by_load[t];
+      set.erase({have[best].size(), best});
+      set.insert({have[best].size() + 1, best});
+    }
     have[best].insert(tp);
   }
 

@@ -135,7 +135,10 @@ void GroupState::join(const JoinRequest& req, uint64_t ticket, int64_t now_ms, c
     const bool unchanged = topic_set(m.topics) == topic_set(req.topics) && lists(req.assignors, assignor_);
     m.id = id;
     members_[id] = std::move(m);
-    if (phase_ == GroupPhase::kStable && unchanged) {
+    // Only a complete assignment is kept as it is: with partitions withheld
+    // (the old process died before revoking and rejoining) or counts
+    // changed, the group needs its next round.
+    if (phase_ == GroupPhase::kStable && unchanged && assigned_partitions() == subscribed_partitions(counts)) {
       Member& mm = members_[id];
       mm.client_id = req.client_id;
       mm.host = req.host;
@@ -257,11 +260,10 @@ void GroupState::end_join_phase(int64_t now_ms, const PartitionCounts& counts, G
   assignor_ = chosen;
   phase_ = GroupPhase::kStable;
   initial_phase_ = false;
-  PartitionCounts used;
+  assigned_counts_ = PartitionCounts{};
   for (const auto& [id, m] : members_)
     for (const std::string& t : m.topics)
-      if (auto it = counts.find(t); it != counts.end()) used[t] = it->second;
-  assigned_counts_ = std::move(used);
+      if (auto it = counts.find(t); it != counts.end()) (*assigned_counts_)[t] = it->second;
   for (auto& [id, m] : members_) {
     PartitionSet mine = std::move(target[id]);
     if (cooperative && !testing::disable_cooperative_withholding) {
@@ -363,6 +365,9 @@ void GroupState::tick(int64_t now_ms, const PartitionCounts& counts, GroupEffect
   }
   if (removed) after_removal(now_ms, counts, out);
   maybe_end_join_phase(now_ms, counts, out);
+  // The broker also says when counts change; this catches a change it
+  // reported before a restore, or never.
+  on_partition_counts(counts, now_ms, out);
 }
 
 int64_t GroupState::next_deadline_ms() const {
@@ -374,37 +379,36 @@ int64_t GroupState::next_deadline_ms() const {
 }
 
 void GroupState::on_partition_counts(const PartitionCounts& counts, int64_t now_ms, GroupEffects& out) {
-  if (phase_ != GroupPhase::kStable) return;  // a join phase uses the counts it ends with
-  bool changed = false;
-  if (assigned_counts_) {
-    for (const auto& [id, m] : members_)
-      for (const std::string& t : m.topics) {
-        auto now = counts.find(t);
-        auto then = assigned_counts_->find(t);
-        const int32_t a = now == counts.end() ? -1 : now->second;
-        const int32_t b = then == assigned_counts_->end() ? -1 : then->second;
-        changed = changed || a != b;
-      }
-  } else {
-    // Restored: the counts the assignment was made with are not kept, so
-    // compare what is assigned with what exists.
-    PartitionSet assigned, exists;
-    for (const auto& [id, m] : members_) {
-      assigned.insert(m.assignment.begin(), m.assignment.end());
-      for (const std::string& t : m.topics)
-        if (auto it = counts.find(t); it != counts.end())
-          for (int32_t p = 0; p < it->second; ++p) exists.insert({t, p});
-    }
-    changed = assigned != exists;
-    if (!changed) {
-      PartitionCounts used;
-      for (const auto& [id, m] : members_)
-        for (const std::string& t : m.topics)
-          if (auto it = counts.find(t); it != counts.end()) used[t] = it->second;
-      assigned_counts_ = std::move(used);
-    }
-  }
-  if (changed) start_join_phase(now_ms, counts, out);
+  // A join phase uses the counts it ends with.
+  if (phase_ == GroupPhase::kStable && counts_changed(counts)) start_join_phase(now_ms, counts, out);
+}
+
+PartitionSet GroupState::assigned_partitions() const {
+  PartitionSet out;
+  for (const auto& [id, m] : members_) out.insert(m.assignment.begin(), m.assignment.end());
+  return out;
+}
+
+PartitionSet GroupState::subscribed_partitions(const PartitionCounts& counts) const {
+  PartitionSet out;
+  for (const auto& [id, m] : members_)
+    for (const std::string& t : m.topics)
+      if (auto it = counts.find(t); it != counts.end())
+        for (int32_t p = 0; p < it->second; ++p) out.insert({t, p});
+  return out;
+}
+
+bool GroupState::counts_changed(const PartitionCounts& counts) {
+  PartitionCounts now;
+  for (const auto& [id, m] : members_)
+    for (const std::string& t : m.topics)
+      if (auto it = counts.find(t); it != counts.end()) now[t] = it->second;
+  if (assigned_counts_) return now != *assigned_counts_;
+  // Restored: the counts the assignment was made with are not kept, so
+  // compare what is assigned with what exists.
+  if (assigned_partitions() != subscribed_partitions(counts)) return true;
+  assigned_counts_ = std::move(now);
+  return false;
 }
 
 Status GroupState::mark_deleted() {

@@ -109,7 +109,8 @@ class GroupState {
 
   // A join. Its answer comes through `out.joins` with `ticket`: now (an
   // error, or a static member rejoining a Stable group unchanged, which gets
-  // the current generation back) or when the join phase ends (a later call).
+  // the current generation back if the group's assignment is complete) or
+  // when the join phase ends (a later call).
   // Errors: INVALID_REQUEST (session timeout outside the limits: the message
   // names them; an unknown assignor), UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID,
   // INCONSISTENT_GROUP_PROTOCOL (no assignor shared with the group),
@@ -139,7 +140,8 @@ class GroupState {
 
   // Time passed: ends a join phase whose delay or rebalance timeout ran out
   // (members that did not rejoin are removed), and removes members whose
-  // session ran out (a Stable group then rebalances).
+  // session ran out (a Stable group then rebalances). It also does what
+  // on_partition_counts does, so pass the real counts.
   void tick(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
   // The earliest now_ms at which tick() has something to do; INT64_MAX if none.
   int64_t next_deadline_ms() const;
@@ -181,6 +183,10 @@ class GroupState {
   void start_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
   void maybe_end_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
   void end_join_phase(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
+  PartitionSet assigned_partitions() const;
+  PartitionSet subscribed_partitions(const PartitionCounts& counts) const;
+  // Do the subscribed topics' counts differ from the assignment's?
+  bool counts_changed(const PartitionCounts& counts);
   void after_removal(int64_t now_ms, const PartitionCounts& counts, GroupEffects& out);
   void become_empty(GroupEffects& out);
 };

@@ -222,6 +222,26 @@ TEST_SUITE("group") {
     CHECK(h.g.next_deadline_ms() == INT64_MAX);
   }
 
+  TEST_CASE("group state: a member waiting in a parked join is not expired; its session restarts at the answer") {
+    Harness h;
+    JoinRequest r = req();
+    r.session_timeout_ms = 2000;
+    r.rebalance_timeout_ms = 9000;
+    std::string a = h.add(r);
+    std::string b = h.add(r);
+    // a rejoins and waits; b says nothing more and is removed by its session
+    // (which ends the phase); a, parked for longer than its session, is kept.
+    uint64_t ta = h.join(Harness::with_id(r, a), 100);
+    h.tick(2000);
+    CHECK_FALSE(h.answered(ta));
+    h.tick(2101);
+    CHECK_FALSE(h.g.members().count(b));
+    REQUIRE(h.answered(ta));
+    CHECK(h.g.members().at(a).last_heard_ms == 2101);
+    CHECK(h.g.next_deadline_ms() == 2101 + 2000 + 1);
+    CHECK(h.sync(a, 2200).size() == 6);
+  }
+
   TEST_CASE("group state: session timeouts outside the broker's limits and unknown assignors are refused") {
     GroupLimits l;
     l.min_session_timeout_ms = 6000;
@@ -300,6 +320,26 @@ TEST_SUITE("group") {
     CHECK(h.g.leave(a, 700, h.counts, e).code() == Code::kFencedInstanceId);
     // A known member id with another instance id is fenced too.
     CHECK(h.answer(h.join(Harness::with_id(req("", {"range"}, "w9"), b))).status.code() == Code::kFencedInstanceId);
+  }
+
+  TEST_CASE("group state: a static restart rebalances when partitions are withheld for its old process") {
+    Harness h;
+    JoinRequest r = req("", {"cooperative-sticky"}, "w1");
+    std::string a = h.add(r);
+    JoinRequest ra = Harness::with_id(r, a);
+    ra.owned = h.sync(a, 10);
+    uint64_t tb = h.join(req("", {"cooperative-sticky"}), 10);
+    h.join(ra, 10);
+    std::string b = h.answer(tb).member_id;
+    CHECK(h.sync(b, 10).empty());  // withheld until a revokes; but a dies first
+    const int32_t gen = h.g.generation();
+    uint64_t t = h.join(r, 20);  // a's restart
+    CHECK_FALSE(h.answered(t));
+    CHECK(h.g.phase() == GroupPhase::kPreparingRebalance);
+    h.join(Harness::with_id(req("", {"cooperative-sticky"}), b), 30);
+    CHECK(h.answer(t).generation == gen + 1);
+    CHECK(h.sync(b, 30).size() == 3);
+    CHECK(h.sync(h.answer(t).member_id, 30).size() == 3);
   }
 
   TEST_CASE("group state: a static member back with another subscription rebalances the group") {

@@ -54,6 +54,10 @@ struct GroupRecord {
 };
 
 // Keys: {"v":1,"group":G,"topic":T,"partition":P} and {"v":1,"group":G}.
+// Values: {"v":1,"offset":O,"metadata":M,"commit_ts_ms":T} and
+// {"v":1,"generation":G,"assignor":A,"members":[{"member_id","instance_id",
+// "client_id","host","topics","assignors","session_timeout_ms",
+// "rebalance_timeout_ms","assignment":[{"topic":T,"partitions":[P,...]}]}]}.
 std::string offset_key(std::string_view group, const TopicPartition& tp);
 std::string group_key(std::string_view group);
 std::string encode_offset(const CommittedOffset& offset);

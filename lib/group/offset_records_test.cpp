@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "proto/partitioner.h"
 
 using namespace kreek;
@@ -168,6 +170,36 @@ TEST_SUITE("group") {
     // An offset value under a group key, and a group value under an offset key.
     refused(group_key("g"), encode_offset({1, "", 0}));
     refused(key, encode_group(sample_group()));
+  }
+
+  TEST_CASE("offsets topic: damaged records decode or are corrupt, never anything else") {
+    // Flipped, dropped and inserted bytes in valid keys and values: the
+    // decoder must not throw, and what it accepts must be canonical.
+    std::mt19937_64 rng(99);
+    const std::vector<std::pair<std::string, std::string>> good = {
+        {offset_key("g", {"logs", 12}), encode_offset({120, "m", 5})},
+        {group_key("workers"), encode_group(sample_group())},
+    };
+    for (int i = 0; i < 20000; ++i) {
+      auto [key, value] = good[static_cast<size_t>(i) % good.size()];
+      std::string& victim = rng() % 3 == 0 ? key : value;
+      for (int n = 1 + static_cast<int>(rng() % 3); n > 0 && !victim.empty(); --n) {
+        const size_t at = rng() % victim.size();
+        switch (rng() % 3) {
+          case 0: victim[at] = static_cast<char>(rng() % 256); break;
+          case 1: victim.erase(at, 1); break;
+          default: victim.insert(at, 1, "{}[]\",:0-9e\\"[rng() % 11]); break;
+        }
+      }
+      auto r = decode_record(key, value);
+      if (!r.is_ok()) {
+        REQUIRE(r.status().code() == Code::kCorrupt);
+        continue;
+      }
+      const std::string canonical =
+          r->kind == OffsetsTopicRecord::Kind::kGroup ? group_key(r->group) : offset_key(r->group, r->tp);
+      REQUIRE(canonical == key);
+    }
   }
 
   TEST_CASE("offsets topic: malformed group values are corrupt") {
