@@ -228,6 +228,7 @@ void GroupCoordinator::reload_group(int32_t p, uint64_t incarnation, const std::
 // --- finding a group --------------------------------------------------------
 
 Status GroupCoordinator::check_coordinator(const std::string& group) {
+  if (stopped_) return not_coordinator("this broker is stopping; its groups move to other brokers");
   int32_t p = partition_of(group);
   if (p < 0)
     return Status(Code::kCoordinatorNotAvailable,
@@ -325,8 +326,11 @@ void GroupCoordinator::create_offsets_topic(std::function<void(Status)> then) {
   } else {
     rf = 1;
   }
+  // Segments of 100 MiB, as Kafka's offsets.topic.segment.bytes: compaction
+  // cleans only closed segments, so a smaller one lets it start sooner.
   std::map<std::string, std::string> config = {{"cleanup.policy", "compact"},
-                                               {"min.insync.replicas", std::to_string(std::min(2, rf))}};
+                                               {"min.insync.replicas", std::to_string(std::min(2, rf))},
+                                               {"segment.bytes", "104857600"}};
   if (ctx_.coordinator == nullptr) {
     auto created = ctx_.logs.create_topic(kTopic, c.offsets_topic_partitions, config);
     if (created.is_ok()) {
@@ -359,9 +363,14 @@ void GroupCoordinator::join(const std::string& group, group::JoinRequest req, Jo
   int32_t p = partition_of(group);
   uint64_t ticket = next_ticket_++;
   parked_[ticket] = Parked{p, group, std::move(done)};
+  bool existed = lookup(group) != nullptr;
   group::GroupEffects fx;
   get_or_create(group).join(req, ticket, now(), partition_counts(), fx);
   apply_effects(group, std::move(fx));
+  // A refused join does not make a group exist (list_groups would show it).
+  if (group::GroupState* g = lookup(group);
+      !existed && g != nullptr && g->members().empty() && g->offsets().empty() && g->generation() == 0)
+    loaded_part(group)->groups.erase(group);
   reschedule();
 }
 

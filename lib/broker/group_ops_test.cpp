@@ -96,6 +96,7 @@ TEST_SUITE("broker groups") {
     REQUIRE(t != nullptr);
     CHECK(t->partitions == 3);
     CHECK(t->config.cleanup_compact);
+    CHECK(t->config.segment_bytes == 100 << 20);
     json fc = g.h.json(R"({"op":"find_coordinator","id":1,"group":"g"})");
     CHECK(fc["node"] == 0);
     CHECK(fc["partition"] == g.partition_of("g"));
@@ -133,6 +134,9 @@ TEST_SUITE("broker groups") {
       CHECK(code(R"({"op":"join_group","id":1,"group":"g","member_id":"","topics":["x"],"assignors":["range"],"owned":[{"topic":"x","partitions":[-1]}]})") == "INVALID_REQUEST");
       // Outside the broker's session limits (1000..300000 by default).
       CHECK(code(R"({"op":"join_group","id":1,"group":"g","member_id":"","topics":["x"],"assignors":["range"],"session_timeout_ms":10})") == "INVALID_REQUEST");
+      CHECK(code(R"({"op":"join_group","id":1,"group":"g","member_id":"nobody","topics":["x"],"assignors":["range"]})") == "UNKNOWN_MEMBER_ID");
+      // Refused joins leave no group behind.
+      CHECK(g.h.json(R"({"op":"list_groups","id":1})")["groups"].empty());
     }
     SUBCASE("member ops") {
       CHECK(code(R"({"op":"heartbeat","id":1,"group":"g","member_id":"","generation":1})") == "INVALID_REQUEST");
@@ -327,6 +331,16 @@ TEST_SUITE("broker groups") {
     CHECK(f["offsets"] == json::parse(R"([{"topic":"logs","partition":0,"offset":1,"metadata":""}])"));
     g.lead_offsets(g.partition_of("g"), g.h.ctx().partitions.self(), 3);
     CHECK(g.h.json(R"({"op":"fetch_offsets","id":1,"group":"g"})")["offsets"].size() == 1);
+  }
+
+  TEST_CASE("a stopping broker answers parked joins and later group ops NOT_COORDINATOR") {
+    Groups g;
+    auto [a, gen] = join_alone(g);
+    auto pending = g.h.send(join_line(""));
+    REQUIRE(pending->replies.empty());
+    g.h.ctx().groups->stop();
+    CHECK(error_code(reply_json(pending)) == "NOT_COORDINATOR");
+    CHECK(error_code(g.h.json(member_line("heartbeat", a, gen))) == "NOT_COORDINATOR");
   }
 
   TEST_CASE("the broker's session limits and initial rebalance delay apply to joins") {

@@ -10,9 +10,9 @@
 #include "broker/group_ops.h"
 #include "broker/produce.h"
 #include "broker/producer_id.h"
+#include "group/offset_records.h"
 #include "proto/message.h"
 #include "proto/request_fields.h"
-#include "group/offset_records.h"
 
 namespace kreek::broker {
 
