@@ -83,8 +83,9 @@ Status run_group_consume(const ConsumeConfig& c, const RecordFormatter& fmt) {
 
   client::ConsumerOptions opts;
   opts.topic = topics.front();
-  // Heartbeats go between fetch rounds, so a round never outlasts half a beat.
-  opts.max_wait_ms = static_cast<int>(std::clamp<int64_t>(client::heartbeat_interval_ms(session) / 2, 20, 500));
+  // Heartbeats go between fetch rounds, so a round never outlasts a quarter
+  // of a beat: a rebalance is heard of at most that much after it is due.
+  opts.max_wait_ms = static_cast<int>(std::clamp<int64_t>(client::heartbeat_interval_ms(session) / 4, 20, 500));
   opts.reset = reset;
   opts.on_notice = [](const std::string& m) { warn(m); };
   opts.wait_for_brokers = c.follow;
