@@ -12,7 +12,7 @@
 #      BENCH_METADATA_REQUESTS (part H, 200), BENCH_CLUSTER_PASSES (part I produces the
 #      records this many times over, 5), BENCH_REPL_RECORDS (part J's records per produce,
 #      500000), BENCH_FAILOVERS (part J's leader kills, 5), BENCH_FOLLOW_RECORDS (part K's
-#      log file, 1000000).
+#      log file, 1000000), BENCH_GROUP_RECORDS (part M's records, 500000).
 set -uo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -261,30 +261,30 @@ part_l() {
     for linger in 0 1; do
       local topic="bench-lat-$rate-$linger" secs=$LAT_SECONDS
       local warm=$rate count=$((rate * secs)) send_s=$((secs + 2))
-      ktopic -b "$ka_ADDR" create "$topic" -p 1 >/dev/null 2>"$TEST_TMP/k.err" || {
-        failed_row "ktopic create $topic: $(tail -n 1 "$TEST_TMP/k.err")"
+      ktopic -b "$ka_ADDR" create "$topic" -p 1 >/dev/null 2>"$TEST_TMP/l.err" || {
+        failed_row "ktopic create $topic: $(tail -n 1 "$TEST_TMP/l.err")"
         continue
       }
-      rm -f "$TEST_TMP/k.fifo"
-      mkfifo "$TEST_TMP/k.fifo"
-      kconsume -b "$ka_ADDR" -t "$topic" -f --format '%v\n' >"$TEST_TMP/k.fifo" 2>"$TEST_TMP/k.cons.err" &
+      rm -f "$TEST_TMP/l.fifo"
+      mkfifo "$TEST_TMP/l.fifo"
+      kconsume -b "$ka_ADDR" -t "$topic" -f --format '%v\n' >"$TEST_TMP/l.fifo" 2>"$TEST_TMP/l.cons.err" &
       local cpid=$!
       _started_pids+=("$cpid")
-      timeout $((send_s + 30)) "$probe" recv --warmup "$warm" --count "$count" <"$TEST_TMP/k.fifo" >"$TEST_TMP/k.out" &
+      timeout $((send_s + 30)) "$probe" recv --warmup "$warm" --count "$count" <"$TEST_TMP/l.fifo" >"$TEST_TMP/l.out" &
       local rpid=$!
       sleep 0.5
-      "$probe" send --rate "$rate" --seconds "$send_s" 2>"$TEST_TMP/k.send.err" |
-        timeout $((send_s + 30)) kproduce -b "$ka_ADDR" -t "$topic" --linger-ms "$linger" 2>"$TEST_TMP/k.prod.err"
+      "$probe" send --rate "$rate" --seconds "$send_s" 2>"$TEST_TMP/l.send.err" |
+        timeout $((send_s + 30)) kproduce -b "$ka_ADDR" -t "$topic" --linger-ms "$linger" 2>"$TEST_TMP/l.prod.err"
       wait "$rpid"
       local rrc=$?
       kill -TERM "$cpid" 2>/dev/null
       wait "$cpid" 2>/dev/null
       local res
-      res=$(cat "$TEST_TMP/k.out")
-      say "latency $rate rec/s linger $linger: $res; $(cat "$TEST_TMP/k.send.err")"
+      res=$(cat "$TEST_TMP/l.out")
+      say "latency $rate rec/s linger $linger: $res; $(cat "$TEST_TMP/l.send.err")"
       if [ "$rrc" != 0 ] || [ -z "$res" ]; then
         row "p50 / p99 at $(human "$rate") rec/s, --linger-ms $linger" "-" "ms" "" \
-          "too few records: ${res:-none} $(tail -n 1 "$TEST_TMP/k.prod.err")"
+          "too few records: ${res:-none} $(tail -n 1 "$TEST_TMP/l.prod.err")"
         continue
       fi
       row "p50 / p99 at $(human "$rate") rec/s, --linger-ms $linger" \
@@ -587,7 +587,8 @@ cluster_up() {
   n="${p}z_ADDR"
   local zaddr=${!n} baddrs=()
   for i in 1 2 3; do
-    start_broker "$p$i" --coordinator "$zaddr" --node-id "$i" || {
+    # shellcheck disable=SC2086 # CLUSTER_BROKER_FLAGS: extra kbroker flags, split on spaces
+    start_broker "$p$i" --coordinator "$zaddr" --node-id "$i" ${CLUSTER_BROKER_FLAGS:-} || {
       n="$p${i}_LOG"
       PART_ERR="kbroker $p$i did not join the cluster: $(tail -n 1 "${!n}")"
       return 1
@@ -1160,6 +1161,101 @@ part_k() {
   row "  client CPU: --follow / tail + kproduce" "$cpu_f / $cpu_t" "s" "" "user+sys of the shipping processes in the faster round (robust on a busy machine)"
 }
 
+# --- M: consumer groups (3 brokers + kzk-lite) ---
+M_N=${BENCH_GROUP_RECORDS:-500000}
+[ "$M_N" -le "$N" ] || M_N=$N
+# Members started together land in one generation (Kafka's group.initial.rebalance.delay.ms).
+M_DELAY_MS=300
+M_DATA=$TEST_TMP/group-records.txt
+# m_until SECONDS CMD...: polls CMD every 50 ms until it succeeds; 1 on timeout.
+m_until() {
+  local secs=$1 i
+  shift
+  for ((i = 0; i < secs * 20; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# m_stable GROUP N: the group is Stable with N members and all 6 partitions assigned.
+m_stable() {
+  timeout 10 ktopic -b "$CLUSTER_BOOT" group describe "$1" --json 2>/dev/null | jq -e --argjson n "$2" '
+    .state == "Stable" and (.members | length) == $n and
+    ([.members[].assignment[]? | .partitions[]] | length) == 6 and
+    all(.members[]; ([.assignment[]? | .partitions[]] | length) > 0)' >/dev/null
+}
+
+# Bounded reads of the whole topic by 1, 2 and 3 members of a new group at once: the rate
+# is over the time until every record was printed; the exit (commit, leave, and the
+# rebalances the leaves cause among the others) is reported beside it.
+m_lines() { cat "$TEST_TMP"/m$1.*.out 2>/dev/null | wc -l; }
+m_throughput() {
+  local m i t0 el done_el total pids
+  for m in 1 2 3; do
+    pids=()
+    t0=$EPOCHREALTIME
+    for ((i = 1; i <= m; i++)); do
+      timeout 300 kconsume -b "$CLUSTER_BOOT" -g "bench-g$m" -t bench-group >"$TEST_TMP/m$m.$i.out" 2>"$TEST_TMP/m$m.$i.err" &
+      pids+=($!)
+    done
+    done_el=""
+    while [ -z "$done_el" ] && kill -0 "${pids[@]}" 2>/dev/null; do
+      [ "$(m_lines "$m")" -ge "$M_N" ] && done_el=$(secs_since "$t0")
+      sleep 0.02
+    done
+    for i in "${pids[@]}"; do wait "$i" || { PART_ERR="kconsume -g with $m members: $(cat "$TEST_TMP"/m$m.*.err | tail -n 1)"; return 1; }; done
+    el=$(secs_since "$t0")
+    [ -n "$done_el" ] || done_el=$el
+    total=$(m_lines "$m")
+    rm -f "$TEST_TMP"/m$m.*.out
+    [ "$total" -ge "$M_N" ] || { PART_ERR="$m members printed $total of $M_N records"; return 1; }
+    row "kconsume -g, $m member(s) at once" "$(human "$(calc "$total / $done_el" 0)")" "rec/s" "" "$(human "$total") records printed in ${done_el}s (join incl., ${M_DELAY_MS} ms group delay); all exited 0 after ${el}s"
+  done
+}
+
+# From a member's start to every member consuming again (Stable, each with partitions).
+m_rebalance() {
+  local assignor=$1 group="bench-rb-$1" t0 ms pids=() i
+  for i in 1 2; do
+    kconsume -b "$CLUSTER_BOOT" -g "$group" -t bench-group -f --assignor "$assignor" >/dev/null 2>>"$TEST_TMP/m-rb.err" &
+    pids+=($!)
+    _started_pids+=($!)
+  done
+  if ! m_until 60 m_stable "$group" 2; then PART_ERR="two $assignor members never settled"; kill "${pids[@]}"; return 1; fi
+  t0=$(date +%s%N)
+  kconsume -b "$CLUSTER_BOOT" -g "$group" -t bench-group -f --assignor "$assignor" >/dev/null 2>>"$TEST_TMP/m-rb.err" &
+  pids+=($!)
+  _started_pids+=($!)
+  if ! m_until 60 m_stable "$group" 3; then PART_ERR="three $assignor members never settled"; kill "${pids[@]}"; return 1; fi
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  row "rebalance: a 3rd member joins ($assignor)" "$ms" "ms" "" "start of kconsume to all 3 consuming (polled every 50 ms)"
+  kill -TERM "${pids[@]}" 2>/dev/null
+  wait "${pids[@]}" 2>/dev/null
+  return 0
+}
+
+part_m() {
+  [ -s "$DATA" ] || { PART_ERR="no input data"; return 1; }
+  head -n "$M_N" "$DATA" >"$M_DATA"
+  M_N=$(wc -l <"$M_DATA")
+  CLUSTER_BROKER_FLAGS="--group-initial-rebalance-delay-ms $M_DELAY_MS" cluster_up m || return 1
+  if ! ktopic -b "$CLUSTER_BOOT" create bench-group -p 6 >/dev/null 2>"$TEST_TMP/m.err" ||
+    ! timeout 300 kproduce -b "$CLUSTER_BOOT" -t bench-group "$M_DATA" 2>"$TEST_TMP/m.err"; then
+    PART_ERR="setup: $(tail -n 1 "$TEST_TMP/m.err")"
+    cluster_down m
+    return 1
+  fi
+  local sub
+  for sub in m_throughput "m_rebalance cooperative-sticky" "m_rebalance range"; do
+    PART_ERR=""
+    say "part M: $sub"
+    $sub || failed_row "$sub: ${PART_ERR:-failed}"
+  done
+  cluster_down m
+  return 0
+}
+
 # --- run ---
 for tool in kbroker kproduce kconsume ktopic; do
   command -v "$tool" >/dev/null || say "warning: $tool not found in $KREEK_BIN"
@@ -1180,6 +1276,7 @@ run_part H "cluster metadata: ${BENCH_CLUSTER_PARTITIONS:-1000} partitions over 
 run_part I "cluster produce: 6 partitions, 3 brokers vs 1 standalone (${REC_BYTES}-byte keyless records)" part_i
 run_part J "replication: 3 brokers + kzk-lite, replication factor 3, min.insync.replicas 2" part_j
 run_part K "log shipping: kproduce --follow vs tail -F | kproduce ($(human "$K_N") lines)" part_k
+run_part M "consumer groups: 6 partitions on 3 brokers, $(human "$M_N") records" part_m
 
 echo
 echo "kreek benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || echo '?')"

@@ -16,6 +16,13 @@ _kreek_topics() {
   timeout 1 ktopic "${args[@]}" list 2>/dev/null
 }
 
+# _kreek_groups BROKERS: consumer group names, or nothing if no broker answers quickly.
+_kreek_groups() {
+  local -a args=()
+  [[ -n $1 ]] && args=(-b "$1")
+  timeout 1 ktopic "${args[@]}" group list 2>/dev/null | awk 'NR > 1 { print $1 }'
+}
+
 # _kreek_reply WORDS...: completes the current word from WORDS.
 _kreek_reply() {
   local IFS=$'\n'
@@ -38,7 +45,7 @@ _kreek_dirs() {
 }
 
 _kreek() {
-  local cur prev cmd brokers="" i sub="" nargs=0
+  local cur prev cmd brokers="" i sub="" sub2="" nargs=0
   COMPREPLY=()
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -61,7 +68,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker|-g|--group|--assignor|--session-timeout-ms|--commit-interval-ms|--commit|--instance-id|--to-offset|--to-time|--shift-by)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -71,7 +78,12 @@ _kreek() {
       continue
     fi
     if [[ ${COMP_WORDS[i]} != -* ]]; then
-      if [[ -z $sub ]]; then sub=${COMP_WORDS[i]}; else ((nargs++)); fi
+      if [[ -z $sub ]]; then
+        sub=${COMP_WORDS[i]}
+      else
+        [[ -z $sub2 ]] && sub2=${COMP_WORDS[i]}
+        ((nargs++))
+      fi
     fi
   done
 
@@ -109,7 +121,13 @@ _kreek() {
       ;;
     ktopic)
       case $prev in
-        -b | --brokers | -p | --partitions | --partition | -r | --replication-factor | --replicas | --broker) return 0 ;;
+        -b | --brokers | -p | --partitions | --partition | -r | --replication-factor | --replicas | \
+          --to-offset | --to-time | --shift-by | --broker) return 0 ;;
+        --topic)
+          # shellcheck disable=SC2046
+          _kreek_reply $(_kreek_topics "$brokers")
+          return 0
+          ;;
         -c | --config)
           compopt -o nospace 2>/dev/null
           # shellcheck disable=SC2086
@@ -128,10 +146,24 @@ _kreek() {
           metrics) _kreek_reply --broker --json -b --brokers -v --verbose -q --quiet -h --help ;;
           list | describe | cluster) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
           reassign) _kreek_reply -p --partition --replicas --cancel --rebalance --execute --json -b --brokers -v --verbose -q --quiet -h --help ;;
+          group)
+            case $sub2 in
+              reset) _kreek_reply --to-earliest --to-latest --to-offset --to-time --shift-by --topic --execute --json -b --brokers -v --verbose -q --quiet -h --help ;;
+              list | describe) _kreek_reply --json -b --brokers -v --verbose -q --quiet -h --help ;;
+              *) _kreek_reply -b --brokers -v --verbose -q --quiet -h --help ;;
+            esac
+            ;;
           *) _kreek_reply -b --brokers -v --verbose -q --quiet -h --help ;;
         esac
       elif [[ -z $sub ]]; then
-        _kreek_reply create list describe alter delete cluster reassign partition-for metrics
+        _kreek_reply create list describe alter delete cluster reassign partition-for metrics group
+      elif [[ $sub == group ]]; then
+        if [[ $nargs -eq 0 ]]; then
+          _kreek_reply list describe reset delete
+        elif [[ $nargs -eq 1 && $sub2 =~ ^(describe|reset|delete)$ ]]; then
+          # shellcheck disable=SC2046
+          _kreek_reply $(_kreek_groups "$brokers")
+        fi
       elif [[ $nargs -eq 0 && $sub =~ ^(describe|alter|delete|reassign|partition-for)$ ]]; then
         # shellcheck disable=SC2046
         _kreek_reply $(_kreek_topics "$brokers")
@@ -171,11 +203,20 @@ _kreek() {
         --from) _kreek_reply beginning end; return 0 ;;
         --reset) _kreek_reply earliest latest; return 0 ;;
         --checkpoint) _kreek_files; return 0 ;;
-        -b | --brokers | -n | --last | -p | --partition | -c | --count | --format | --null) return 0 ;;
+        -g | --group)
+          # shellcheck disable=SC2046
+          _kreek_reply $(_kreek_groups "$brokers")
+          return 0
+          ;;
+        --assignor) _kreek_reply range roundrobin sticky cooperative-sticky; return 0 ;;
+        --commit) _kreek_reply on off; return 0 ;;
+        -b | --brokers | -n | --last | -p | --partition | -c | --count | --format | --null | \
+          --session-timeout-ms | --commit-interval-ms | --instance-id) return 0 ;;
       esac
       # shellcheck disable=SC2086
       _kreek_reply -t --topic -f --follow -n --last --from -p --partition -c --count --json --format \
-        --null --checkpoint --reset $_kreek_common_flags
+        --null --checkpoint --reset -g --group --assignor --session-timeout-ms --commit-interval-ms \
+        --commit --instance-id $_kreek_common_flags
       ;;
   esac
   return 0

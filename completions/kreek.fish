@@ -19,6 +19,23 @@ function __kreek_topics
     timeout 1 ktopic $args list 2>/dev/null
 end
 
+function __kreek_groups
+    set -l args
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case -b --brokers
+                set -l j (math $i + 1)
+                if test $j -le (count $tokens)
+                    set args -b $tokens[$j]
+                end
+            case '--brokers=*'
+                set args -b (string replace -- '--brokers=' '' $tokens[$i])
+        end
+    end
+    timeout 1 ktopic $args group list 2>/dev/null | awk 'NR > 1 { print $1 }'
+end
+
 function __kreek_config_keys
     # After KEY=, the values of the keys that have a fixed set.
     switch (commandline -ct)
@@ -98,7 +115,7 @@ complete -c kzk-lite -s h -l help -d 'Print usage and exit'
 complete -c kzk-lite -l version -d 'Print version and exit'
 
 # ktopic
-set -l __kreek_ktopic_cmds create list describe alter delete cluster reassign partition-for metrics
+set -l __kreek_ktopic_cmds create list describe alter delete cluster reassign partition-for metrics group
 complete -c ktopic -f
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a create -d 'Create a topic'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a list -d 'List topics'
@@ -109,8 +126,22 @@ complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a 
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a reassign -d 'Move replicas between brokers'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a partition-for -d 'Show the partition each key goes to'
 complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a metrics -d "Show a broker's metrics"
-complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete reassign partition-for' -a '(__kreek_topics)' -d topic
+complete -c ktopic -n '__fish_seen_subcommand_from describe alter delete reassign partition-for; and not __fish_seen_subcommand_from group' -a '(__kreek_topics)' -d topic
 complete -c ktopic -n '__fish_seen_subcommand_from metrics' -l broker -x -d 'The broker to ask (HOST:PORT or node id)'
+complete -c ktopic -n "not __fish_seen_subcommand_from $__kreek_ktopic_cmds" -a group -d 'List, describe, reset and delete consumer groups'
+set -l __kreek_group_cmds list describe reset delete
+complete -c ktopic -n "__fish_seen_subcommand_from group; and not __fish_seen_subcommand_from $__kreek_group_cmds" -a list -d 'List consumer groups'
+complete -c ktopic -n "__fish_seen_subcommand_from group; and not __fish_seen_subcommand_from $__kreek_group_cmds" -a describe -d 'Members, offsets and lag of a group'
+complete -c ktopic -n "__fish_seen_subcommand_from group; and not __fish_seen_subcommand_from $__kreek_group_cmds" -a reset -d "Plan or commit new offsets for a group"
+complete -c ktopic -n "__fish_seen_subcommand_from group; and not __fish_seen_subcommand_from $__kreek_group_cmds" -a delete -d 'Delete an empty group'
+complete -c ktopic -n '__fish_seen_subcommand_from group; and __fish_seen_subcommand_from describe reset delete' -a '(__kreek_groups)' -d group
+complete -c ktopic -n '__fish_seen_subcommand_from reset' -l to-earliest -d 'Reset to the log start'
+complete -c ktopic -n '__fish_seen_subcommand_from reset' -l to-latest -d 'Reset to the end'
+complete -c ktopic -n '__fish_seen_subcommand_from reset' -l to-offset -x -d 'Reset to this offset'
+complete -c ktopic -n '__fish_seen_subcommand_from reset' -l to-time -x -d 'Reset to the first offset at a time (as kconsume --from)'
+complete -c ktopic -n '__fish_seen_subcommand_from reset' -l shift-by -x -d 'Move the committed offsets by N'
+complete -c ktopic -n '__fish_seen_subcommand_from reset' -l topic -x -a '(__kreek_topics)' -d 'Reset only TOPIC or TOPIC:P,P'
+complete -c ktopic -n '__fish_seen_subcommand_from reset' -l execute -d 'Commit the planned offsets'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l partition -x -d 'The partition to move'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l replicas -x -d 'New replicas, preferred leader first (2,3,1)'
 complete -c ktopic -n '__fish_seen_subcommand_from reassign' -l cancel -d 'Cancel the running move'
@@ -157,3 +188,9 @@ complete -c kconsume -l format -x -d 'Output format (%t %p %o %k %v %T %h)'
 complete -c kconsume -l null -x -a NULL -d 'Print a null key or value as STR'
 complete -c kconsume -l checkpoint -r -F -d 'Start from and save offsets in FILE'
 complete -c kconsume -l reset -x -a 'earliest latest' -d 'Where to jump when a start offset is out of range (default: fail)'
+complete -c kconsume -s g -l group -x -a '(__kreek_groups)' -d 'Read as a member of this consumer group'
+complete -c kconsume -l assignor -x -a 'range roundrobin sticky cooperative-sticky' -d 'How the group shares partitions'
+complete -c kconsume -l session-timeout-ms -x -d 'A member silent this long leaves the group'
+complete -c kconsume -l commit-interval-ms -x -d 'Commit what was written this often'
+complete -c kconsume -l commit -x -a 'on off' -d 'Commit positions to the group'
+complete -c kconsume -l instance-id -x -d 'Stable member name (static membership)'

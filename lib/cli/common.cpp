@@ -98,7 +98,12 @@ std::string g_help_for;
 
 void note_command(const CLI::App& app) {
   g_help_for = g_tool;
-  for (const CLI::App* sub : app.get_subcommands()) g_help_for += " " + sub->get_name();
+  // Down to the innermost command chosen ("ktopic group reset").
+  for (const CLI::App* at = &app; at != nullptr;) {
+    const auto subs = at->get_subcommands();
+    at = subs.empty() ? nullptr : subs.front();
+    if (at != nullptr) g_help_for += " " + at->get_name();
+  }
 }
 
 void usage_lines(std::string_view message) {

@@ -6,12 +6,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
 #include "base/clock.h"
+#include "base/topic_name.h"
 #include "cli/checkpoint.h"
 #include "cli/output_format.h"
+#include "cli/output_sink.h"
 #include "cli/output_writer.h"
 #include "cli/progress_meter.h"
 #include "cli/start_position.h"
@@ -19,34 +22,6 @@
 
 namespace kreek::cli {
 namespace {
-
-class OutputSink : public client::RecordSink {
- public:
-  OutputSink(const RecordFormatter& fmt, OutputWriter& out, std::optional<int64_t> limit)
-      : fmt_(fmt), out_(out), limit_(limit) {}
-
-  bool on_record(const client::ConsumedRecord& r) override {
-    fmt_.append(out_.buffer(), r);
-    ++written_;
-    Status s = out_.maybe_flush();
-    if (!s.is_ok()) {
-      error_ = s;
-      return false;
-    }
-    if (out_.broken_pipe()) return false;
-    if (limit_ && written_ >= *limit_) return false;
-    return true;
-  }
-  const Status& error() const { return error_; }
-  int64_t written() const { return written_; }
-
- private:
-  const RecordFormatter& fmt_;
-  OutputWriter& out_;
-  std::optional<int64_t> limit_;
-  int64_t written_ = 0;
-  Status error_;
-};
 
 // An out-of-range error tells the user the way on.
 Status with_reset_hint(Status s) {
@@ -165,7 +140,17 @@ Status open_topic(client::Cluster& cluster, client::Consumer& consumer, const Co
 }  // namespace
 
 void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
-  add_topic_flag(app, c.topic, "topic to read");
+  // Kafka's name rule for each name; several names only with -g (checked later).
+  static const CLI::Validator topic_list_check(
+      [](std::string& v) -> std::string {
+        auto t = parse_topic_list(v);
+        return t.is_ok() ? std::string() : t.status().message();
+      },
+      "");
+  app.add_option("-t,--topic", c.topic, "topic to read; with -g, TOPIC[,TOPIC...]")
+      ->required()
+      ->type_name("TOPIC")
+      ->check(topic_list_check);
   app.add_flag("-f,--follow", c.follow, "keep waiting for new records, like tail -f");
   app.add_option("-n,--last", c.last, "start N records before the end of each partition")->type_name("N");
   app.add_option("--from", c.from,
@@ -187,8 +172,40 @@ void add_consume_flags(CLI::App& app, ConsumeConfig& c) {
       ->type_name("FILE");
   app.add_option("--reset", c.reset,
                  "when a start position is out of range, jump to the earliest or latest offset "
-                 "(default: fail, exit 65)")
+                 "(default: fail, exit 65; with -g: earliest)")
       ->type_name("earliest|latest");
+  app.add_option("-g,--group", c.group,
+                 "read as a member of consumer group GROUP: its members share the partitions, and "
+                 "positions are committed to the group")
+      ->type_name("GROUP");
+  app.add_option("--assignor", c.assignor,
+                 "with -g: how partitions are shared (default: cooperative-sticky)")
+      ->type_name("range|roundrobin|sticky|cooperative-sticky");
+  app.add_option("--session-timeout-ms", c.session_timeout_ms,
+                 "with -g: a member silent this long is removed from the group (default: 10000)")
+      ->type_name("MS");
+  app.add_option("--commit-interval-ms", c.commit_interval_ms,
+                 "with -g: commit what was written this often (default: 5000)")
+      ->type_name("MS");
+  app.add_option("--commit", c.commit, "with -g: off reads without committing (default: on)")->type_name("on|off");
+  app.add_option("--instance-id", c.instance_id,
+                 "with -g: a stable member name (static membership): a restart within the session "
+                 "timeout takes the member's place without a rebalance")
+      ->type_name("ID");
+}
+
+Result<std::vector<std::string>> parse_topic_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (std::string p = topic_name_problem(name); !p.empty()) return usage_error(p);
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 Status run_consume(const ConsumeConfig& c) {
@@ -216,6 +233,20 @@ Status run_consume(const ConsumeConfig& c) {
     fmt = std::move(f).value();
   }
   if (c.null_text) fmt.set_null_text(*c.null_text);
+  if (c.group) {
+    if (c.checkpoint) return usage_error("--checkpoint is for reading without a group; -g commits positions to the group");
+    if (c.partition) return usage_error("-p cannot be used with -g: the group assigns the partitions");
+    return run_group_consume(c, fmt);
+  }
+  for (const char* flag : {"--assignor", "--session-timeout-ms", "--commit-interval-ms", "--commit", "--instance-id"}) {
+    const bool given = (std::string_view(flag) == "--assignor" && c.assignor) ||
+                       (std::string_view(flag) == "--session-timeout-ms" && c.session_timeout_ms) ||
+                       (std::string_view(flag) == "--commit-interval-ms" && c.commit_interval_ms) ||
+                       (std::string_view(flag) == "--commit" && c.commit) ||
+                       (std::string_view(flag) == "--instance-id" && c.instance_id);
+    if (given) return usage_error(std::string(flag) + " needs -g GROUP");
+  }
+  if (c.topic.find(',') != std::string::npos) return usage_error("several topics need -g GROUP; without it read one topic");
   std::optional<Checkpoint> checkpoint;
   if (c.checkpoint) {
     if (Status w = check_checkpoint_writable(*c.checkpoint); !w.is_ok())

@@ -284,7 +284,8 @@ void add_topic_commands(CLI::App& app, TopicConfig& c) {
   metrics->add_option("--broker", c.broker, "the broker to ask: HOST:PORT or node id (default: the -b broker)")
       ->type_name("ADDR|ID");
   metrics->add_flag("--json", c.json, "print the broker's metrics JSON");
-  for (auto* sub : {create, list, describe, del, alter, cluster, reassign, partition_for, metrics}) {
+  auto* group = add_group_command(app, c.group);
+  for (auto* sub : {create, list, describe, del, alter, cluster, reassign, partition_for, metrics, group}) {
     sub->callback([&c, sub] { c.action = sub->get_name(); });
     // The common flags belong to ktopic, but users of kafka-topics and kcat
     // put them anywhere: "ktopic describe orders -b HOST:PORT". Options the
@@ -301,6 +302,7 @@ Status run_topic(const TopicConfig& c) {
   if (c.partitions && *c.partitions < 1) return usage_error("--partitions must be >= 1");
   if (c.replication_factor < 1) return usage_error("--replication-factor must be >= 1");
   if (c.action == "alter" && changes.empty() && !c.partitions) return usage_error("alter needs -c KEY=VALUE or -p N");
+  if (c.action == "group") KREEK_RETURN_IF_ERROR(check_group_config(c.group));
   KREEK_ASSIGN_OR_RETURN(std::unique_ptr<client::Cluster> connected, connect(c.common));
   client::Cluster& cluster = *connected;
 
@@ -336,6 +338,7 @@ Status run_topic(const TopicConfig& c) {
     return Status::ok();
   }
   if (c.action == "reassign") return run_reassign(cluster, c);
+  if (c.action == "group") return run_group(cluster, c.group);
   if (c.action == "delete") {
     KREEK_RETURN_IF_ERROR(client::delete_topic(cluster, c.name));
     info("deleted topic \"" + c.name + "\"");

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "proto/message.h"
 #include "cli/common.h"
+#include "cli/group_command.h"
 
 namespace kreek::cli {
 
@@ -33,9 +34,10 @@ struct TopicConfig {
   bool execute = false;
   std::vector<std::string> keys;  // partition-for
   std::string broker;             // metrics: HOST:PORT or node id
+  GroupConfig group;              // ktopic group ...
 };
 
-// Adds the subcommands; the parsed one is stored in cfg.action.
+// Adds the subcommands (group has its own); the parsed one is stored in cfg.action.
 void add_topic_commands(CLI::App& app, TopicConfig& cfg);
 // The text forms of describe_topic and describe_cluster responses.
 std::string describe_text(const proto::Json& describe_topic_response);

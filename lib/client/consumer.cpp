@@ -53,21 +53,27 @@ Result<int32_t> Consumer::partition_count() {
 
 Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::vector<int32_t>& partitions,
                                                              const std::string& at) {
+  return list_offsets(options_.topic, partitions, at);
+}
+
+Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::string& topic,
+                                                             const std::vector<int32_t>& partitions,
+                                                             const std::string& at) {
   std::vector<int32_t> wanted = partitions;
   if (wanted.empty()) {
-    KREEK_ASSIGN_OR_RETURN(int32_t n, partition_count());
-    for (int32_t p = 0; p < n; ++p) wanted.push_back(p);
+    KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, cluster_.topic(topic, /*auto_create=*/false));
+    for (int32_t p = 0; p < t->partition_count(); ++p) wanted.push_back(p);
   }
   // Each partition's leader answers for it.
   std::map<std::string, std::vector<int32_t>> by_leader;
   for (int32_t p : wanted) {
-    KREEK_ASSIGN_OR_RETURN(std::string addr, cluster_.leader_address(options_.topic, p));
+    KREEK_ASSIGN_OR_RETURN(std::string addr, cluster_.leader_address(topic, p));
     by_leader[addr].push_back(p);
   }
   std::vector<PartitionOffsets> out;
   for (auto& [addr, parts] : by_leader) {
     proto::Json req = {{"op", "list_offsets"}, {"id", cluster_.next_id()},
-                          {"topic", options_.topic}, {"partitions", parts}};
+                          {"topic", topic}, {"partitions", parts}};
     if (at == "earliest" || at == "latest")
       req["at"] = at;
     else
@@ -116,10 +122,18 @@ Status Consumer::poll(RecordSink& sink, bool& stopped) {
   stopped = false;
   if (refresh_) {
     refresh_ = false;
-    auto t = cluster_.topic(options_.topic, /*auto_create=*/false, /*refresh=*/true);
-    if (!t.is_ok()) {
-      if (!is_retriable(t.status().code())) return t.status();
-      return note_failure("", t.status());
+    std::vector<const std::string*> topics;
+    for (const Cursor& c : cursors_)
+      if (std::none_of(topics.begin(), topics.end(), [&](const std::string* t) { return *t == topic_of(c); }))
+        topics.push_back(&topic_of(c));
+    if (topics.empty()) topics.push_back(&options_.topic);
+    for (const std::string* name : topics) {
+      if (name->empty()) continue;
+      auto t = cluster_.topic(*name, /*auto_create=*/false, /*refresh=*/true);
+      if (!t.is_ok()) {
+        if (!is_retriable(t.status().code())) return t.status();
+        return note_failure("", t.status());
+      }
     }
   }
   // Group unfinished partitions by leader; rotate the order so one busy
@@ -131,7 +145,7 @@ Status Consumer::poll(RecordSink& sink, bool& stopped) {
   for (size_t k = 0; k < n; ++k) {
     size_t i = (k + rotate_) % n;
     if (cursors_[i].done()) continue;
-    auto addr = cluster_.leader_address(options_.topic, cursors_[i].partition);
+    auto addr = cluster_.leader_address(topic_of(cursors_[i]), cursors_[i].partition);
     if (!addr.is_ok()) {
       if (!is_retriable(addr.status().code())) return addr.status();
       if (leaderless.is_ok()) leaderless = addr.status();
@@ -191,12 +205,12 @@ Status Consumer::send_fetch(const std::string& addr, const std::vector<size_t>& 
     const Cursor& c = cursors_[idx[k]];
     if (k > 0) request_ += ',';
     request_ += "{\"topic\":\"";
-    request_ += options_.topic;
+    request_ += topic_of(c);
     request_ += "\",\"partition\":";
     request_ += std::to_string(c.partition);
     request_ += ",\"offset\":";
     request_ += std::to_string(c.next);
-    if (int32_t epoch = cluster_.leader_epoch(options_.topic, c.partition); epoch >= 0) {
+    if (int32_t epoch = cluster_.leader_epoch(topic_of(c), c.partition); epoch >= 0) {
       request_ += ",\"leader_epoch\":";
       request_ += std::to_string(epoch);
     }
@@ -249,7 +263,7 @@ Status Consumer::read_fetch(const std::string& addr, std::vector<size_t>& idx, R
   for (size_t k = 0; k < parts.size(); ++k) {
     Cursor& c = cursors_[idx[k]];
     const proto::FetchPart& part = parts[k];
-    if (part.partition != c.partition || part.bytes < 0)
+    if (part.partition != c.partition || (!part.topic.empty() && part.topic != topic_of(c)) || part.bytes < 0)
       return Status(Code::kProtocol, "fetch response from " + addr + " does not match its request");
     auto payload = conn.read_exact(static_cast<size_t>(part.bytes),
                                    cluster_.options().request_timeout_ms);
@@ -270,7 +284,7 @@ Status Consumer::read_fetch(const std::string& addr, std::vector<size_t>& idx, R
 
 Status Consumer::deliver(Cursor& c, std::string_view payload, RecordSink& sink, bool& stopped) {
   ConsumedRecord out;
-  out.topic = options_.topic;
+  out.topic = topic_of(c);
   out.partition = c.partition;
   std::string_view line;
   while (proto::take_line(payload, line)) {
@@ -310,7 +324,7 @@ Status Consumer::handle_part_error(Cursor& c, const Status& error, const proto::
     constexpr std::string_view what = "OFFSET_OUT_OF_RANGE error";
     KREEK_ASSIGN_OR_RETURN(int64_t log_start, int_field(error_json, what, "log_start", 0, kMaxI64, -1));
     KREEK_ASSIGN_OR_RETURN(int64_t log_end, int_field(error_json, what, "log_end", 0, kMaxI64, -1));
-    std::string where = out_of_range_message(options_.topic, c.partition, c.next, log_start, log_end);
+    std::string where = out_of_range_message(topic_of(c), c.partition, c.next, log_start, log_end);
     if (options_.reset == ResetPolicy::kNone || log_start < 0 || log_end < 0)
       return Status(Code::kOffsetOutOfRange, where);
     c.next = reset_position(options_.reset, c.next, log_start, log_end);

@@ -1,4 +1,5 @@
-// Consumer: reads a topic's partitions from given offsets. Each poll() sends one
+// Consumer: reads partitions of one or more topics from given offsets (a
+// cursor names its topic; "" means ConsumerOptions::topic). Each poll() sends one
 // multi-part fetch to every leader that holds an unfinished partition (all
 // written before any answer is read, so brokers work in parallel), decodes
 // the batch lines that come back (checking each batch's CRC), skips records
@@ -42,7 +43,7 @@ std::string out_of_range_message(std::string_view topic, int32_t partition, int6
 int64_t reset_position(ResetPolicy policy, int64_t offset, int64_t log_start, int64_t log_end);
 
 struct ConsumerOptions {
-  std::string topic;
+  std::string topic;  // the topic of cursors that name none
   int64_t max_bytes = 4 << 20;  // per fetch, across its parts
   int max_wait_ms = 500;        // long poll while nothing is new
   ResetPolicy reset = ResetPolicy::kNone;
@@ -62,6 +63,7 @@ struct Cursor {
   int32_t partition = 0;
   int64_t next = 0;   // next offset to deliver
   int64_t stop = -1;  // deliver offsets < stop only; -1 = no end (follow)
+  std::string topic;  // "" = ConsumerOptions::topic (consumer groups read several)
   bool done() const { return stop >= 0 && next >= stop; }
 };
 
@@ -92,8 +94,15 @@ class Consumer {
   // or a unix-ms timestamp as a decimal string.
   Result<std::vector<PartitionOffsets>> list_offsets(const std::vector<int32_t>& partitions,
                                                      const std::string& at);
+  // The same for another topic (consumer groups).
+  Result<std::vector<PartitionOffsets>> list_offsets(const std::string& topic,
+                                                     const std::vector<int32_t>& partitions,
+                                                     const std::string& at);
 
   void assign(std::vector<Cursor> cursors) { cursors_ = std::move(cursors); }
+  // The long poll of later fetches (a group member shortens it while a join is parked).
+  void set_max_wait_ms(int ms) { options_.max_wait_ms = ms; }
+  const ConsumerOptions& options() const { return options_; }
   const std::vector<Cursor>& cursors() const { return cursors_; }
   bool all_done() const;
 
@@ -113,6 +122,7 @@ class Consumer {
   Status deliver(Cursor& c, std::string_view payload, RecordSink& sink, bool& stopped);
   Status handle_part_error(Cursor& c, const Status& error, const proto::Json& error_json);
   Status note_failure(const std::string& addr, const Status& s);
+  const std::string& topic_of(const Cursor& c) const { return c.topic.empty() ? options_.topic : c.topic; }
 
   Cluster& cluster_;
   ConsumerOptions options_;

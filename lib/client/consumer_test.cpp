@@ -32,7 +32,7 @@ Status poll_once(const std::string& fetch_reply, int64_t max_bytes = 4 << 20) {
   o.topic = "t";
   o.max_bytes = max_bytes;
   Consumer consumer(*cluster, o);
-  consumer.assign({Cursor{0, 0, -1}});
+  consumer.assign({Cursor{0, 0, -1, ""}});
   CountingSink sink;
   bool stopped = false;
   return consumer.poll(sink, stopped);

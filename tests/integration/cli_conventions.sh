@@ -161,7 +161,7 @@ check "a usage error in a command points at that command's help" \
   test "$(cat "$T/sub.err")" = "ktopic: error: name is required"$'\n'"try 'ktopic describe --help'"
 timeout 10 ktopic -b "$A" 2>"$T/nocmd.err"
 check "ktopic without a command lists the commands" \
-  grep -qx 'ktopic: error: a command is required: create list describe delete alter cluster reassign partition-for metrics' "$T/nocmd.err"
+  grep -qx 'ktopic: error: a command is required: create list describe delete alter cluster reassign partition-for metrics group' "$T/nocmd.err"
 check "ktopic --help calls them commands" grep -q '^Usage: ktopic \[OPTIONS\] COMMAND' <(timeout 5 ktopic --help)
 timeout 10 ktopic lsit 2>"$T/cmd.err"
 check "an unknown ktopic command is named (exit $?)" grep -qx 'ktopic: error: unknown command "lsit"' "$T/cmd.err"

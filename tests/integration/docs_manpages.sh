@@ -14,7 +14,8 @@ KREEK_BIN=${KREEK_BIN:-./build}
 MAN=$KREEK_SRC/man
 COMP=$KREEK_SRC/completions
 TOOLS=(kbroker ktopic kproduce kconsume kzk-lite)
-KTOPIC_COMMANDS=(create list describe alter delete cluster reassign partition-for metrics)
+KTOPIC_COMMANDS=(create list describe alter delete cluster reassign partition-for metrics group)
+KTOPIC_GROUP_COMMANDS=(list describe reset delete)
 
 FAILURES=0
 PASSES=0
@@ -81,6 +82,12 @@ for tool in "${TOOLS[@]}"; do
       [ "$rc" -eq 0 ] && pass || fail "ktopic $sub --help exited $rc"
       help+=$'\n'$sub_help
     done
+    for sub in "${KTOPIC_GROUP_COMMANDS[@]}"; do
+      sub_help=$(timeout 5 "$bin" group "$sub" --help 2>&1)
+      rc=$?
+      [ "$rc" -eq 0 ] && pass || fail "ktopic group $sub --help exited $rc"
+      help+=$'\n'$sub_help
+    done
   fi
   version=$(timeout 5 "$bin" --version 2>&1)
   [ "$version" = "$tool (kreek) 0.1.0" ] && pass || fail "$tool --version printed '$version'"
@@ -120,7 +127,7 @@ reply=$(PATH="$KREEK_BIN:$PATH" KREEK_BROKERS=127.0.0.1:1 timeout 10 bash -c '
   c() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _kreek; echo "${COMPREPLY[*]}"; }
   c ktopic ""; c kproduce --ac; c kconsume --from ""; c ktopic describe ""
 ' _ "$COMP/kreek.bash" 2>&1)
-expected=$'create list describe alter delete cluster reassign partition-for metrics\n--acks\nbeginning end'
+expected=$'create list describe alter delete cluster reassign partition-for metrics group\n--acks\nbeginning end'
 [ "$reply" = "$expected" ] && pass || fail "bash completion replies:"$'\n'"$reply"
 
 finish
