@@ -232,7 +232,8 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   auto appended = log->append(records, *n, actual_crc, ps.epoch, TimestampMs(clock::now_ms()), producer);
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kIoError)
-      log::error("append " + where(topic, pid) + ": " + appended.status().message());
+      // Rate-limited: a full disk fails every produce, and the log is on a disk too.
+      ctx.warnings.warn("append " + where(topic, pid) + ": " + appended.status().message(), log::Level::kError);
     return fail(appended.status());
   }
   // The high watermark may move (a lone in-sync replica commits at once);
