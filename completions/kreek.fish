@@ -38,6 +38,7 @@ end
 # Options every client tool shares.
 for tool in ktopic kproduce kconsume
     complete -c $tool -s b -l brokers -x -d 'Brokers to contact (host:port,...)'
+    complete -c $tool -l auth-token-file -r -F -d 'File holding the auth token (mode 0600)'
     complete -c $tool -s v -l verbose -d 'Print informational messages'
     complete -c $tool -s q -l quiet -d 'Print only errors'
     complete -c $tool -s h -l help -d 'Print usage and exit'
@@ -51,6 +52,8 @@ complete -c kbroker -l data-dir -x -a '(__fish_complete_directories)' -d 'Data d
 complete -c kbroker -l node-id -x -d 'Node id'
 complete -c kbroker -l coordinator -x -a '127.0.0.1:2181' -d 'kzk-lite coordinators to join'
 complete -c kbroker -l advertise -x -d 'Address given to clients and brokers'
+complete -c kbroker -l auth-token-file -r -F -d 'Require clients to send the token in FILE'
+complete -c kbroker -l umask -x -a '077 027 022' -d 'Umask for created files (default 077)'
 complete -c kbroker -l rack -x -d 'Rack or zone of this broker'
 complete -c kbroker -l no-auto-create -d 'Do not create topics on first use'
 complete -c kbroker -l default-partitions -x -d 'Partitions of auto-created topics'
@@ -81,6 +84,8 @@ complete -c kzk-lite -l heartbeat-interval-ms -x -d 'How often brokers heartbeat
 complete -c kzk-lite -l election-interval-ms -x -d 'How often leaders are checked'
 complete -c kzk-lite -l snapshot-every -x -d 'Records between snapshots'
 complete -c kzk-lite -l unclean-leader-election -d 'Allow leaders from outside the ISR by default'
+complete -c kzk-lite -l auth-token-file -r -F -d 'Require connections to send the token in FILE'
+complete -c kzk-lite -l umask -x -a '077 027 022' -d 'Umask for created files (default 077)'
 complete -c kzk-lite -s v -l verbose -d 'Also log debug lines'
 complete -c kzk-lite -s q -l quiet -d 'Log only warnings and errors'
 complete -c kzk-lite -s h -l help -d 'Print usage and exit'

@@ -38,6 +38,11 @@ struct BrokerConfig {
   int64_t checkpoint_interval_ms = 1000;  // recovery-point checkpoint at most this often
   int64_t shutdown_timeout_ms = 10'000;   // how long shutdown waits for clients to take their responses
   log::Level log_level = log::Level::kInfo;  // -v debug, -q warn
+  // Shared secret (--auth-token-file, or $KREEK_AUTH_TOKEN_FILE): clients must
+  // open with a hello carrying it; also sent to kzk-lite and to other brokers.
+  std::string auth_token_file;
+  std::string auth_token;  // read from the file by run(); "" = no authentication
+  int umask = 077;         // --umask: files and directories the broker creates are private
 };
 
 inline constexpr int64_t kMaxRetentionCheckIntervalMs = 30'000;
@@ -49,6 +54,7 @@ inline constexpr int kExitUnavailable = 69;  // cannot bind
 inline constexpr int kExitSoftware = 70;     // internal error
 inline constexpr int kExitCantCreate = 73;   // cannot create the data directory
 inline constexpr int kExitIoError = 74;      // cannot lock/open/recover/flush the data directory
+inline constexpr int kExitNoPerm = 77;       // the coordinator refused this broker's auth token
 inline constexpr int kExitConfig = 78;       // the cluster refused this broker (node id in use, another cluster)
 
 // Runs a broker until SIGINT/SIGTERM. Logs its own diagnostics (base/log.h):
