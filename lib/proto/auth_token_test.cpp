@@ -92,13 +92,13 @@ TEST_SUITE("proto") {
   }
 
   TEST_CASE("the gate admits a connection after a hello with the right token, and only that one") {
-    AuthGate gate("tok");
+    AuthGate gate("s3cr3t");
     std::string refusal, why;
     SUBCASE("no hello first") {
       CHECK_FALSE(gate.admit(1, R"({"id":7,"op":"metadata"})", refusal, why));
       CHECK(refusal.find(R"("id":7)") != std::string::npos);
       CHECK(refusal.find("UNAUTHORIZED") != std::string::npos);
-      CHECK(refusal.find("tok") == std::string::npos);
+      CHECK(refusal.find("s3cr3t") == std::string::npos);
     }
     SUBCASE("a wrong token") {
       CHECK_FALSE(gate.admit(1, R"({"id":1,"op":"hello","token":"nope"})", refusal, why));
@@ -113,7 +113,7 @@ TEST_SUITE("proto") {
       CHECK(refusal.find(R"("id":null)") != std::string::npos);
     }
     SUBCASE("the right token") {
-      CHECK(gate.admit(1, auth_hello_request("tok"), refusal, why));
+      CHECK(gate.admit(1, auth_hello_request("s3cr3t"), refusal, why));
       CHECK(gate.admit(1, R"({"id":2,"op":"metadata"})", refusal, why));
       CHECK_FALSE(gate.admit(2, R"({"id":2,"op":"metadata"})", refusal, why));
       gate.forget(1);

@@ -37,7 +37,7 @@ TEST_SUITE("proto") {
         "\"\"", "\"abc\"", "true", "false", "null", " \t\r\n{ } \n",
         R"({"a":1,"b":[1,2,{"c":null}],"d":"x"})", R"([[[[]]]])", R"(["\"\\\/\b\f\n\r\t"])",
         R"(["\u0041\u00e9\u20AC\ud83d\ude00"])", "[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]",
-        "[\"\x7f\"]", "123456789012345678901234567890", "1e400", R"({"a":1,"a":2})",
+        "[\"\x7f\"]", "123456789012345678901234567890", "1e400", R"({"a":1,"A":2})",
         "[\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"]",  // U+FFFF and U+10FFFF are allowed
     };
     for (const char* t : ok) {
