@@ -1,6 +1,7 @@
 // libFuzzer target: the small checkpoint files kreek reads back at start —
 // kconsume --checkpoint, the leader epoch checkpoint and the producer
-// snapshot of a partition. The first byte picks the parser.
+// snapshot of a partition — parsed from memory (fuzz_data_dir covers the
+// data directory's own files). The first byte picks the parser.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -3,7 +3,8 @@
 // end, so the bytes go through BrokerConnection's framing, parse_reply, the
 // metadata parser and then, by the first byte: the consumer's fetch path
 // (headers, raw parts, batch decoding, part errors), list_offsets, or the
-// admin answers ktopic prints (describe_topic, describe_cluster, list_topics).
+// admin answers ktopic prints (describe_topic and describe_cluster, through
+// the text ktopic shows, and list_topics).
 #include <errno.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/topic_command.h"
 #include "client/admin.h"
 #include "client/cluster.h"
 #include "client/consumer.h"
@@ -89,12 +91,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)consumer.list_offsets({}, "latest");
         break;
       }
-      case 2:
-        (void)client::describe_topic(cluster, "t");
+      case 2: {
+        auto d = client::describe_topic(cluster, "t");
+        if (d.is_ok()) (void)cli::describe_text(*d);  // what ktopic describe prints
         break;
-      case 3:
-        (void)client::describe_cluster(cluster);
+      }
+      case 3: {
+        auto d = client::describe_cluster(cluster);
+        if (d.is_ok()) (void)cli::cluster_text(*d);
         break;
+      }
       case 4:
         (void)client::list_topics(cluster);
         break;

@@ -11,7 +11,7 @@ set -uo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${FUZZ_BUILD:-$SRC/build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"fuzz_request_line fuzz_batch fuzz_client_reply fuzz_checkpoint fuzz_metadata_files fuzz_coord_request"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_request_line fuzz_batch fuzz_client_reply fuzz_checkpoint fuzz_data_dir fuzz_metadata_files fuzz_coord_request"}
 mkdir -p "$BUILD/artifacts" "$BUILD/corpus"
 failed=0
 for t in $TARGETS; do
