@@ -2,6 +2,8 @@
 #   make run      install missing build dependencies, build the programs (release), start a standalone broker
 #   make test     build and run every test (unit + integration) through ctest
 #   make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz     build the libFuzzer targets (clang) and run each FUZZ_SECONDS (default 60);
+#                 make test runs them for FUZZ_TEST_SECONDS (default 10) each
 #   make bench    throughput and latency figures, with Redis Streams beside them
 #   make soak     long load runs and the long fault tests (not part of make test)
 #   make install  binaries, man pages and completions under $(DESTDIR)$(PREFIX)
@@ -18,8 +20,13 @@ BUILD_DEPS := g++ cmake make pkg-config libcli11-dev nlohmann-json3-dev libuv1-d
 TEST_DEPS  := netcat-openbsd jq socat mandoc man-db bash-completion procps
 BENCH_DEPS := redis-server redis-tools
 ASAN_DEPS  := clang libclang-rt-14-dev
+# The fuzz targets only (the normal build stays on g++).
+FUZZ_DEPS  := clang libclang-rt-14-dev
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 10
 
-.PHONY: all build tools run test asan bench soak install deps test-deps bench-deps clean
+.PHONY: all build tools run test asan bench soak install deps test-deps bench-deps clean fuzz fuzz-build
 
 all: build
 
@@ -62,6 +69,16 @@ run: tools
 
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
+
+fuzz-build: deps
+	$(call apt_install_missing,$(FUZZ_DEPS))
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DKREEK_FUZZ=ON -DCMAKE_BUILD_TYPE=Fuzz $(LAUNCHER)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+# Each target in turn over tests/fuzz/corpus/<target>; crashes land in $(FUZZ_BUILD)/artifacts.
+fuzz: fuzz-build
+	FUZZ_BUILD=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 asan: test-deps
 	$(call apt_install_missing,$(ASAN_DEPS))
@@ -81,4 +98,4 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

@@ -17,9 +17,9 @@ struct CodeInfo {
 // sysexits.h values, spelled out so the table reads on its own.
 constexpr int kExUsage = 64, kExDataErr = 65, kExNoInput = 66, kExUnavailable = 69,
               kExSoftware = 70, kExIoErr = 74, kExTempFail = 75, kExProtocol = 76,
-              kExCantCreat = 73, kExConfig = 78;
+              kExCantCreat = 73, kExNoPerm = 77, kExConfig = 78;
 
-constexpr std::array<CodeInfo, 33> kCodes{{
+constexpr std::array<CodeInfo, 34> kCodes{{
     {Code::kOk, "OK", 0, false},
     {Code::kInvalidRequest, "INVALID_REQUEST", kExUsage, false},
     {Code::kUnknownTopic, "UNKNOWN_TOPIC", kExNoInput, false},
@@ -53,6 +53,7 @@ constexpr std::array<CodeInfo, 33> kCodes{{
     {Code::kGroupNotFound, "GROUP_ID_NOT_FOUND", kExNoInput, false},
     {Code::kFencedInstanceId, "FENCED_INSTANCE_ID", kExConfig, false},
     {Code::kInconsistentGroupProtocol, "INCONSISTENT_GROUP_PROTOCOL", kExConfig, false},
+    {Code::kUnauthorized, "UNAUTHORIZED", kExNoPerm, false},
 }};
 
 const CodeInfo& info(Code code) {

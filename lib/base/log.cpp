@@ -28,7 +28,21 @@ void write(Level l, std::string_view message) {
   line += ' ';
   line += kNames[static_cast<int>(l)];
   line += ' ';
-  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+  // Messages quote names and bytes clients chose (topics, request samples):
+  // control characters are escaped so they cannot forge lines or drive the
+  // terminal of whoever reads the log. Newlines become spaces, as before.
+  for (char c : message) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') {
+      line += ' ';
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      line += buf;
+    } else {
+      line += c;
+    }
+  }
   line += '\n';
   // One write: atomic for lines under PIPE_BUF on pipes, and never interleaved mid-line.
   ssize_t r = ::write(STDERR_FILENO, line.data(), line.size());

@@ -12,7 +12,8 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 void set_level(Level level);
 Level level();
 bool enabled(Level level);
-// Writes one line; newlines inside `message` are replaced so a line stays a line.
+// Writes one line; newlines inside `message` become spaces so a line stays a
+// line, and other control characters are escaped (\xNN).
 void write(Level level, std::string_view message);
 
 inline void debug(std::string_view m) { if (enabled(Level::kDebug)) write(Level::kDebug, m); }

@@ -48,6 +48,7 @@ enum class Code {
   kGroupNotFound,      // GROUP_ID_NOT_FOUND   exit 66
   kFencedInstanceId,   // FENCED_INSTANCE_ID   exit 78 (another member joined with the same instance id)
   kInconsistentGroupProtocol, // INCONSISTENT_GROUP_PROTOCOL exit 78 (the member's assignor differs from the group's)
+  kUnauthorized,       // UNAUTHORIZED         exit 77 (no hello with the server's auth token; the connection closes)
 };
 
 // The wire name ("NOT_LEADER"), and back; unknown names map to kInternal.

@@ -52,6 +52,11 @@ struct BrokerConfig {
   int64_t group_min_session_timeout_ms = 1000;
   int64_t group_max_session_timeout_ms = 300'000;
   int64_t group_initial_rebalance_delay_ms = 0;
+  // Shared secret (--auth-token-file, or $KREEK_AUTH_TOKEN_FILE): clients must
+  // open with a hello carrying it; also sent to kzk-lite and to other brokers.
+  std::string auth_token_file;
+  std::string auth_token;  // read from the file by run(); "" = no authentication
+  int umask = 077;         // --umask: files and directories the broker creates are private
 };
 
 inline constexpr int64_t kMaxRetentionCheckIntervalMs = 30'000;
@@ -63,6 +68,7 @@ inline constexpr int kExitUnavailable = 69;  // cannot bind
 inline constexpr int kExitSoftware = 70;     // internal error
 inline constexpr int kExitCantCreate = 73;   // cannot create the data directory
 inline constexpr int kExitIoError = 74;      // cannot lock/open/recover/flush the data directory
+inline constexpr int kExitNoPerm = 77;       // the coordinator refused this broker's auth token
 inline constexpr int kExitConfig = 78;       // the cluster refused this broker (node id in use, another cluster)
 
 // Runs a broker until SIGINT/SIGTERM. Logs its own diagnostics (base/log.h):

@@ -17,17 +17,17 @@ void WarnLimiter::flush() {
   int64_t now = clock::monotonic_ms();
   if (now - window_start_ms_ < 1000) return;
   if (suppressed_ > 0)
-    log::warn(std::to_string(suppressed_) + " more bad requests not logged (rate limit)");
+    log::warn(std::to_string(suppressed_) + " more bad requests and failed appends not logged (rate limit)");
   window_start_ms_ = now;
   in_window_ = 0;
   suppressed_ = 0;
 }
 
-void WarnLimiter::warn(std::string_view message) {
+void WarnLimiter::warn(std::string_view message, log::Level level) {
   flush();
   if (in_window_ < kPerSecond) {
     ++in_window_;
-    log::warn(message);
+    log::write(level, message);
   } else {
     ++suppressed_;
   }

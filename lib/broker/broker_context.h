@@ -43,7 +43,9 @@ struct BrokerAddress {
 class WarnLimiter {
  public:
   static constexpr int kPerSecond = 10;
-  void warn(std::string_view message);
+  // At `level` (warn, or error for failures that may repeat per request,
+  // such as appends on a full disk).
+  void warn(std::string_view message, log::Level level = log::Level::kWarn);
   // Logs the count of warnings dropped in a finished window (call periodically,
   // so the summary does not wait for the next bad request).
   void flush();

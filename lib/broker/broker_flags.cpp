@@ -1,6 +1,7 @@
 // kbroker flag definitions; see broker_flags.h.
 #include "broker/broker_flags.h"
 
+#include <cstdlib>
 #include <limits>
 
 #include "proto/wire.h"
@@ -125,9 +126,10 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
             "delete closed segments older than this, in ms (-1 = keep; default 7 days)");
   add_limit(app, "--retention-bytes", c.log_defaults.retention_bytes, 0,
             "cap each partition at about this many bytes (-1 = no cap, the default)");
-  app.add_option("--segment-bytes", c.log_defaults.segment_bytes, "roll a segment at this size")
+  // The topic config's segment.bytes range: index entries hold u32 positions.
+  app.add_option("--segment-bytes", c.log_defaults.segment_bytes, "roll a segment at this size (1024 to 2147483647)")
       ->type_name("N")
-      ->check(CLI::Range(int64_t{1}, kMaxI64))
+      ->check(CLI::Range(int64_t{1024}, int64_t{std::numeric_limits<int32_t>::max()}))
       ->capture_default_str();
   app.add_option("--segment-ms", c.log_defaults.segment_ms, "roll a segment this old, in ms")
       ->type_name("N")
@@ -174,6 +176,21 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("MS")
       ->check(CLI::Range(int64_t{0}, int64_t{std::numeric_limits<int32_t>::max()}))
       ->capture_default_str();
+  app.add_option("--auth-token-file", c.auth_token_file,
+                 "require clients to send the token in FILE (mode 0600) in a hello first; also sent "
+                 "to the coordinators and other brokers (default: $KREEK_AUTH_TOKEN_FILE)")
+      ->type_name("FILE");
+  app.add_option_function<std::string>(
+         "--umask",
+         [&c](const std::string& v) {
+           char* end = nullptr;
+           long m = std::strtol(v.c_str(), &end, 8);
+           if (v.empty() || *end != '\0' || m < 0 || m > 0777)
+             throw CLI::ValidationError("--umask", "must be an octal mode from 000 to 777");
+           c.umask = static_cast<int>(m);
+         },
+         "umask for the files and directories the broker creates (default 077: private)")
+      ->type_name("MODE");
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
   auto* quiet = app.add_flag_function(

@@ -4,6 +4,7 @@
 // close the loop.
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,7 @@
 #include "net/service_notify.h"
 #include "broker/request_router.h"
 #include "net/net.h"
+#include "proto/auth_token.h"
 #include "proto/message.h"
 #include "storage/log_manager.h"
 
@@ -77,7 +79,7 @@ void sweep_retention(BrokerContext& ctx) {
 class BrokerProcess {
  public:
   BrokerProcess(const BrokerConfig& config, storage::LogManager& logs, net::EventLoop& loop)
-      : config_(config), loop_(loop), ctx_(config, logs, &loop), router_(ctx_) {}
+      : config_(config), loop_(loop), ctx_(config, logs, &loop), router_(ctx_), gate_(config.auth_token) {}
 
   // Binds and arms timers and signals; returns an exit code on failure.
   int start() {
@@ -91,11 +93,17 @@ class BrokerProcess {
     options.send_timeout_ms = config_.send_timeout_ms;
     net::ConnectionHandler handler;
     handler.on_line = [this](net::Connection& c, std::string_view line, net::ResponseSlot slot) {
+      std::string refusal, why;
+      if (!gate_.admit(c.id(), line, refusal, why)) return refuse(c, std::move(slot), refusal, why);
       router_.on_line(line, Reply(std::move(slot)), c.peer(), c.id());
     };
     handler.on_oversize = [this](net::Connection& c, int64_t seen, net::ResponseSlot slot) {
+      if (!gate_.is_admitted(c.id()))
+        return refuse(c, std::move(slot), gate_.refusal_line("null", "authentication required: the first request must be a hello with the auth token"),
+                      "oversize line before a hello");
       router_.on_oversize(seen, Reply(std::move(slot)), c.peer());
     };
+    handler.on_close = [this](net::Connection& c) { gate_.forget(c.id()); };
     handler.on_refused = [this](net::Connection&, net::ResponseSlot slot) {
       slot.complete(proto::error_line(
           "", Status(Code::kUnavailable, "too many connections (" +
@@ -123,7 +131,7 @@ class BrokerProcess {
     events.on_ready = [this] { announce(); };
     events.on_refused = [this](Status why) {
       log::error(why.message());
-      exit_code_ = kExitConfig;
+      exit_code_ = why.code() == Code::kUnauthorized ? kExitNoPerm : kExitConfig;
       shut_down("refused by the cluster");
     };
     member_ = std::make_unique<ClusterMember>(config_, ctx_, loop_, std::move(events));
@@ -164,6 +172,13 @@ class BrokerProcess {
     // Under systemd (Type=notify): started once it serves.
     if (Status s = net::notify_service_manager("READY=1\nSTATUS=listening on " + server_->address()); !s.is_ok())
       log::warn(s.message());
+  }
+
+  // An unauthenticated connection: its one answer, then the connection closes.
+  void refuse(net::Connection& c, net::ResponseSlot slot, const std::string& refusal, const std::string& why) {
+    ctx_.warnings.warn("refused connection from " + c.peer() + ": " + why);
+    slot.complete(refusal);
+    c.close();
   }
 
   void on_signal(int sig) {
@@ -225,6 +240,7 @@ class BrokerProcess {
   net::EventLoop& loop_;
   BrokerContext ctx_;
   RequestRouter router_;
+  proto::AuthGate gate_;  // no token: admits everything
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<ClusterMember> member_;
   std::unique_ptr<net::HttpEndpoint> metrics_http_;
@@ -248,8 +264,20 @@ int run(const BrokerConfig& given) {
                " is more than --group-max-session-timeout-ms " + std::to_string(config.group_max_session_timeout_ms));
     return kExitUsage;
   }
+  // Private by default: topics are nobody else's business, and the data dir
+  // holds the cluster's metadata too (--umask widens it).
+  ::umask(static_cast<mode_t>(config.umask));
+  auto token = proto::load_auth_token_from(config.auth_token_file);
+  if (!token.is_ok()) {
+    log::error(token.status().message());
+    return kExitConfig;
+  }
+  config.auth_token = *token;
   log::info(std::string("kreek ") + KREEK_VERSION + " node " + std::to_string(config.node_id) +
             " data dir " + config.data_dir);
+  if (config.auth_token.empty() && !proto::is_loopback_address(config.listen))
+    log::warn("listening on " + config.listen + " without --auth-token-file: anyone who can reach "
+              "this port can read, write and delete topics");
 
   raise_open_file_limit();
   std::error_code ec;

@@ -28,6 +28,7 @@ Status ClusterMember::start() {
     cc.listen = "127.0.0.1:0";
     cc.data_dir = ctx_.logs.data_dir() + "/" + std::string(storage::kCoordinatorDirName);
     cc.log_level = config_.log_level;
+    cc.auth_token = config_.auth_token;
     KREEK_ASSIGN_OR_RETURN(embedded_, coord::Coordinator::open(cc, loop_));
     KREEK_RETURN_IF_ERROR(embedded_->start());
     coordinators = {embedded_->address()};
@@ -35,7 +36,7 @@ Status ClusterMember::start() {
   ctx_.partitions.set_cluster_mode();
   ctx_.ready = false;
   CoordinatorLinkConfig lc{coordinators, NodeId(config_.node_id), ctx_.address, config_.rack,
-                           ctx_.logs.data_dir_id(), random_id(), 5000};
+                           ctx_.logs.data_dir_id(), random_id(), 5000, config_.auth_token};
   CoordinatorLink::Events ev;
   ev.on_registered = [this](const std::string& cluster_id) { on_registered(cluster_id); };
   ev.on_metadata = [this](const coord::MetadataImage& image) { on_metadata(image); };

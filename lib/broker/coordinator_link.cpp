@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "broker/link_auth.h"
 #include "coord/metadata_records.h"
 
 namespace kreek::broker {
@@ -59,6 +60,10 @@ void CoordinatorLink::connect() {
   options.link.connect_timeout_ms = 2000;
   control_ = std::make_unique<net::RpcClient>(loop_, current(), options,
                                               [this](Status why) { on_control_closed(why); });
+  send_auth_hello(*control_, config_.auth_token, [this](Status why) {
+    // A wrong token does not get better by retrying: the broker stops.
+    if (events_.on_refused) events_.on_refused(why);
+  });
   if (!is_registered()) do_register();
 }
 
@@ -199,6 +204,7 @@ void CoordinatorLink::poll() {
     options.call_timeout_ms = config_.poll_wait_ms + kCallTimeoutMs;
     options.link.connect_timeout_ms = 2000;
     poller_ = std::make_unique<net::RpcClient>(loop_, current(), options);
+    send_auth_hello(*poller_, config_.auth_token, {});  // the control link reports a refusal
   }
   Json req = {{"op", "metadata_fetch"}, {"from", image_.next_offset()}, {"max_wait_ms", config_.poll_wait_ms}};
   Status s = poller_->call(req.dump(), [this](Result<std::string_view> line) { on_poll_answer(line); });

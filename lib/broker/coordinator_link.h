@@ -32,6 +32,7 @@ struct CoordinatorLinkConfig {
   std::string data_dir_id;  // from the data directory's marker
   std::string incarnation;  // random per start
   int64_t poll_wait_ms = 5000;  // metadata long poll
+  std::string auth_token;       // sent in a hello first on every connection ("" = none)
 };
 
 class CoordinatorLink {

@@ -234,7 +234,8 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   auto appended = log->append(records, *n, actual_crc, ps.epoch, TimestampMs(clock::now_ms()), producer);
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kIoError)
-      log::error("append " + where(topic, pid) + ": " + appended.status().message());
+      // Rate-limited: a full disk fails every produce, and the log is on a disk too.
+      ctx.warnings.warn("append " + where(topic, pid) + ": " + appended.status().message(), log::Level::kError);
     return fail(appended.status());
   }
   TopicStats& traffic = ctx.metrics.topic(topic);

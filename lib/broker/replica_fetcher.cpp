@@ -8,6 +8,7 @@
 #include "broker/broker_context.h"
 #include "broker/coordinator_link.h"
 #include "broker/flush_scheduler.h"
+#include "broker/link_auth.h"
 #include "broker/replica_manager.h"
 #include "repl/truncation.h"
 #include "storage/partition_log.h"
@@ -61,6 +62,12 @@ void ReplicaFetcher::connect() {
                                           [this, alive = alive_](Status why) {
                                             if (*alive) on_closed(why);
                                           });
+  send_auth_hello(*rpc_, ctx_.config.auth_token, [this](Status why) {
+    if (refused_logged_ms_ + 10'000 <= clock::monotonic_ms()) {
+      refused_logged_ms_ = clock::monotonic_ms();
+      log::error(why.message());
+    }
+  });
   in_flight_ = false;
   pump();
 }

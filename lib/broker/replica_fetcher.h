@@ -81,6 +81,7 @@ class ReplicaFetcher {
   bool stopped_ = false;
   int failures_ = 0;             // connection failures in a row
   int64_t reconnect_at_ms_ = 0;  // monotonic
+  int64_t refused_logged_ms_ = INT64_MIN / 2;  // a refused auth token: logged every 10 s
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -26,7 +26,8 @@ TEST_SUITE("broker") {
     CHECK(j["protocol"] == 1);
     CHECK(j["server"] == "kreek 0.1.0");
     CHECK(j["node"] == 0);
-    CHECK(h.call(R"({"id":1.50,"op":"hello"})")->rfind(R"({"id":1.50,)", 0) == 0);
+    CHECK(h.call(R"({"id":1.50,"op":"hello"})")->rfind(R"({"id":null,"ok":false,)", 0) == 0);
+    CHECK(h.call(R"({"id":1e999,"op":"hello"})")->rfind(R"({"id":null,"ok":false,)", 0) == 0);
     CHECK(h.call(R"({"op":"hello"})")->rfind(R"({"id":null,)", 0) == 0);
   }
 

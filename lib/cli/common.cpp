@@ -12,6 +12,7 @@
 
 #include "base/topic_name.h"
 #include "client/interrupt.h"
+#include "proto/auth_token.h"
 
 namespace kreek::cli {
 namespace {
@@ -172,12 +173,20 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
                  "brokers to bootstrap from (default $KREEK_BROKERS, else 127.0.0.1:9092)")
       ->envname("KREEK_BROKERS")
       ->type_name("HOST:PORT[,...]");
+  // The secret itself never goes on the command line, where ps(1) shows it.
+  app.add_option("--auth-token-file", o.auth_token_file,
+                 "send the token in FILE (mode 0600) to brokers started with --auth-token-file "
+                 "(default $KREEK_AUTH_TOKEN_FILE)")
+      ->type_name("FILE");
   app.add_flag("-v,--verbose", o.verbose, "say more on stderr");
   app.add_flag("-q,--quiet", o.quiet, "print errors only");
 }
 
 Result<client::ClientOptions> client_options(const CommonOptions& o) {
   client::ClientOptions c;
+  auto token = proto::load_auth_token_from(o.auth_token_file);
+  if (!token.is_ok()) return token.status();
+  client::set_auth_token(*token);
   if (!o.brokers.empty()) {
     auto list = client::parse_broker_list(o.brokers);
     if (!list.is_ok()) return usage_error(list.status().message());

@@ -67,11 +67,15 @@ void print_table(const std::vector<std::vector<std::string>>& rows, std::string&
 
 std::string describe_text(const proto::Json& d) {
   std::string out;
-  const auto parts = d.value("partitions", proto::Json::array());
-  out += "topic " + d.value("topic", std::string("?")) + "  partitions " + std::to_string(parts.size()) + "\n";
+  // The broker's answer is input like any other: a member of an unexpected
+  // type prints as what it is, never throws (value() with a typed default does).
+  auto parts = d.value("partitions", proto::Json::array());
+  if (!parts.is_array()) parts = proto::Json::array();
+  out += "topic " + scalar(d.value("topic", proto::Json("?"))) + "  partitions " + std::to_string(parts.size()) + "\n";
   std::vector<std::vector<std::string>> rows{
       {"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "LOG-END", "HW", "SIZE", "SEGMENTS"}};
   for (const auto& p : parts) {
+    if (!p.is_object()) continue;
     rows.push_back({scalar(p.value("partition", proto::Json())), scalar(p.value("leader", proto::Json())),
                     scalar(p.value("epoch", proto::Json())), node_list(p.value("replicas", proto::Json())),
                     node_list(p.value("isr", proto::Json())), scalar(p.value("log_start", proto::Json())),
@@ -80,6 +84,7 @@ std::string describe_text(const proto::Json& d) {
   }
   print_table(rows, out);
   for (const auto& p : parts) {
+    if (!p.is_object()) continue;
     auto adding = p.value("adding", proto::Json());
     auto removing = p.value("removing", proto::Json());
     if (!adding.is_array() && !removing.is_array()) continue;
@@ -87,6 +92,7 @@ std::string describe_text(const proto::Json& d) {
            node_list(adding) + ", removing " + node_list(removing) + "\n";
   }
   for (const auto& p : parts) {
+    if (!p.is_object()) continue;
     auto c = p.value("cleaner", proto::Json());
     if (!c.is_object()) continue;
     out += "cleaner: partition " + scalar(p.value("partition", proto::Json())) + " cleaned to " +

@@ -77,6 +77,17 @@ TEST_SUITE("cli") {
     CHECK(cli::cluster_text(d).find("leaderless") == std::string::npos);
   }
 
+  TEST_CASE("describe and cluster text print odd answers instead of throwing") {
+    for (const char* odd : {R"({"topic":7,"partitions":[1,"x",null,{"partition":"0","cleaner":5}]})",
+                            R"({"topic":null,"partitions":{"0":{}},"config":[1]})", R"({"brokers":"b"})"}) {
+      CAPTURE(odd);
+      auto d = proto::Json::parse(odd);
+      CHECK_NOTHROW(cli::describe_text(d));
+      CHECK_NOTHROW(cli::cluster_text(d));
+    }
+    CHECK(cli::describe_text(proto::Json::parse(R"({"topic":7})")).rfind("topic 7  partitions 0\n", 0) == 0);
+  }
+
   TEST_CASE("describe takes each leader's log fields and shows - without a leader") {
     auto mine = proto::Json::parse(R"({"topic":"t","partitions":[
         {"partition":0,"leader":1,"log_start":0,"log_end":5,"hw":5,"size":10,"segments":1},

@@ -12,12 +12,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "base/clock.h"
 #include "client/interrupt.h"
 #include "client/reply.h"
+#include "proto/auth_token.h"
+#include "proto/message.h"
 
 namespace kreek::client {
 namespace {
@@ -112,10 +115,37 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::connect(const std::s
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ::freeaddrinfo(res);
-    return std::unique_ptr<BrokerConnection>(new BrokerConnection(fd, addr));
+    std::unique_ptr<BrokerConnection> conn(new BrokerConnection(fd, addr));
+    KREEK_RETURN_IF_ERROR(conn->authenticate(std::max(1, static_cast<int>(deadline - clock::monotonic_ms()))));
+    return conn;
   }
   ::freeaddrinfo(res);
   return last;
+}
+
+namespace {
+std::string& auth_token() {
+  static std::string token;
+  return token;
+}
+}  // namespace
+
+void set_auth_token(std::string token) { auth_token() = std::move(token); }
+
+Status BrokerConnection::authenticate(int timeout_ms) {
+  if (auth_token().empty()) return Status::ok();
+  std::string hello = proto::auth_hello_request(auth_token());
+  hello.insert(1, R"("id":0,)");
+  hello += '\n';
+  KREEK_RETURN_IF_ERROR(write_all(hello));
+  KREEK_ASSIGN_OR_RETURN(std::string_view line, read_line(timeout_ms));
+  KREEK_ASSIGN_OR_RETURN(proto::Json answer, proto::parse_response(line));
+  Status s = proto::response_status(answer);
+  if (s.code() == Code::kUnauthorized)
+    return Status(Code::kUnauthorized, addr_ + " refused the auth token: " + s.message());
+  if (!s.is_ok()) return s.with_context(addr_ + " hello");
+  note_answer();
+  return Status::ok();
 }
 
 std::unique_ptr<BrokerConnection> BrokerConnection::adopt(int fd, std::string addr) {

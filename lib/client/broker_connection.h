@@ -31,13 +31,20 @@ inline constexpr size_t kMaxReplyLineBytes = 16 << 20;
 // no larger than the request line that carried it.
 inline constexpr size_t kMaxReadExactBytes = (64 << 20) + (8 << 20);
 
+// The shared secret connect() sends in a hello before anything else, for
+// brokers started with --auth-token-file ("" sends no hello). Set once at
+// start (cli::client_options does, from --auth-token-file).
+void set_auth_token(std::string token);
+
 class BrokerConnection {
  public:
   // Takes over a connected socket (a socketpair end in tests); closes it when destroyed.
   static std::unique_ptr<BrokerConnection> adopt(int fd, std::string addr);
   // Connects with a timeout (non-blocking connect + poll), then switches the
-  // socket to blocking mode with TCP_NODELAY. Errors: kUnavailable
-  // "cannot connect to 127.0.0.1:9092: Connection refused".
+  // socket to blocking mode with TCP_NODELAY; with an auth token set, sends
+  // the hello and waits for its answer. Errors: kUnavailable
+  // "cannot connect to 127.0.0.1:9092: Connection refused"; kUnauthorized
+  // "127.0.0.1:9092 refused the auth token: wrong auth token".
   static Result<std::unique_ptr<BrokerConnection>> connect(const std::string& addr,
                                                            int timeout_ms = kDefaultConnectTimeoutMs);
   ~BrokerConnection();
@@ -75,6 +82,8 @@ class BrokerConnection {
 
  private:
   BrokerConnection(int fd, std::string addr) : fd_(fd), addr_(std::move(addr)) {}
+  // The hello with the auth token, if one is set (connect()).
+  Status authenticate(int timeout_ms);
   // Receives more bytes into buf_, waiting up to timeout_ms.
   Status fill(int timeout_ms);
   void compact();

@@ -4,6 +4,7 @@
 #include "coord/coordinator.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,10 +49,26 @@ Status Coordinator::start() {
   net::ServerOptions options;
   options.max_line_bytes = config_.max_request_bytes;
   net::ConnectionHandler handler;
+  gate_ = proto::AuthGate(config_.auth_token);
   handler.on_line = [this](net::Connection& conn, std::string_view line, net::ResponseSlot slot) {
+    std::string refusal, why;
+    if (!gate_.admit(conn.id(), line, refusal, why)) {
+      int64_t now = clock::monotonic_ms();
+      if (now - refused_logged_ms_ >= 1000) {
+        refused_logged_ms_ = now;
+        log::warn("refused connection from " + conn.peer() + ": " + why);
+      }
+      slot.complete(std::move(refusal));
+      return conn.close();
+    }
     handle(line, conn.peer(), [slot](std::string out) mutable { slot.complete(std::move(out)); });
   };
-  handler.on_oversize = [this](net::Connection&, int64_t, net::ResponseSlot slot) {
+  handler.on_close = [this](net::Connection& conn) { gate_.forget(conn.id()); };
+  handler.on_oversize = [this](net::Connection& conn, int64_t, net::ResponseSlot slot) {
+    if (!gate_.is_admitted(conn.id())) {
+      slot.complete(gate_.refusal_line("null", "authentication required: the first request must be a hello with the auth token"));
+      return conn.close();
+    }
     slot.complete(proto::error_line("null", Status(Code::kMessageTooLarge,
                                                    "request line exceeds " +
                                                        std::to_string(config_.max_request_bytes) + " bytes")));
@@ -186,9 +203,20 @@ void Coordinator::elect() {
   if (!records.empty()) propose(std::move(records), [](Status, int64_t) {});
 }
 
-int run(const CoordinatorConfig& config) {
+int run(const CoordinatorConfig& given) {
+  CoordinatorConfig config = given;
   log::set_level(config.log_level);
+  ::umask(static_cast<mode_t>(config.umask));
+  auto token = proto::load_auth_token_from(config.auth_token_file);
+  if (!token.is_ok()) {
+    log::error(token.status().message());
+    return kCoordExitConfig;
+  }
+  config.auth_token = *token;
   log::info(std::string("kzk-lite (kreek ") + KREEK_VERSION + ") data dir " + config.data_dir);
+  if (config.auth_token.empty() && !proto::is_loopback_address(config.listen))
+    log::warn("listening on " + config.listen + " without --auth-token-file: anyone who can reach "
+              "this port can register brokers and change topics");
   std::unique_ptr<net::EventLoop> loop = net::EventLoop::create();
   auto coordinator = Coordinator::open(config, *loop);
   if (!coordinator.is_ok()) {

@@ -23,6 +23,7 @@
 #include "coord/metadata_log.h"
 #include "coord/session_tracker.h"
 #include "net/net.h"
+#include "proto/auth_token.h"
 
 namespace kreek::coord {
 
@@ -39,6 +40,11 @@ struct CoordinatorConfig {
   int64_t max_request_bytes = 8 << 20;
   bool unclean_leader_election = false;  // cluster default for unclean.leader.election.enable
   log::Level log_level = log::Level::kInfo;
+  // Shared secret (--auth-token-file or $KREEK_AUTH_TOKEN_FILE; a standalone
+  // kbroker passes its own): every connection must open with a hello carrying it.
+  std::string auth_token_file;
+  std::string auth_token;  // "" = no authentication; run() reads the file
+  int umask = 077;         // --umask (run() only: an embedded coordinator keeps kbroker's)
 };
 
 // Exit codes of run() (sysexits(3)), as kbroker's.
@@ -46,6 +52,7 @@ inline constexpr int kCoordExitOk = 0;
 inline constexpr int kCoordExitUsage = 64;
 inline constexpr int kCoordExitUnavailable = 69;
 inline constexpr int kCoordExitIoError = 74;
+inline constexpr int kCoordExitConfig = 78;  // unusable --auth-token-file
 
 class Coordinator {
  public:
@@ -129,6 +136,9 @@ class Coordinator {
   std::function<void()> on_idle_;
   bool stopping_ = false;
   std::unique_ptr<net::Server> server_;
+  proto::AuthGate gate_;
+  proto::JsonScan scan_;  // the broker's strict scan first, so both servers refuse the same input
+  int64_t refused_logged_ms_ = 0;  // refusals are logged at most once a second
   std::unique_ptr<net::Timer> session_timer_, election_timer_;
   int64_t session_check_ms_ = 0;       // the session timer's period
   int64_t last_session_check_ms_ = 0;  // when it last ran (a late run means a stall)

@@ -1,6 +1,8 @@
 // kzk-lite flag definitions; see coordinator_flags.h.
 #include "coord/coordinator_flags.h"
 
+#include <cstdlib>
+
 #include <limits>
 
 namespace kreek::coord {
@@ -35,6 +37,21 @@ void add_coordinator_flags(CLI::App& app, CoordinatorConfig& c) {
       ->capture_default_str();
   app.add_flag("--unclean-leader-election", c.unclean_leader_election,
                "cluster default for unclean.leader.election.enable (may lose committed records)");
+  app.add_option("--auth-token-file", c.auth_token_file,
+                 "require every connection to send the token in FILE (mode 0600) in a hello first "
+                 "(default: $KREEK_AUTH_TOKEN_FILE)")
+      ->type_name("FILE");
+  app.add_option_function<std::string>(
+         "--umask",
+         [&c](const std::string& v) {
+           char* end = nullptr;
+           long m = std::strtol(v.c_str(), &end, 8);
+           if (v.empty() || *end != '\0' || m < 0 || m > 0777)
+             throw CLI::ValidationError("--umask", "must be an octal mode from 000 to 777");
+           c.umask = static_cast<int>(m);
+         },
+         "umask for the files and directories kzk-lite creates (default 077: private)")
+      ->type_name("MODE");
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
   auto* quiet = app.add_flag_function(

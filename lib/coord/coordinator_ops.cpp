@@ -48,13 +48,15 @@ Json broker_json(const BrokerInfo& b) {
 }  // namespace
 
 void Coordinator::handle(std::string_view line, std::string_view peer, Respond respond) {
-  Request r{"null", Json::parse(line, nullptr, /*allow_exceptions=*/false), std::string(peer), std::move(respond)};
+  // The same rules as the broker's (scan_request): strict JSON, no duplicate
+  // keys, an id that is a string, an int64, a boolean or null, echoed as sent.
+  proto::RequestEnvelope env;
+  Status scanned = proto::scan_request(line, scan_, env);
+  Request r{std::string(env.id_raw), Json(), std::string(peer), std::move(respond)};
+  if (!scanned.is_ok()) return r.fail(scanned);
+  r.body = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (r.body.is_discarded() || !r.body.is_object())
     return r.fail(invalid_request("request must be a JSON object"));
-  if (auto id = r.body.find("id"); id != r.body.end()) {
-    if (id->is_structured()) return r.fail(invalid_request("\"id\" must be a string, number, boolean or null"));
-    r.id_raw = id->dump();
-  }
   auto op = r.body.find("op");
   if (op == r.body.end() || !op->is_string()) return r.fail(invalid_request("missing \"op\""));
   const std::string name = op->get<std::string>();

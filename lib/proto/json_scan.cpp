@@ -4,6 +4,7 @@
 // SSE2 (8 at a time with SWAR elsewhere) and only the rare bytes take the slow path.
 #include "proto/json_scan.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <limits>
@@ -215,6 +216,9 @@ Status JsonScan::scan(std::string_view text, const ScanLimits& limits) {
         ++p;
         top.end = pos(p);
         top.next = static_cast<uint32_t>(tokens_.size());
+        if (obj && top.size > 1) {
+          if (uint32_t at = duplicate_key_at(stack_.back())) return fail(at, "duplicate key");
+        }
         stack_.pop_back();
         continue;  // the container itself is a value that just ended
       }
@@ -225,6 +229,44 @@ Status JsonScan::scan(std::string_view text, const ScanLimits& limits) {
       break;  // next value
     }
   }
+}
+
+uint32_t JsonScan::duplicate_key_at(uint32_t obj) {
+  const uint32_t n = tokens_[obj].size;
+  // Keys as their raw bodies, or unescaped when written with escapes (rare),
+  // so "a" and "\u0061" are the same key. Views into unescaped_ are taken
+  // only once it stops growing.
+  keys_.clear();
+  unescaped_.clear();
+  uint32_t i = obj + 1;
+  for (uint32_t k = 0; k < n; ++k) {
+    const Token& kt = tokens_[i];
+    if (kt.has_escapes) {
+      unescaped_.emplace_back();
+      append_string(i, unescaped_.back());
+      keys_.emplace_back(std::string_view(), i);
+    } else {
+      keys_.emplace_back(text_.substr(kt.start + 1, kt.end - kt.start - 2), i);
+    }
+    i = tokens_[i + 1].next;
+  }
+  size_t u = 0;
+  for (auto& [key, tok] : keys_) {
+    if (tokens_[tok].has_escapes) key = unescaped_[u++];
+    tok = tokens_[tok].start;
+  }
+  // Few keys (a record's key, value, headers, ts): pairs. Many: sort, so a
+  // request with a million keys costs n log n, not n^2.
+  if (n <= 8) {
+    for (uint32_t a = 1; a < n; ++a)
+      for (uint32_t b = 0; b < a; ++b)
+        if (keys_[a].first == keys_[b].first) return keys_[a].second;
+    return 0;
+  }
+  std::sort(keys_.begin(), keys_.end());
+  for (size_t a = 1; a < keys_.size(); ++a)
+    if (keys_[a].first == keys_[a - 1].first) return std::max(keys_[a].second, keys_[a - 1].second);
+  return 0;
 }
 
 int64_t JsonScan::find(uint32_t obj, std::string_view key) const {

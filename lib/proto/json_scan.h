@@ -37,7 +37,10 @@ class JsonScan {
  public:
   // Scans `text` (which must outlive the scan). Strict RFC 8259: one value,
   // optional surrounding whitespace, valid UTF-8 everywhere (no overlongs, no
-  // surrogates), no control characters inside strings. On failure returns
+  // surrogates), no control characters inside strings, no object with the
+  // same key twice (compared after unescaping: nlohmann keeps the last of
+  // duplicates and this scanner's find() the first, so neither may decide
+  // what a request means). On failure returns
   // kInvalidRequest with a message naming the 0-based byte offset
   // ("invalid JSON at byte 17: unterminated string"); tokens() is then unspecified.
   // Numbers are checked against the grammar only (any magnitude is accepted).
@@ -52,7 +55,7 @@ class JsonScan {
   }
 
   // Object lookup: index of the value for `key` (compared after unescaping) in
-  // object token `obj`, or -1. With duplicate keys the first one wins.
+  // object token `obj`, or -1 (scan() refused duplicate keys).
   int64_t find(uint32_t obj, std::string_view key) const;
   // Appends the unescaped contents of string token i to `out`.
   void append_string(uint32_t i, std::string& out) const;
@@ -68,6 +71,10 @@ class JsonScan {
   std::string_view text_;
   std::vector<Token> tokens_;    // reused across scans: no allocation in steady state
   std::vector<uint32_t> stack_;  // open containers during a scan, reused likewise
+  // Whether object token `obj` (closed) repeats a key; 0, or the byte offset of the repeat.
+  uint32_t duplicate_key_at(uint32_t obj);
+  std::vector<std::pair<std::string_view, uint32_t>> keys_;  // scratch for duplicate_key_at
+  std::vector<std::string> unescaped_;
 };
 
 // True if `s` is valid UTF-8 (the same rules the scanner applies).

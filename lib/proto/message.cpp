@@ -107,9 +107,13 @@ Status parse_envelope(const JsonScan& scan, RequestEnvelope& out) {
   const int64_t id = scan.find(0, "id");
   if (id >= 0) {
     const TokType t = scan.at(static_cast<uint32_t>(id)).type;
-    // Any scalar, per kreek-protocol(7); containers would make echoing costly.
-    if (t == TokType::kObject || t == TokType::kArray)
-      return invalid_request("\"id\" must be a string, number, boolean or null");
+    // A string, an integer, a boolean or null, per kreek-protocol(7):
+    // containers would make echoing costly, and a number a client's JSON
+    // library cannot hold (1e999, 0.5) would be echoed back unmatched.
+    int64_t number = 0;
+    if (t == TokType::kObject || t == TokType::kArray ||
+        (t == TokType::kNumber && !scan.get_int(static_cast<uint32_t>(id), number)))
+      return invalid_request("\"id\" must be a string, an integer in int64 range, a boolean or null");
     out.id_raw = scan.raw(static_cast<uint32_t>(id));
   }
   const int64_t op = scan.find(0, "op");

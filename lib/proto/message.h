@@ -44,8 +44,8 @@ struct RequestEnvelope {
 // Reads "op" and "id" from a scanned request line. Fills out.id_raw first, so an
 // error response can still echo the id. INVALID_REQUEST messages:
 // `request must be a JSON object`, `missing "op"`, `"op" must be a string`,
-// `"id" must be a string, number, boolean or null` (any scalar, as
-// kreek-protocol(7) says).
+// `"id" must be a string, an integer in int64 range, a boolean or null` (as
+// kreek-protocol(7) says: 1e999 or 0.5 are refused, with "id":null).
 Status parse_envelope(const JsonScan& scan, RequestEnvelope& out);
 // Scans `line` (its '\n' or "\r\n" may be included) into `scan`, then
 // parse_envelope. `line` must outlive every use of `scan` and `out`.

@@ -57,7 +57,7 @@ TEST_SUITE("proto") {
     CHECK(envelope(R"({"op":"hello"})") == "hello null");
     CHECK(envelope("{\"op\":\"fetch\",\"id\":7}\r\n") == "fetch 7");
     CHECK(envelope(R"({"id":"a\"b","op":"metadata"})") == R"(metadata "a\"b")");
-    CHECK(envelope(R"({"id":1.50,"op":"h\u0065llo"})") == "hello 1.50");
+    CHECK(envelope(R"({"id":-15,"op":"h\u0065llo"})") == "hello -15");
     CHECK(envelope(R"({"id":null,"op":"x"})") == "x null");
     CHECK(envelope(R"({"id":true,"op":"x"})") == "x true");
   }
@@ -70,9 +70,15 @@ TEST_SUITE("proto") {
     CHECK(id == "5");
     CHECK(envelope(R"({"op":1,"id":"q"})", &id) == "INVALID_REQUEST: \"op\" must be a string");
     CHECK(id == "\"q\"");
-    CHECK(envelope(R"({"op":"x","id":[1]})", &id) == "INVALID_REQUEST: \"id\" must be a string, number, boolean or null");
+    CHECK(envelope(R"({"op":"x","id":[1]})", &id) == "INVALID_REQUEST: \"id\" must be a string, an integer in int64 range, a boolean or null");
     CHECK(id == "null");
-    CHECK(envelope(R"({"op":"x","id":{}})") == "INVALID_REQUEST: \"id\" must be a string, number, boolean or null");
+    CHECK(envelope(R"({"op":"x","id":{}})") == "INVALID_REQUEST: \"id\" must be a string, an integer in int64 range, a boolean or null");
+    // Numbers the tools could not hold are not echoed back.
+    for (const char* bad : {R"({"op":"x","id":1e999})", R"({"op":"x","id":1.50})", R"({"op":"x","id":9223372036854775808})"}) {
+      CAPTURE(bad);
+      CHECK(envelope(bad, &id) == "INVALID_REQUEST: \"id\" must be a string, an integer in int64 range, a boolean or null");
+      CHECK(id == "null");
+    }
   }
 
   TEST_CASE("request lines start with op and id") {

@@ -98,8 +98,9 @@ Status CompactionPlan::scan_dirty() {
       const BatchHeader& h = p.header;
       // Timestamps never decrease along the log: everything from here on is
       // younger than min.compaction.lag.ms too.
-      if (lag > 0 && h.ts.value() > now_ - lag) {
-        lag_blocked_until_ = h.ts.value() + lag;
+      // Saturating: lag may be anything up to INT64_MAX.
+      if (lag > 0 && (now_ < INT64_MIN + lag || h.ts.value() > now_ - lag)) {
+        lag_blocked_until_ = h.ts.value() > INT64_MAX - lag ? INT64_MAX : h.ts.value() + lag;
         blocked = true;
         break;
       }

@@ -291,6 +291,19 @@ TEST_SUITE("storage compaction") {
       if (x.offset >= end) CHECK(std::find(after.begin(), after.end(), x) != after.end());
   }
 
+  TEST_CASE("a huge min.compaction.lag.ms blocks compaction without overflowing") {
+    TempDir t;
+    LogConfig c = compacted();
+    c.min_compaction_lag_ms = INT64_MAX;  // the topic config's upper bound
+    auto log = open_log(t.sub("p"), c);
+    fill(*log, 40, kT0);
+    fill(*log, 40, kT0 + 60'000);
+    auto r = Compactor::compact_now(*log, TimestampMs(kT0 + 120'000));
+    REQUIRE(r);
+    CHECK(r->outcome == CompactionOutcome::kNothingToDo);
+    CHECK(log->cleaner().not_before_ms == INT64_MAX);  // saturated, not wrapped negative
+  }
+
   TEST_CASE("the active segment is never compacted") {
     TempDir t;
     auto log = open_log(t.sub("p"), compacted(1 << 20));  // one segment: the active one

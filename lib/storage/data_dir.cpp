@@ -164,7 +164,7 @@ Result<bool> is_own_partition_dir(const std::string& dir, const std::string& id,
     auto text = read_small_file(dir + "/" + std::string(kPartitionMarkerName), 64 * 1024);
     if (!text) return text.status();
     json j = json::parse(*text, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.value("data_dir_id", std::string()) == id) return true;
+    if (!j.is_discarded() && j.is_object() && j.contains("data_dir_id") && j["data_dir_id"] == id) return true;
     *why_not = "its " + std::string(kPartitionMarkerName) + " names another data directory";
     return false;
   }

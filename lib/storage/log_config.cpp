@@ -60,9 +60,10 @@ struct Key {
   std::function<std::string(const LogConfig&)> get;
 };
 
-// An int64 field with limits; `never`: -1 stored as kNever.
+// An int64 field with limits; `never`: -1 stored as kNever, and described as
+// -1 when `show_never` (else as the number, Kafka's Long.MAX_VALUE).
 Key int_key(std::string_view name, std::string_view doc, int64_t LogConfig::*field, int64_t lo,
-            int64_t hi, bool never = false) {
+            int64_t hi, bool never = false, bool show_never = true) {
   return Key{name, doc,
              [=](LogConfig& c, std::string_view k, std::string_view v) -> Status {
                auto r = parse_int(k, v, lo, hi, never);
@@ -70,7 +71,7 @@ Key int_key(std::string_view name, std::string_view doc, int64_t LogConfig::*fie
                c.*field = *r;
                return Status::ok();
              },
-             [=](const LogConfig& c) { return int_text(c.*field, never); }};
+             [=](const LogConfig& c) { return int_text(c.*field, never && show_never); }};
 }
 
 const std::vector<Key>& keys() {
@@ -105,9 +106,12 @@ const std::vector<Key>& keys() {
           }},
       int_key("delete.retention.ms", "ms to keep delete tombstones in compacted topics",
               &LogConfig::delete_retention_ms, 0, kMaxI64),
-      int_key("flush.messages", "fsync after this many records (1 = every batch)",
-              &LogConfig::flush_messages, 1, kMaxI64),
-      int_key("flush.ms", "fsync data no older than this many ms", &LogConfig::flush_ms, 0, kMaxI64),
+          // -1 (the default) leaves flushing to the OS, as kreek-format(5) says;
+      // described as Kafka describes it, Long.MAX_VALUE.
+      int_key("flush.messages", "fsync after this many records (1 = every batch, -1 = leave it to the OS)",
+              &LogConfig::flush_messages, 1, kMaxI64, true, false),
+      int_key("flush.ms", "fsync data no older than this many ms (-1 = leave it to the OS)",
+              &LogConfig::flush_ms, 0, kMaxI64, true, false),
       int_key("index.interval.bytes", "bytes of log between offset and time index entries",
               &LogConfig::index_interval_bytes, 0, kMaxI32),
       int_key("max.message.bytes", "largest records array one batch may carry",
@@ -116,11 +120,12 @@ const std::vector<Key>& keys() {
               &LogConfig::min_compaction_lag_ms, 0, kMaxI64),
       Key{"min.cleanable.dirty.ratio", "dirty share of the log that triggers compaction (0 to 1)",
           [](LogConfig& c, std::string_view key, std::string_view raw) -> Status {
-            std::string v(trim(raw));
-            char* end = nullptr;
-            errno = 0;
-            double d = v.empty() ? NAN : std::strtod(v.c_str(), &end);
-            if (v.empty() || end != v.c_str() + v.size() || errno != 0 || !std::isfinite(d))
+            // A plain decimal ("0.5", "5e-1"): from_chars takes no hex
+            // floats, no leading '+', no locale, unlike strtod.
+            std::string_view v = trim(raw);
+            double d = NAN;
+            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d, std::chars_format::general);
+            if (v.empty() || ec != std::errc() || p != v.data() + v.size() || !std::isfinite(d))
               return bad(key, in_quotes(raw) + " is not a number");
             if (d < 0 || d > 1) return bad(key, in_quotes(raw) + " is not in [0, 1]");
             c.min_cleanable_dirty_ratio = d;

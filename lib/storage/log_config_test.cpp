@@ -35,6 +35,20 @@ TEST_SUITE("storage") {
     CHECK(d["retention.bytes"] == "-1");
   }
 
+  TEST_CASE("-1 means leave it to the OS for flush.messages and flush.ms, as kreek-format(5) says") {
+    auto c = apply_overrides(LogConfig(), {{"flush.messages", "-1"}, {"flush.ms", "-1"}});
+    REQUIRE(c);
+    CHECK(c->flush_messages == kNever);
+    CHECK(c->flush_ms == kNever);
+    CHECK_FALSE(c->flush_always());
+    auto d = describe(*c);
+    CHECK(d["flush.messages"] == "9223372036854775807");  // as Kafka describes it
+    CHECK(d["flush.ms"] == "9223372036854775807");
+    auto plain = apply_overrides(LogConfig(), {{"min.cleanable.dirty.ratio", "5e-1"}});
+    REQUIRE(plain);
+    CHECK(plain->min_cleanable_dirty_ratio == 0.5);
+  }
+
   TEST_CASE("bad values are rejected with a message naming the key") {
     auto msg = [](const std::string& k, const std::string& v) {
       auto c = apply_overrides(LogConfig(), {{k, v}});
@@ -48,12 +62,15 @@ TEST_SUITE("storage") {
     CHECK(msg("segment.bytes", "100").find("segment.bytes: \"100\" is not in [1024,") == 0);
     CHECK(msg("segment.bytes", "99999999999").find("is not in") != std::string::npos);
     CHECK(msg("flush.messages", "0").find("flush.messages") == 0);
-    CHECK(msg("flush.messages", "-1").find("flush.messages") == 0);
+    CHECK(msg("flush.ms", "-2").find("flush.ms: \"-2\" is not in [0, 9223372036854775807] or -1") == 0);
     CHECK(msg("cleanup.policy", "purge").find("cleanup.policy: \"purge\"") == 0);
     CHECK(msg("cleanup.policy", "delete,delete").find("cleanup.policy") == 0);
     CHECK(msg("cleanup.policy", "").find("cleanup.policy") == 0);
     CHECK(msg("min.cleanable.dirty.ratio", "1.5").find("is not in [0, 1]") != std::string::npos);
     CHECK(msg("min.cleanable.dirty.ratio", "x").find("is not a number") != std::string::npos);
+    // strtod would take these; a plain decimal is asked for.
+    for (const char* odd : {"0x1p-1", "0X.8", "+0.5", "inf", "nan", " 0.5x", "0.5 0"})
+      CHECK(msg("min.cleanable.dirty.ratio", odd).find("is not a number") != std::string::npos);
     CHECK(msg("max.message.bytes", "12k") == "max.message.bytes: \"12k\" is not an integer");
     CHECK(msg("segment.ms", "99999999999999999999").find("out of range") != std::string::npos);
   }

@@ -71,7 +71,8 @@ Result<bool> read_offset_checkpoint(const std::string& path, std::map<std::strin
     return cp.status();
   }
   json j = json::parse(*cp, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1 || !j.contains("offsets") ||
+  // Comparisons, not value(): a "version" of another type must not throw.
+  if (j.is_discarded() || !j.is_object() || !j.contains("version") || j["version"] != 1 || !j.contains("offsets") ||
       !j["offsets"].is_object())
     return false;
   for (const auto& [k, v] : j["offsets"].items())
@@ -229,7 +230,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
   auto cc = read_small_file(data_dir + "/" + std::string(kCleanerCheckpointName));
   if (cc) {
     json j = json::parse(*cc, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.value("version", 0) == 1) {
+    if (!j.is_discarded() && j.is_object() && j.contains("version") && j["version"] == 1) {
       for (const char* field : {"offsets", "tombstones"}) {
         if (!j.contains(field) || !j[field].is_object()) continue;
         auto& into = std::string_view(field) == "offsets" ? cleaned : tombstones;
