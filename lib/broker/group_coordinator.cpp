@@ -149,6 +149,7 @@ void GroupCoordinator::load(int32_t p) {
     auto g = std::make_unique<group::GroupState>(name, limits());
     if (lg.record) g->restore(*lg.record, t_now);
     for (const auto& [tp, off] : lg.offsets) g->apply_offset(tp, off);
+    if (g->members().empty() && g->offsets().empty()) continue;  // as forget_if_unused
     part.groups.emplace(name, std::move(g));
   }
   part.loaded = true;
@@ -221,6 +222,7 @@ void GroupCoordinator::reload_group(int32_t p, uint64_t incarnation, const std::
   auto g = std::make_unique<group::GroupState>(name, limits());
   if (lg->second.record) g->restore(*lg->second.record, now());
   for (const auto& [tp, off] : lg->second.offsets) g->apply_offset(tp, off);
+  if (g->members().empty() && g->offsets().empty()) return;  // as forget_if_unused
   part.groups[name] = std::move(g);
   reschedule();
 }
@@ -486,8 +488,8 @@ void GroupCoordinator::apply_effects(const std::string& group, group::GroupEffec
   if (it == parts_.end()) return;
   uint64_t incarnation = it->second.incarnation;
   std::vector<KeyValue> kvs;
-  // A record of an Empty group with no offsets is still written: it keeps the
-  // generation, so a later one is never reused.
+  // A record of an Empty group is still written (the log must not keep its
+  // old members); one without offsets is then forgotten (forget_if_unused).
   kvs.emplace_back(group::group_key(group), group::encode_group(*fx.record));
   append(p, std::move(kvs), [this, alive = alive_, p, incarnation, group, after = std::move(after_write)](Status s) {
     if (!*alive) return;
@@ -503,7 +505,23 @@ void GroupCoordinator::apply_effects(const std::string& group, group::GroupEffec
       return;
     }
     for (const group::JoinAnswer& a : after) answer(a);
+    forget_if_unused(p, incarnation, group);
   });
+}
+
+void GroupCoordinator::forget_if_unused(int32_t p, uint64_t incarnation, const std::string& name) {
+  // A group with neither members nor offsets does not exist for describe,
+  // reset or delete; keeping it would list it, and hold memory for every
+  // name ever used (kconsume -g NAME --commit=off). Its next member starts
+  // it afresh: no member id of the old one is known to the new one, so a
+  // straggler's ops are refused all the same.
+  auto it = parts_.find(p);
+  if (it == parts_.end() || it->second.incarnation != incarnation || !it->second.loaded) return;
+  auto g = it->second.groups.find(name);
+  if (g == it->second.groups.end() || !g->second->members().empty() || !g->second->offsets().empty()) return;
+  for (const auto& [ticket, parked] : parked_)
+    if (parked.group == name) return;
+  it->second.groups.erase(g);
 }
 
 void GroupCoordinator::append(int32_t p, std::vector<KeyValue> kvs, Done done) {

@@ -115,6 +115,8 @@ class GroupCoordinator {
   // log (a write failed: memory may hold what the log does not).
   void reload_group(int32_t p, uint64_t incarnation, const std::string& group);
   void answer_parked(const std::string& group_or_all, int32_t p, const Status& why);
+  // Drops a group left with neither members nor offsets (nor parked joins).
+  void forget_if_unused(int32_t p, uint64_t incarnation, const std::string& group);
 
   // Sends the answers, after persisting the record if there is one.
   void apply_effects(const std::string& group, group::GroupEffects&& fx);

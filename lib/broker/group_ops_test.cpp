@@ -322,6 +322,25 @@ TEST_SUITE("broker groups") {
     CHECK(g.h.json(R"({"op":"fetch_offsets","id":1,"group":"g"})")["offsets"].empty());
   }
 
+  TEST_CASE("a group left with neither members nor offsets is forgotten: not listed, not kept, not loaded again") {
+    Groups g;
+    auto [a, gen] = join_alone(g);
+    REQUIRE(g.h.json(R"({"op":"leave_group","id":1,"group":"g","member_id":")" + a + R"("})")["ok"] == true);
+    CHECK(error_code(g.h.json(R"({"op":"describe_group","id":1,"group":"g"})")) == "GROUP_ID_NOT_FOUND");
+    CHECK(g.h.json(R"({"op":"list_groups","id":1})")["groups"].empty());
+    CHECK(g.h.ctx().groups->find("g") == nullptr);
+    g.lead_offsets(g.partition_of("g"), g.h.ctx().partitions.self(), 7);
+    CHECK(g.h.json(R"({"op":"list_groups","id":1})")["groups"].empty());
+    CHECK(g.h.ctx().groups->find("g") == nullptr);
+    // A member of the old group is not one of the group made afresh.
+    CHECK(error_code(g.h.json(member_line("heartbeat", a, gen))) == "UNKNOWN_MEMBER_ID");
+    CHECK(error_code(g.h.json(commit_line(a, gen, 5))) == "UNKNOWN_MEMBER_ID");
+    g.advance(1);
+    auto [b, gen2] = join_alone(g);
+    CHECK(b != a);
+    CHECK(g.h.json(R"({"op":"list_groups","id":1})")["groups"].size() == 1);
+  }
+
   TEST_CASE("deleting a topic drops the committed offsets of it") {
     Groups g;
     REQUIRE(g.h.json(R"({"op":"create_topic","id":1,"topic":"other","partitions":1})")["ok"] == true);

@@ -301,7 +301,10 @@ Status GroupMember::join(const PartitionSet& owned) {
     KREEK_ASSIGN_OR_RETURN(bool done, poll_join());
     if (done) return Status::ok();
     if (stop_requested()) {
-      join_id_ = 0;
+      // The parked join's answer would come first on this connection, and
+      // the broker holds a later leave or commit behind it until the join
+      // phase ends: the next op dials afresh.
+      abandon_join();
       return Status(Code::kTimeout, "interrupted");
     }
     if (conn_) {

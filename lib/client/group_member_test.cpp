@@ -10,6 +10,7 @@
 
 #include "client/group_consumer.h"
 #include "client/fake_broker_test.h"
+#include "client/interrupt.h"
 
 using namespace kreek;
 using namespace kreek::client;
@@ -319,5 +320,30 @@ TEST_SUITE("client") {
     CHECK(consumer.cursors()[0].next == 7);   // the committed offset
     CHECK(consumer.cursors()[0].stop == 12);  // the high watermark when assigned again
     CHECK_FALSE(gc.all_done());
+  }
+
+  TEST_CASE("a join interrupted by a stop request is abandoned: the leave goes out at once on a new connection") {
+    Rig rig;
+    rig.boot.say(R"({"id":1,"ok":true,"node":2,"addr":"fake:2","partition":0})");
+    rig.coord1.say(R"({"id":2,"ok":true,"generation":1,"member_id":"m-1","assignor":"range"})");
+    GroupMember m(*rig.cluster, rig.options());
+    REQUIRE(m.join({}).is_ok());
+    CHECK(next_request(rig.coord1)["op"] == "join_group");
+    // A rebalance: the join (3) parks, and SIGINT ends the wait for it.
+    request_stop();
+    CHECK(m.join({}).message() == "interrupted");
+    CHECK(next_request(rig.coord1)["op"] == "join_group");
+    CHECK_FALSE(m.join_pending());
+    // The broker would hold a leave sent behind the parked join until the
+    // join phase ends; it goes on a new connection instead.
+    rig.boot.say(R"({"id":4,"ok":true,"node":3,"addr":"fake:3","partition":0})");
+    rig.coord2.say(R"({"id":5,"ok":true})");
+    Status left = m.leave();
+    clear_stop();
+    CHECK(left.is_ok());
+    CHECK(next_request(rig.coord2)["op"] == "leave_group");
+    // The old connection was closed with nothing more written behind the join.
+    char ch = 0;
+    CHECK(::read(rig.coord1.broker_fd(), &ch, 1) == 0);
   }
 }
