@@ -2,8 +2,7 @@
 #   make run      install missing build dependencies, build the programs (release), start a standalone broker
 #   make test     build and run every test (unit + integration) through ctest
 #   make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make fuzz     build the libFuzzer targets (clang) and run each FUZZ_SECONDS (default 60);
-#                 make test runs them for FUZZ_TEST_SECONDS (default 10) each
+#   make fuzz     build the libFuzzer targets (clang) and run each FUZZ_SECONDS (default 60)
 #   make bench    throughput and latency figures, with Redis Streams beside them
 #   make soak     long load runs and the long fault tests (not part of make test)
 #   make install  binaries, man pages and completions under $(DESTDIR)$(PREFIX)
@@ -24,7 +23,6 @@ ASAN_DEPS  := clang libclang-rt-14-dev
 FUZZ_DEPS  := clang libclang-rt-14-dev
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TEST_SECONDS ?= 10
 
 .PHONY: all build tools run test asan bench soak install deps test-deps bench-deps clean fuzz fuzz-build
 
@@ -69,7 +67,6 @@ run: tools
 
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 
 fuzz-build: deps
 	$(call apt_install_missing,$(FUZZ_DEPS))
