@@ -8,25 +8,10 @@
 #include "base/topic_name.h"
 #include "cli/common.h"
 #include "cli/start_position.h"
+#include "cli/text_table.h"
 
 namespace kreek::cli {
 namespace {
-
-std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }
-
-void table(const std::vector<std::vector<std::string>>& rows, std::string& out) {
-  std::vector<size_t> widths;
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], r[i].size() + 2);
-    }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) line += i + 1 == r.size() ? r[i] : pad(r[i], widths[i]);
-    out += line + "\n";
-  }
-}
 
 std::string opt(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "-"; }
 proto::Json opt_json(const std::optional<int64_t>& v) { return v ? proto::Json(*v) : proto::Json(); }
@@ -80,7 +65,7 @@ std::string group_list_text(const proto::Json& groups) {
     rows.push_back({scalar(g.value("group", proto::Json())), scalar(g.value("state", proto::Json())),
                     scalar(g.value("members", proto::Json()))});
   std::string out;
-  if (rows.size() > 1) table(rows, out);
+  if (rows.size() > 1) print_table(rows, out);
   return out;
 }
 
@@ -103,7 +88,7 @@ std::string group_description_text(const client::GroupDescription& d) {
     if (r.lag) total += *r.lag;
     else known = false;
   }
-  table(rows, out);
+  print_table(rows, out);
   if (!members.empty()) {
     std::vector<std::vector<std::string>> mrows{{"MEMBER", "INSTANCE", "CLIENT", "HOST", "TOPICS"}};
     for (const auto& m : members) {
@@ -114,7 +99,7 @@ std::string group_description_text(const client::GroupDescription& d) {
                        topics.empty() ? "-" : topics});
     }
     out += "\n";
-    table(mrows, out);
+    print_table(mrows, out);
   }
   out += "total lag " + (known ? std::to_string(total) : std::string("-")) + "\n";
   return out;
@@ -144,7 +129,7 @@ std::string reset_plan_text(const std::vector<client::ResetRow>& plan) {
     rows.push_back({r.tp.topic, std::to_string(r.tp.partition), opt(r.current), std::to_string(r.target),
                     std::to_string(r.log_start), std::to_string(r.end)});
   std::string out;
-  table(rows, out);
+  print_table(rows, out);
   return out;
 }
 
