@@ -434,7 +434,9 @@ void GroupCoordinator::commit(const std::string& group, const std::string& membe
                              done = std::move(done)](Status s) {
     if (!*alive) return done(s);
     auto it = parts_.find(p);
-    if (s.is_ok() && it != parts_.end() && it->second.incarnation == incarnation) {
+    // Applied only if the partition is still the one written to and loaded
+    // (a failed reload meanwhile leaves it unloaded: the log has the commit).
+    if (s.is_ok() && it != parts_.end() && it->second.incarnation == incarnation && it->second.loaded) {
       group::GroupState& g = get_or_create(group);
       for (const auto& [tp, off] : offsets) g.apply_offset(tp, off);
     }
