@@ -25,7 +25,7 @@ TEST_SUITE("proto") {
     for (const char* text : {
              R"({"op":"hello","id":7,"x":[1,-2,3.5,1e3,true,false,null,"s\u00e9\n\"q\""],"o":{}})",
              R"([18446744073709551615,-9223372036854775808,18446744073709551616,-9223372036854775809])",
-             R"({"a":1,"b":{"c":[[],[{}]]},"a":2})", R"("just a string")", R"(-0)", R"(1e-400)",
+             R"({"a":1,"b":{"c":[[],[{}]]}})", R"("just a string")", R"(-0)", R"(1e-400)",
              R"({"k":"\ud83d\ude00"})"}) {
       CAPTURE(text);
       json ours = via_scan(text);
@@ -44,17 +44,14 @@ TEST_SUITE("proto") {
     CHECK(j[2].is_number_float());
   }
 
-  TEST_CASE("to_json on a big object with a repeated key: last value, first place, as nlohmann") {
+  TEST_CASE("a big object with a repeated key is refused by the scan, before to_json") {
     std::string text = "{";
     for (int i = 0; i < 1000; ++i) text += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
-    text += "\"k5\":\"again\",\"k\\u0036\":6.5}";
-    json ours = via_scan(text);
-    json theirs = json::parse(text);
-    CHECK(ours.dump() == theirs.dump());
-    CHECK(ours.size() == 1000);
-    CHECK(ours["k5"] == "again");
-    CHECK(ours["k6"] == 6.5);
+    text += "\"k5\":\"again\"}";
+    JsonScan scan;
+    CHECK_FALSE(scan.scan(text).is_ok());
   }
+
 
   TEST_CASE("to_json refuses a number no double holds") {
     JsonScan scan;
