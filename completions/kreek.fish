@@ -2,7 +2,8 @@
 # Install as kreek.fish in ~/.config/fish/conf.d/ (one file, all four tools).
 # Topic names come from `ktopic list` when a broker answers within a second.
 
-function __kreek_topics
+# The -b/--brokers given so far on the command line (the last one), as ktopic arguments.
+function __kreek_broker_args
     set -l args
     set -l tokens (commandline -opc)
     for i in (seq (count $tokens))
@@ -16,24 +17,17 @@ function __kreek_topics
                 set args -b (string replace -- '--brokers=' '' $tokens[$i])
         end
     end
-    timeout 1 ktopic $args list 2>/dev/null
+    for a in $args  # nothing at all when no broker was named
+        echo $a
+    end
+end
+
+function __kreek_topics
+    timeout 1 ktopic (__kreek_broker_args) list 2>/dev/null
 end
 
 function __kreek_groups
-    set -l args
-    set -l tokens (commandline -opc)
-    for i in (seq (count $tokens))
-        switch $tokens[$i]
-            case -b --brokers
-                set -l j (math $i + 1)
-                if test $j -le (count $tokens)
-                    set args -b $tokens[$j]
-                end
-            case '--brokers=*'
-                set args -b (string replace -- '--brokers=' '' $tokens[$i])
-        end
-    end
-    timeout 1 ktopic $args group list 2>/dev/null | awk 'NR > 1 { print $1 }'
+    timeout 1 ktopic (__kreek_broker_args) group list 2>/dev/null | awk 'NR > 1 { print $1 }'
 end
 
 function __kreek_config_keys

@@ -2,39 +2,15 @@
 // client put in a topic name or a request.
 #include "base/log.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <string>
 
+#include "base/captured_stderr_test.h"
+
 using namespace kreek;
-
-namespace {
-
-// What `fn` writes to stderr (fd 2).
-template <typename Fn>
-std::string captured_stderr(Fn fn) {
-  char path[] = "/tmp/kreek-log-test-XXXXXX";
-  int fd = ::mkstemp(path);
-  REQUIRE(fd >= 0);
-  int saved = ::dup(2);
-  ::dup2(fd, 2);
-  fn();
-  ::dup2(saved, 2);
-  ::close(saved);
-  std::string out;
-  char buf[4096];
-  ::lseek(fd, 0, SEEK_SET);
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  ::unlink(path);
-  return out;
-}
-
-}  // namespace
+using kreek::testing::captured_stderr;
 
 TEST_SUITE("base") {
   TEST_CASE("control characters in a log message are escaped, newlines become spaces") {

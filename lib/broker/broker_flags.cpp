@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "coord/coordinator_flags.h"
 #include "proto/wire.h"
 #include "storage/log_config.h"
 
@@ -180,17 +181,7 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
                  "require clients to send the token in FILE (mode 0600) in a hello first; also sent "
                  "to the coordinators and other brokers (default: $KREEK_AUTH_TOKEN_FILE)")
       ->type_name("FILE");
-  app.add_option_function<std::string>(
-         "--umask",
-         [&c](const std::string& v) {
-           char* end = nullptr;
-           long m = std::strtol(v.c_str(), &end, 8);
-           if (v.empty() || *end != '\0' || m < 0 || m > 0777)
-             throw CLI::ValidationError("--umask", "must be an octal mode from 000 to 777");
-           c.umask = static_cast<int>(m);
-         },
-         "umask for the files and directories the broker creates (default 077: private)")
-      ->type_name("MODE");
+  coord::add_umask_flag(app, c.umask, "umask for the files and directories the broker creates (default 077: private)");
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
   auto* quiet = app.add_flag_function(

@@ -1,37 +1,18 @@
 // The broker's log limiter: bad requests and failed appends (a full disk fails
 // every produce) log at most WarnLimiter::kPerSecond lines a second, at their
 // own level, then one count of what was left out.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <doctest/doctest.h>
 
 #include <string>
 
+#include "base/captured_stderr_test.h"
 #include "broker/broker_context.h"
 
 using namespace kreek;
 
 namespace {
 
-template <typename Fn>
-std::string captured_stderr(Fn fn) {
-  char path[] = "/tmp/kreek-warn-test-XXXXXX";
-  int fd = ::mkstemp(path);
-  REQUIRE(fd >= 0);
-  int saved = ::dup(2);
-  ::dup2(fd, 2);
-  fn();
-  ::dup2(saved, 2);
-  ::close(saved);
-  std::string out;
-  char buf[4096];
-  ::lseek(fd, 0, SEEK_SET);
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  ::unlink(path);
-  return out;
-}
+using kreek::testing::captured_stderr;
 
 size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;

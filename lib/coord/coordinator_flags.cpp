@@ -7,6 +7,20 @@
 
 namespace kreek::coord {
 
+void add_umask_flag(CLI::App& app, int& umask, const std::string& help) {
+  app.add_option_function<std::string>(
+         "--umask",
+         [&umask](const std::string& v) {
+           char* end = nullptr;
+           long m = std::strtol(v.c_str(), &end, 8);
+           if (v.empty() || *end != '\0' || m < 0 || m > 0777)
+             throw CLI::ValidationError("--umask", "must be an octal mode from 000 to 777");
+           umask = static_cast<int>(m);
+         },
+         help)
+      ->type_name("MODE");
+}
+
 void add_coordinator_flags(CLI::App& app, CoordinatorConfig& c) {
   app.set_version_flag("--version", std::string("kzk-lite (kreek) ") + KREEK_VERSION,
                        "print the version and exit");
@@ -41,17 +55,7 @@ void add_coordinator_flags(CLI::App& app, CoordinatorConfig& c) {
                  "require every connection to send the token in FILE (mode 0600) in a hello first "
                  "(default: $KREEK_AUTH_TOKEN_FILE)")
       ->type_name("FILE");
-  app.add_option_function<std::string>(
-         "--umask",
-         [&c](const std::string& v) {
-           char* end = nullptr;
-           long m = std::strtol(v.c_str(), &end, 8);
-           if (v.empty() || *end != '\0' || m < 0 || m > 0777)
-             throw CLI::ValidationError("--umask", "must be an octal mode from 000 to 777");
-           c.umask = static_cast<int>(m);
-         },
-         "umask for the files and directories kzk-lite creates (default 077: private)")
-      ->type_name("MODE");
+  add_umask_flag(app, c.umask, "umask for the files and directories kzk-lite creates (default 077: private)");
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");
   auto* quiet = app.add_flag_function(

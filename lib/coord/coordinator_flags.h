@@ -12,4 +12,8 @@ namespace kreek::coord {
 // app.parse()). Also sets --version's text: "kzk-lite (kreek) 0.1.0".
 void add_coordinator_flags(CLI::App& app, CoordinatorConfig& config);
 
+// --umask MODE (octal, 000 to 777) into `umask`; kbroker takes the same flag.
+// `help` says whose files it governs.
+void add_umask_flag(CLI::App& app, int& umask, const std::string& help);
+
 }  // namespace kreek::coord
