@@ -187,6 +187,8 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
     // A consumer between the high watermark and the log end (a new leader
     // whose high watermark has not caught up yet) waits like one at the end.
     int64_t part_bytes = 0;
+    // Set when nothing exists in [from, limit): compaction removed it all.
+    int64_t gap_end = -1;
     // max_bytes holds across the request: a part is read only while some of
     // it is left, and the answer passes it by one batch at most (so a batch
     // larger than max_bytes still moves).
@@ -205,7 +207,10 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
         out.response.ranges.push_back(net::FileRange{slice.fd, slice.pos, slice.len, slice.file});
         part_bytes += slice.len;
       }
-      if (part_bytes == 0) out.skipped_gap = true;
+      if (part_bytes == 0) {
+        out.skipped_gap = true;
+        gap_end = limit.value();
+      }
       if (part_bytes > 0) out.sent.push_back({i, part_bytes, r->next - from});
     }
     out.bytes += part_bytes;
@@ -220,6 +225,12 @@ FetchOutcome read_fetch(BrokerContext& ctx, const FetchRequest& req) {
     }
     head += ",\"bytes\":";
     head += std::to_string(part_bytes);
+    // Only a gap moves the reader on; a part left unread because max_bytes
+    // was spent on earlier parts has no "next" and is fetched again as is.
+    if (gap_end >= 0) {
+      head += ",\"next\":";
+      head += std::to_string(gap_end);
+    }
     head += '}';
   }
   head += "]}\n";

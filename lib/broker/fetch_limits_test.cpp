@@ -56,6 +56,10 @@ TEST_SUITE("broker") {
     CHECK(head["parts"][1]["bytes"] == 0);
     CHECK(head["parts"][2]["bytes"] == 0);
     CHECK(head["parts"][0]["bytes"].get<size_t>() == r->size() - nl - 1);
+    // Unread is not empty: no "next", which would move a consumer past records.
+    CHECK_FALSE(head["parts"][0].contains("next"));
+    CHECK_FALSE(head["parts"][1].contains("next"));
+    CHECK_FALSE(head["parts"][2].contains("next"));
   }
 
   TEST_CASE("a fetch naming more than max_fetch_parts partitions is INVALID_REQUEST") {

@@ -275,9 +275,10 @@ Status Consumer::read_fetch(const std::string& addr, std::vector<size_t>& idx, R
     // After the sink asked to stop, the remaining parts are read (to keep the
     // connection in step) but not delivered.
     if (!stopped) KREEK_RETURN_IF_ERROR(deliver(c, *payload, sink, stopped));
-    // The broker always returns a batch when one lies in [position, hw); none
-    // means compaction removed every offset up to hw, so continue from there.
-    if (!stopped && part.bytes == 0 && part.hw > c.next) c.next = part.hw;
+    // "next" says compaction removed every offset up to it: continue there.
+    // An empty part without it was not read (max_bytes went to earlier
+    // parts) and is asked for again from the same position.
+    if (!stopped && part.bytes == 0 && part.next > c.next) c.next = part.next;
   }
   return Status::ok();
 }

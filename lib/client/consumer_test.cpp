@@ -22,8 +22,9 @@ class CountingSink : public RecordSink {
   int n = 0;
 };
 
-// One poll of t/0 from offset 0 against `fetch_reply`.
-Status poll_once(const std::string& fetch_reply, int64_t max_bytes = 4 << 20) {
+// One poll of t/0 from offset 0 against `fetch_reply`; `position` is where
+// the cursor stands after it.
+Status poll_once(const std::string& fetch_reply, int64_t max_bytes = 4 << 20, int64_t* position = nullptr) {
   FakeBroker fake;
   auto cluster = fake_cluster(fake);
   fake.say(kFakeMetadata);
@@ -35,7 +36,9 @@ Status poll_once(const std::string& fetch_reply, int64_t max_bytes = 4 << 20) {
   consumer.assign({Cursor{0, 0, -1, ""}});
   CountingSink sink;
   bool stopped = false;
-  return consumer.poll(sink, stopped);
+  Status s = consumer.poll(sink, stopped);
+  if (position != nullptr) *position = consumer.cursors().at(0).next;
+  return s;
 }
 
 }  // namespace
@@ -52,6 +55,25 @@ TEST_SUITE("client") {
           1 << 20);
       CHECK(s.code() == Code::kProtocol);
     }
+  }
+
+  TEST_CASE("an empty part moves the position only when the broker names the end of a compacted gap") {
+    int64_t position = -1;
+    // Left unread because max_bytes went to other parts: the same offset again.
+    CHECK(poll_once(R"({"id":2,"ok":true,"parts":[{"topic":"t","partition":0,"hw":5,"log_start":0,"bytes":0}]})",
+                    4 << 20, &position)
+              .is_ok());
+    CHECK(position == 0);
+    // Nothing left below 3 (compacted away): continue at 3.
+    CHECK(poll_once(
+              R"({"id":2,"ok":true,"parts":[{"topic":"t","partition":0,"hw":5,"log_start":0,"bytes":0,"next":3}]})",
+              4 << 20, &position)
+              .is_ok());
+    CHECK(position == 3);
+    // "next" beside bytes is malformed.
+    CHECK(poll_once(
+              R"({"id":2,"ok":true,"parts":[{"topic":"t","partition":0,"hw":5,"log_start":0,"bytes":1,"next":3}]})")
+              .code() == Code::kProtocol);
   }
 
   TEST_CASE("an OFFSET_OUT_OF_RANGE error with a string log_start is a protocol error") {

@@ -236,6 +236,11 @@ Result<std::vector<FetchPart>> parse_fetch_header(const Json& response) {
       return malformed("fetch response", "part without \"hw\" or \"log_start\"");
     part.hw = hw.value_or(-1);
     part.log_start = log_start.value_or(-1);
+    if (p.contains("next")) {
+      auto next = get_i64(p, "next");
+      if (!next || *next < 0 || part.bytes != 0) return malformed("fetch response", "part with a bad \"next\"");
+      part.next = *next;
+    }
     parts.push_back(std::move(part));
   }
   return parts;

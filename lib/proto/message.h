@@ -81,6 +81,7 @@ struct FetchPart {
   int64_t hw = -1;         // -1 when the part carries an error and no hw
   int64_t log_start = -1;  // likewise
   int64_t bytes = 0;
+  int64_t next = -1;       // with bytes 0: no record before this offset (compacted), or -1
   Status error;            // OK, or the part's error (OFFSET_OUT_OF_RANGE...)
   Json error_json;         // the error object as sent (log_start/log_end...), or null
 };
