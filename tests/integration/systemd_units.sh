@@ -48,7 +48,7 @@ kill -TERM "$pid"
 wait "$pid"
 rc=$?
 check "kbroker stops cleanly (exit $rc)" [ "$rc" = 0 ]
-check "kbroker says STOPPING=1 on SIGTERM" grep -qx 'STOPPING=1' "$TEST_TMP/broker.msgs"
+check "kbroker says STOPPING=1 on SIGTERM" wait_for_line "$TEST_TMP/broker.msgs" '^STOPPING=1$' 10
 check "kbroker sent READY=1 once" [ "$(grep -c '^READY=1' "$TEST_TMP/broker.msgs")" = 1 ]
 
 # --- kzk-lite, a socket path ----------------------------------------------------
@@ -66,7 +66,7 @@ else
 fi
 kill -TERM "$kpid"
 wait "$kpid"
-check "kzk-lite says STOPPING=1 on SIGTERM" grep -qx 'STOPPING=1' "$TEST_TMP/kzk.msgs"
+check "kzk-lite says STOPPING=1 on SIGTERM" wait_for_line "$TEST_TMP/kzk.msgs" '^STOPPING=1$' 10
 
 # --- a malformed NOTIFY_SOCKET is a warning, not a failure -------------------------
 blog=$TEST_TMP/bad.log

@@ -49,6 +49,16 @@ check() {
 # Ends the script with the plain closing line; exit 1 on any failure.
 finish() {
   echo "$(basename "$0" .sh): $PASSES passed, $FAILURES failed"
+  # A failure on a machine we cannot log in to is explained by the logs of
+  # the programs the test started.
+  if [ "$FAILURES" -gt 0 ]; then
+    local f
+    for f in "$TEST_TMP"/*.log; do
+      [ -s "$f" ] || continue
+      echo "--- last lines of $(basename "$f"):" >&2
+      tail -n 15 "$f" >&2
+    done
+  fi
   [ "$FAILURES" -eq 0 ]
   exit $?
 }
