@@ -68,7 +68,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker|-g|--group|--assignor|--session-timeout-ms|--commit-interval-ms|--commit|--instance-id|--to-offset|--to-time|--shift-by|--auth-token-file|--umask)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--max-request-buffer-bytes|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker|-g|--group|--assignor|--session-timeout-ms|--commit-interval-ms|--commit|--instance-id|--to-offset|--to-time|--shift-by|--auth-token-file|--umask)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -97,14 +97,14 @@ _kreek() {
         --coordinator) _kreek_reply 127.0.0.1:2181; return 0 ;;
         --metrics-listen) _kreek_reply 127.0.0.1:9644 127.0.0.1:0 0.0.0.0:9644; return 0 ;;
         --advertise | --rack) return 0 ;;
-        --node-id | --default-partitions | --max-request-bytes | --max-connections | --idle-timeout-ms | --line-timeout-ms | --max-queued-bytes | --max-queued-bytes-per-connection | --send-timeout-ms | --max-fetch-parts | --max-parked-fetches-per-connection | --flush-messages | --flush-ms | \
+        --node-id | --default-partitions | --max-request-bytes | --max-connections | --idle-timeout-ms | --line-timeout-ms | --max-queued-bytes | --max-queued-bytes-per-connection | --max-request-buffer-bytes | --send-timeout-ms | --max-fetch-parts | --max-parked-fetches-per-connection | --flush-messages | --flush-ms | \
           --retention-ms | --retention-bytes | --segment-bytes | --segment-ms | \
           --retention-check-interval-ms | --max-open-segments | --compaction-check-interval-ms) return 0 ;;
         --offsets-topic-partitions | --offsets-topic-replication-factor | --group-min-session-timeout-ms | \
           --group-max-session-timeout-ms | --group-initial-rebalance-delay-ms) return 0 ;;
       esac
       _kreek_reply --listen --data-dir --node-id --coordinator --advertise --metrics-listen --rack --no-auto-create --default-partitions \
-        --max-request-bytes --max-connections --idle-timeout-ms --line-timeout-ms --max-queued-bytes --max-queued-bytes-per-connection --send-timeout-ms --max-fetch-parts --max-parked-fetches-per-connection --flush-messages --flush-ms --retention-ms --retention-bytes \
+        --max-request-bytes --max-connections --idle-timeout-ms --line-timeout-ms --max-queued-bytes --max-queued-bytes-per-connection --max-request-buffer-bytes --send-timeout-ms --max-fetch-parts --max-parked-fetches-per-connection --flush-messages --flush-ms --retention-ms --retention-bytes \
         --segment-bytes --segment-ms --retention-check-interval-ms --max-open-segments \
         --compaction-check-interval-ms \
         --offsets-topic-partitions --offsets-topic-replication-factor --group-min-session-timeout-ms \

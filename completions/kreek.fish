@@ -75,6 +75,7 @@ complete -c kbroker -l idle-timeout-ms -x -d 'Close a silent connection after ms
 complete -c kbroker -l line-timeout-ms -x -d 'Close an unfinished request line after ms'
 complete -c kbroker -l max-queued-bytes -x -d 'Response bytes held for all clients'
 complete -c kbroker -l max-queued-bytes-per-connection -x -d 'Unsent response bytes per client'
+complete -c kbroker -l max-request-buffer-bytes -x -d 'Unhandled request bytes for all clients'
 complete -c kbroker -l send-timeout-ms -x -d 'Close a client that reads nothing after ms'
 complete -c kbroker -l max-fetch-parts -x -d 'Partitions one fetch may name'
 complete -c kbroker -l max-parked-fetches-per-connection -x -d 'Long polls waiting per connection'

@@ -73,7 +73,7 @@ Status sync_dir(const std::string& dir, bool* fsync_failed) {
   return Status::ok();
 }
 
-Status write_file_atomically(const std::string& path, std::string_view contents) {
+Status write_file_atomically(const std::string& path, std::string_view contents, bool sync_parent) {
   static std::atomic<uint64_t> counter{0};
   std::string dir = dir_of(path);
   // Not path + ".tmp": a 249-byte topic name plus ".json.tmp" would pass NAME_MAX.
@@ -94,7 +94,7 @@ Status write_file_atomically(const std::string& path, std::string_view contents)
     ::unlink(tmp.c_str());
     return s;
   }
-  return sync_dir(dir);
+  return sync_parent ? sync_dir(dir) : Status::ok();
 }
 
 Result<std::string> read_small_file(const std::string& path, size_t max_bytes) {

@@ -16,7 +16,9 @@ namespace kreek {
 
 // Fails (and leaves `path` as it was) if any step fails, close(2) included:
 // on some file systems a failed close is the first sign a write was lost.
-Status write_file_atomically(const std::string& path, std::string_view contents);
+// With sync_parent false the directory is not fsynced: the caller syncs it
+// once after many files (a crash may then leave the old file, never a torn one).
+Status write_file_atomically(const std::string& path, std::string_view contents, bool sync_parent = true);
 // Whether `name` has the shape of write_file_atomically's temp files, so
 // clean-ups remove those and never another program's "*.tmp".
 bool is_atomic_temp_name(std::string_view name);

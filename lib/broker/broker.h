@@ -34,6 +34,9 @@ struct BrokerConfig {
   // holding some are not read until it drains (--max-queued-bytes; 0 = no limit).
   int64_t max_queued_bytes = 256ll << 20;
   int64_t max_queued_bytes_per_connection = 64ll << 20;  // stop reading such a client beyond this
+  // Request bytes read but not yet handled, for all clients together; over
+  // it the client holding the most is closed (--max-request-buffer-bytes).
+  int64_t max_request_buffer_bytes = 256ll << 20;
   int64_t send_timeout_ms = 60'000;  // close a client that takes none of its answers this long (0 = never)
   int64_t max_fetch_parts = 10'000;  // partitions one fetch may name
   int64_t max_parked_fetches_per_connection = 16;  // long polls one connection may have waiting

@@ -105,6 +105,18 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("N")
       ->check(CLI::Range(int64_t{1024}, int64_t{1} << 40))
       ->capture_default_str();
+  app.add_option("--max-request-buffer-bytes", c.max_request_buffer_bytes,
+                 "unhandled request bytes held for all clients together; over it, the client holding the most "
+                 "is closed (0 = no limit; else at least --max-request-bytes)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  // One request line of --max-request-bytes must always fit.
+  app.callback([&c] {
+    if (c.max_request_buffer_bytes > 0 && c.max_request_buffer_bytes < c.max_request_bytes)
+      throw CLI::ValidationError("--max-request-buffer-bytes",
+                                 "must be 0 or at least --max-request-bytes (" + std::to_string(c.max_request_bytes) + ")");
+  });
   app.add_option("--send-timeout-ms", c.send_timeout_ms,
                  "close a client that has taken none of its responses this long (0 = never)")
       ->type_name("MS")

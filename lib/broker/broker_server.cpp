@@ -91,6 +91,7 @@ class BrokerProcess {
     options.max_queued_bytes = config_.max_queued_bytes;
     options.max_pending_output = config_.max_queued_bytes_per_connection;
     options.send_timeout_ms = config_.send_timeout_ms;
+    options.max_request_buffer_bytes = config_.max_request_buffer_bytes;
     net::ConnectionHandler handler;
     handler.on_line = [this](net::Connection& c, std::string_view line, net::ResponseSlot slot) {
       std::string refusal, why;
@@ -109,6 +110,12 @@ class BrokerProcess {
           "", Status(Code::kUnavailable, "too many connections (" +
                                              std::to_string(config_.max_connections) +
                                              "); try again later")));
+    };
+    handler.on_shed = [this](net::Connection&, net::ResponseSlot slot) {
+      slot.complete(proto::error_line(
+          "", Status(Code::kUnavailable, "the broker holds too many unfinished requests (--max-request-buffer-bytes " +
+                                             std::to_string(config_.max_request_buffer_bytes) +
+                                             "), and this connection the most; closing it")));
     };
     auto server = loop_.listen(config_.listen, options, std::move(handler));
     if (!server.is_ok()) {

@@ -93,6 +93,8 @@ void ConnectionImpl::abort() {
   held_bytes_ = 0;
   held_mem_ = 0;
   account();
+  core_->request_bytes -= request_counted_;
+  request_counted_ = 0;
   if (box_ != nullptr) box_->close();  // the fd is closed once libuv has let go of it
 }
 
@@ -104,6 +106,8 @@ void ConnectionImpl::handle_closed() {
   held_bytes_ = 0;
   held_mem_ = 0;
   account();
+  core_->request_bytes -= request_counted_;
+  request_counted_ = 0;
   core_->paused.erase(id_);
   box_ = nullptr;
   if (fd_ >= 0) {
@@ -158,6 +162,8 @@ void ConnectionImpl::on_readable() {
     abort();
     return;
   }
+  account_request();
+  if (!is_open() || close_requested_) return;
   after_progress();
 }
 
@@ -206,6 +212,8 @@ void ConnectionImpl::process_lines() {
     }
   }
   in_process_ = false;
+  // Handled lines leave the count (shedding waits for the next read).
+  account_request(/*may_shed=*/false);
   flush();  // one write for every response the batch of lines completed
 }
 
@@ -292,6 +300,35 @@ void ConnectionImpl::account() {
   core_->queued_bytes += now - counted_;
   counted_ = now;
   if (fell) core_->maybe_wake_paused(core_);
+}
+
+void ConnectionImpl::account_request(bool may_shed) {
+  if (closing_) return;
+  int64_t now = static_cast<int64_t>(framer_.buffered());
+  core_->request_bytes += now - request_counted_;
+  request_counted_ = now;
+  int64_t limit = core_->options.max_request_buffer_bytes;
+  if (!may_shed || limit <= 0 || core_->request_bytes <= limit) return;
+  ConnectionImpl* biggest = this;
+  for (const auto& [id, c] : core_->connections)
+    if (!c->closing_ && !c->close_requested_ && c->request_counted_ > biggest->request_counted_) biggest = c;
+  static int64_t last_warn_ms = 0;
+  warn_sampled(last_warn_ms, "closing connection " + biggest->peer_ + ": unhandled request bytes of all clients exceed " +
+                                 std::to_string(limit) + " bytes, and it holds the most (" +
+                                 std::to_string(biggest->request_counted_) + ")");
+  biggest->shed();
+}
+
+void ConnectionImpl::shed() {
+  auto self = shared_from_this();
+  framer_ = LineFramer(core_->options.max_line_bytes);  // the memory goes back now
+  lines_pending_ = false;
+  core_->request_bytes -= request_counted_;
+  request_counted_ = 0;
+  if (!core_->detached && core_->handler.on_shed) {
+    core_->handler.on_shed(*this, reserve());
+  }
+  close();
 }
 
 void ConnectionImpl::update_poll() {

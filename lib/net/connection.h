@@ -72,6 +72,11 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   bool over_global_limit() const;
   // Brings core_->queued_bytes up to date with what this connection holds.
   void account();
+  // The same for core_->request_bytes; then, over max_request_buffer_bytes,
+  // sheds the connection holding the most (perhaps this one).
+  void account_request(bool may_shed = true);
+  // Drops the buffered request bytes, sends on_shed's reply and closes.
+  void shed();
   void handle_closed();
 
   std::shared_ptr<ServerCore> core_;
@@ -100,6 +105,7 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   int64_t line_start_ms_ = -1;  // when the unfinished line began; -1 when none
   int64_t held_mem_ = 0;        // the in-memory part of held_bytes_ (response heads)
   int64_t counted_ = 0;         // what this connection adds to core_->queued_bytes
+  int64_t request_counted_ = 0; // what it adds to core_->request_bytes
   int64_t last_write_ms_ = 0;   // last time the socket took bytes, or output began queueing
 };
 

@@ -85,6 +85,12 @@ struct ServerOptions {
   // Closes a connection whose current request line has not ended this long
   // after its first byte arrived (a slowloris), freeing its buffer (0 = never).
   int64_t line_timeout_ms = 0;
+  // Request bytes read but not yet handled (unfinished lines, and lines
+  // waiting for their turn), summed over all connections. Over it, the
+  // connection holding the most is sent on_shed's reply and closed, as Redis
+  // evicts its biggest clients: each may hold max_line_bytes, and many such
+  // connections must not take the broker's memory (0 = no limit).
+  int64_t max_request_buffer_bytes = 0;
 };
 
 // Callbacks for a server's connections. `line` excludes the '\n' (and a '\r'
@@ -100,6 +106,9 @@ struct ConnectionHandler {
   // Optional. A connection over max_connections: reply through slot (e.g.
   // UNAVAILABLE); the connection reads nothing and closes once it is sent.
   std::function<void(Connection& c, ResponseSlot slot)> on_refused;
+  // Optional. A connection closed over max_request_buffer_bytes: reply
+  // through slot (e.g. UNAVAILABLE); its buffered request bytes are dropped.
+  std::function<void(Connection& c, ResponseSlot slot)> on_shed;
   // Optional. Runs once per connection, from the loop after its socket closed
   // (never from inside complete() or close()).
   std::function<void(Connection& c)> on_close;

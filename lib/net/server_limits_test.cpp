@@ -1,6 +1,6 @@
 // The server's protections of one client from another: a cap on open
-// connections (a refusal line and a clean close beyond it), and the idle and
-// request-line timeouts. Clients run on worker threads via queue_work.
+// connections (a refusal line and a clean close beyond it), the idle and
+// request-line timeouts, and the bound on unhandled request bytes. Clients run on worker threads via queue_work.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -115,5 +115,35 @@ TEST_SUITE("net") {
     CHECK(loop->run() == 0);
     CHECK(slow_end == std::optional<std::string>(""));
     CHECK(quick == "fine");
+  }
+
+  TEST_CASE("over max_request_buffer_bytes the connection holding the most is shed, the others go on") {
+    auto loop = EventLoop::create();
+    ServerOptions o;
+    o.max_request_buffer_bytes = 256 << 10;
+    ConnectionHandler h = echo_handler();
+    h.on_shed = [](Connection&, ResponseSlot slot) { slot.complete("shed\n"); };
+    auto server = must_listen(*loop, std::move(h), o);
+    std::optional<std::string> big_end;
+    std::string small_reply, fresh_reply;
+    loop->queue_work(
+        [&] {
+          TestClient small(server->address());
+          TestClient big(server->address());
+          small.send_all(std::string(100 << 10, 's'));  // 100 KiB of an unfinished line
+          usleep(50'000);
+          big.send_all(std::string(200 << 10, 'b'));  // 300 KiB in all: over the bound
+          big_end = big.read_to_eof();
+          small.send_all("\n");
+          small_reply = small.read_line().value_or("<closed>");
+          TestClient fresh(server->address());
+          fresh.send_all("hello\n");
+          fresh_reply = fresh.read_line().value_or("<closed>");
+        },
+        [&] { loop->stop(); });
+    CHECK(loop->run() == 0);
+    CHECK(big_end == std::optional<std::string>("shed\n"));
+    CHECK(small_reply.size() == size_t{100} << 10);
+    CHECK(fresh_reply == "hello");
   }
 }

@@ -30,6 +30,8 @@ struct ServerCore {
   std::unique_ptr<Timer> sweep;  // checks the timeouts; null when all are off
   // Response bytes all connections hold in memory (ServerOptions::max_queued_bytes).
   int64_t queued_bytes = 0;
+  // Request bytes all connections hold unhandled (ServerOptions::max_request_buffer_bytes).
+  int64_t request_bytes = 0;
   // Connections that stopped reading because queued_bytes is over the limit;
   // woken from the loop once it falls back under.
   std::unordered_map<uint64_t, std::weak_ptr<ConnectionImpl>> paused;

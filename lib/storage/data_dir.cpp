@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,38 @@ namespace {
 
 using nlohmann::json;
 
+// Writes a small file in place, without fsync (see prepare_partition_dir).
+Status write_file_unsynced(const std::string& path, std::string_view contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_status("create", path, errno);
+  while (!contents.empty()) {
+    ssize_t n = ::write(fd, contents.data(), contents.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return errno_status("write", path, e);
+    }
+    contents.remove_prefix(static_cast<size_t>(n));
+  }
+  if (::close(fd) != 0 && errno != EINTR) return errno_status("close", path, errno);
+  return Status::ok();
+}
+
+bool is_segment_file_name(std::string_view name, bool* is_log);
+
+// Whether no segment file of partition directory `dir` holds a byte: its
+// other files (indexes, epoch history, producer snapshot) only describe
+// records, so such a directory holds nothing anyone could lose.
+bool holds_no_records(const std::string& dir, const std::vector<DirEntry>& entries) {
+  for (const auto& e : entries) {
+    bool is_log = false;
+    if (e.is_dir || !is_segment_file_name(e.name, &is_log)) continue;
+    struct stat st;
+    if (::stat((dir + "/" + e.name).c_str(), &st) != 0 || st.st_size != 0) return false;
+  }
+  return true;
+}
 
 // 128 random bits as 32 hex digits: two data directories never share one.
 std::string meta_json(const std::string& id) {
@@ -162,10 +195,20 @@ Result<bool> is_own_partition_dir(const std::string& dir, const std::string& id,
   if (has_marker) {
     // Ours even with a stranger inside: removal leaves the stranger alone.
     auto text = read_small_file(dir + "/" + std::string(kPartitionMarkerName), 64 * 1024);
-    if (!text) return text.status();
-    json j = json::parse(*text, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.contains("data_dir_id") && j["data_dir_id"] == id) return true;
-    *why_not = "its " + std::string(kPartitionMarkerName) + " names another data directory";
+    if (!text && text.status().code() != Code::kCorrupt) return text.status();
+    json j = text ? json::parse(*text, nullptr, false) : json();
+    const bool readable = j.is_object() && j.contains("data_dir_id") && j["data_dir_id"].is_string();
+    if (readable && j["data_dir_id"] == id) return true;
+    if (readable) {
+      *why_not = "its " + std::string(kPartitionMarkerName) + " names another data directory";
+      return false;
+    }
+    // A marker is not fsynced when written (creating thousands of partitions
+    // would wait for an fsync each), so a crash soon after may leave it empty
+    // or cut short: then it is ours if no segment holds a record and nothing
+    // else is in the way, as in a partition never written to.
+    if (stranger.empty() && holds_no_records(dir, entries)) return true;
+    *why_not = "its " + std::string(kPartitionMarkerName) + " is unreadable and it holds data";
     return false;
   }
   if (!stranger.empty()) {
@@ -180,21 +223,16 @@ Result<bool> is_own_partition_dir(const std::string& dir, const std::string& id,
   return true;
 }
 
-Status prepare_partition_dir(const std::string& data_dir, const std::string& dir,
-                             const std::string& id, const std::string& topic, int32_t partition) {
-  if (::mkdir(dir.c_str(), 0755) == 0) {
-    // The new directory's own entry in the data directory must be durable too.
-    KREEK_RETURN_IF_ERROR(sync_dir(data_dir));
-  } else if (errno != EEXIST) {
-    return errno_status("create", dir, errno);
-  }
+Status prepare_partition_dir(const std::string& dir, const std::string& id, const std::string& topic,
+                             int32_t partition) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return errno_status("create", dir, errno);
   std::string path = dir + "/" + std::string(kPartitionMarkerName);
   std::string want =
       json{{"data_dir_id", id}, {"partition", partition}, {"topic", topic}}.dump() + "\n";
   auto have = read_small_file(path, 64 * 1024);
   if (have && *have == want) return Status::ok();
   if (!have && have.status().code() != Code::kNotFound) return have.status();
-  return write_file_atomically(path, want);
+  return write_file_unsynced(path, want);
 }
 
 Status remove_partition_dir(const std::string& dir, std::string* left) {

@@ -192,4 +192,31 @@ TEST_SUITE("storage") {
       CHECK(log_files(t.sub("live-0")).empty());
     }
   }
+
+  TEST_CASE("a marker cut short by a crash proves a directory ours only while it holds nothing") {
+    TempDir t;
+    {
+      auto m = open_at(t.path(), nullptr);
+      REQUIRE(m);
+      REQUIRE((*m)->create_topic("unwritten", 1, {}));  // what a crash before any append leaves
+      REQUIRE((*m)->create_topic("written", 1, {}));
+      REQUIRE(append_records(*(*m)->log("written", PartitionId(0)), records_of(2), 2));
+      REQUIRE((*m)->flush_all());
+    }
+    // The topic files never reached the disk, and the markers were cut short.
+    for (const char* name : {"unwritten", "written"}) {
+      fs::remove(t.sub(std::string("topics/") + name + ".json"));
+      spit(t.sub(std::string(name) + "-0/partition.json"), "{\"data_dir_id\":\"01");
+    }
+    std::vector<std::string> reports;
+    auto m = open_at(t.path(), &reports);
+    REQUIRE(m);
+    CHECK_FALSE(fs::exists(t.sub("unwritten-0")));
+    // Records are there: not proven ours, so left where they are, and named.
+    CHECK(log_files(t.sub("written-0")).size() == 1);
+    CHECK(any_report_has(reports, "partition.json is unreadable and it holds data"));
+    // A new topic of the first name is created over nothing; the second is refused.
+    CHECK((*m)->create_topic("unwritten", 1, {}));
+    CHECK_FALSE((*m)->create_topic("written", 1, {}));
+  }
 }

@@ -125,9 +125,13 @@ class LogManager {
   LogManager() = default;
   // Makes way for a new partition directory `dir`; kIoError if something
   // not proven kreek's is in the way.
-  Status clear_partition_dir(const std::string& dir);
-  // Opens empty logs for partitions [from, to) of `name` into `out`; the
-  // caller commits them with the topic file or removes them on failure.
+  Status clear_partition_dir(const std::string& dir) const;
+  // clear_partition_dir and prepare_partition_dir for each of `partitions`,
+  // on several threads when there are many: each marker costs an fsync, and
+  // fsyncs running side by side share the file system's journal commits.
+  Status prepare_new_partition_dirs(const std::string& name, const std::vector<int32_t>& partitions) const;
+  // Opens empty logs for `partitions` of `name` into `out`; the caller
+  // commits them with the topic file or removes them on failure.
   Status open_new_partitions(const std::string& name, const std::vector<int32_t>& partitions,
                              const LogConfig& config,
                              std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out);
