@@ -184,7 +184,7 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
       ->type_name("FILE");
   coord::add_tls_server_flags(app, c.tls_cert_file, c.tls_key_file);
   app.add_option("--tls-ca", c.tls_ca_file,
-                 "connect to --coordinators and to other brokers with TLS, trusting the CA "
+                 "dial the --coordinator and the partition leaders with TLS, trusting the CA "
                  "certificates in FILE (PEM)")
       ->type_name("FILE");
   coord::add_umask_flag(app, c.umask, "umask for the files and directories the broker creates (default 077: private)");
