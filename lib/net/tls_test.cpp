@@ -1,7 +1,8 @@
 // TLS contexts, sessions and a TLS listener + link on one loop, with a CA and
 // certificates made here with OpenSSL's API: lines and file ranges both ways,
 // big writes (many records), a wrong CA, a wrong address, an expired
-// certificate, a plain-text client, and key files others may read.
+// certificate, a plain-text client, a handshake that never ends, and key
+// files others may read.
 #include "net/tls.h"
 
 #include <doctest/doctest.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -309,13 +311,38 @@ TEST_SUITE("net") {
       if (s.message().find((*tls_server)->address()) != std::string::npos) {
         CHECK(s.code() == Code::kUnavailable);
         CHECK(s.message() == "tls handshake with " + (*tls_server)->address() +
-                                 ": certificate verify failed: self-signed certificate in certificate chain");
+                                 ": certificate verify failed: unable to get local issuer certificate");
       } else {
         // The plain server waits for a line the handshake never ends with.
         CHECK(s.code() == Code::kTimeout);
         CHECK(s.message() == "tls handshake with " + (*plain_server)->address() + ": timed out after 300 ms");
       }
     }
+  }
+
+  TEST_CASE("a handshake that never finishes is closed by the idle timeout") {
+    Pki pki;
+    auto loop = EventLoop::create();
+    ServerOptions so;
+    so.tls = pki.server();
+    so.idle_timeout_ms = 100;
+    auto server = loop->listen("127.0.0.1:0", so, {});
+    REQUIRE(server.is_ok());
+    Status closed_why;
+    LinkHandler lh;
+    lh.on_closed = [&](Status why) {
+      closed_why = why;
+      loop->stop();
+    };
+    // The first bytes of a handshake record, and then nothing.
+    auto link = loop->connect((*server)->address(), {}, lh);
+    link->send(std::string("\x16\x03\x01", 3));
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(loop->run() == 0);
+    auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(closed_why.code() == Code::kUnavailable);
+    CHECK(closed_why.message().find("connection closed by peer") != std::string::npos);
+    CHECK(waited >= std::chrono::milliseconds(100));
   }
 
   TEST_CASE("a plain-text client on a tls listener gets the plain reply and a close") {
