@@ -15,8 +15,8 @@ LISTEN    ?= 127.0.0.1:9092
 DATA_DIR  ?= ./kreek-data
 
 # Debian packages: to build, to run the tests, and for the benchmark peers.
-BUILD_DEPS := g++ cmake make pkg-config libcli11-dev nlohmann-json3-dev libuv1-dev doctest-dev
-TEST_DEPS  := netcat-openbsd jq socat mandoc man-db bash-completion procps
+BUILD_DEPS := g++ cmake make pkg-config libcli11-dev nlohmann-json3-dev libuv1-dev doctest-dev libssl-dev
+TEST_DEPS  := netcat-openbsd jq socat mandoc man-db bash-completion procps openssl
 BENCH_DEPS := redis-server redis-tools
 ASAN_DEPS  := clang libclang-rt-14-dev
 # The fuzz targets only (the normal build stays on g++).

@@ -3,7 +3,7 @@
 # so install it under each tool's name (or source it from ~/.bashrc).
 # Topic names come from `ktopic list` when a broker answers within a second.
 
-_kreek_common_flags='-b --brokers --auth-token-file -v --verbose -q --quiet -h --help --version'
+_kreek_common_flags='-b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help --version'
 _kreek_config_keys='cleanup.policy= delete.retention.ms= flush.messages= flush.ms=
   index.interval.bytes= max.message.bytes= min.cleanable.dirty.ratio=
   min.compaction.lag.ms= min.insync.replicas= replica.lag.time.max.ms=
@@ -68,7 +68,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--max-request-buffer-bytes|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker|-g|--group|--assignor|--session-timeout-ms|--commit-interval-ms|--commit|--instance-id|--to-offset|--to-time|--shift-by|--auth-token-file|--umask)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--max-request-buffer-bytes|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker|-g|--group|--assignor|--session-timeout-ms|--commit-interval-ms|--commit|--instance-id|--to-offset|--to-time|--shift-by|--auth-token-file|--tls-ca|--tls-cert|--tls-key|--umask)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -91,7 +91,7 @@ _kreek() {
     kbroker)
       case $prev in
         --data-dir) _kreek_dirs; return 0 ;;
-        --auth-token-file) _kreek_files; return 0 ;;
+        --auth-token-file | --tls-cert | --tls-key | --tls-ca) _kreek_files; return 0 ;;
         --umask) _kreek_reply 077 027 022; return 0 ;;
         --listen) _kreek_reply 127.0.0.1:9092 127.0.0.1:0 0.0.0.0:9092; return 0 ;;
         --coordinator) _kreek_reply 127.0.0.1:2181; return 0 ;;
@@ -108,19 +108,19 @@ _kreek() {
         --segment-bytes --segment-ms --retention-check-interval-ms --max-open-segments \
         --compaction-check-interval-ms \
         --offsets-topic-partitions --offsets-topic-replication-factor --group-min-session-timeout-ms \
-        --group-max-session-timeout-ms --group-initial-rebalance-delay-ms --auth-token-file --umask \
+        --group-max-session-timeout-ms --group-initial-rebalance-delay-ms --auth-token-file --tls-cert --tls-key --tls-ca --umask \
         -v --verbose -q --quiet -h --help --version
       ;;
     kzk-lite)
       case $prev in
         --data-dir) _kreek_dirs; return 0 ;;
-        --auth-token-file) _kreek_files; return 0 ;;
+        --auth-token-file | --tls-cert | --tls-key) _kreek_files; return 0 ;;
         --umask) _kreek_reply 077 027 022; return 0 ;;
         --listen) _kreek_reply 127.0.0.1:2181 127.0.0.1:0 0.0.0.0:2181; return 0 ;;
         --session-timeout-ms | --heartbeat-interval-ms | --election-interval-ms | --snapshot-every) return 0 ;;
       esac
       _kreek_reply --listen --data-dir --session-timeout-ms --heartbeat-interval-ms \
-        --election-interval-ms --snapshot-every --unclean-leader-election --auth-token-file --umask \
+        --election-interval-ms --snapshot-every --unclean-leader-election --auth-token-file --tls-cert --tls-key --umask \
         -v --verbose -q --quiet -h --help --version
       ;;
     ktopic)
@@ -143,21 +143,21 @@ _kreek() {
         # The common flags work before and after the command; after it, offer
         # that command's own flags with them.
         case $sub in
-          '') _kreek_reply -b --brokers --auth-token-file -v --verbose -q --quiet -h --help --version ;;
-          create) _kreek_reply -p --partitions -r --replication-factor -c --config --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
-          alter) _kreek_reply -c --config -p --partitions --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
-          partition-for) _kreek_reply --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
-          metrics) _kreek_reply --broker --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
-          list | describe | cluster) _kreek_reply --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
-          reassign) _kreek_reply -p --partition --replicas --cancel --rebalance --execute --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
+          '') _kreek_reply -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help --version ;;
+          create) _kreek_reply -p --partitions -r --replication-factor -c --config --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
+          alter) _kreek_reply -c --config -p --partitions --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
+          partition-for) _kreek_reply --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
+          metrics) _kreek_reply --broker --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
+          list | describe | cluster) _kreek_reply --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
+          reassign) _kreek_reply -p --partition --replicas --cancel --rebalance --execute --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
           group)
             case $sub2 in
-              reset) _kreek_reply --to-earliest --to-latest --to-offset --to-time --shift-by --topic --execute --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
-              list | describe) _kreek_reply --json -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
-              *) _kreek_reply -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
+              reset) _kreek_reply --to-earliest --to-latest --to-offset --to-time --shift-by --topic --execute --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
+              list | describe) _kreek_reply --json -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
+              *) _kreek_reply -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
             esac
             ;;
-          *) _kreek_reply -b --brokers --auth-token-file -v --verbose -q --quiet -h --help ;;
+          *) _kreek_reply -b --brokers --auth-token-file --tls-ca -v --verbose -q --quiet -h --help ;;
         esac
       elif [[ -z $sub ]]; then
         _kreek_reply create list describe alter delete cluster reassign partition-for metrics group

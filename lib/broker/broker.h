@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,10 @@
 #include "proto/wire.h"
 #include "storage/descriptor_cache.h"
 #include "storage/log_config.h"
+
+namespace kreek::net {
+class TlsContext;
+}  // namespace kreek::net
 
 namespace kreek::broker {
 
@@ -60,6 +65,14 @@ struct BrokerConfig {
   std::string auth_token_file;
   std::string auth_token;  // read from the file by run(); "" = no authentication
   int umask = 077;         // --umask: files and directories the broker creates are private
+  // TLS: --tls-cert and --tls-key make the client listener speak TLS; --tls-ca
+  // makes the links to kzk-lite and to leaders speak it, trusting that CA.
+  // run() builds the contexts from the files (null: plain TCP).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+  std::shared_ptr<const net::TlsContext> tls_server;
+  std::shared_ptr<const net::TlsContext> tls_client;
 };
 
 inline constexpr int64_t kMaxRetentionCheckIntervalMs = 30'000;

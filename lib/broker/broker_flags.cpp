@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "coord/coordinator_flags.h"
+#include "coord/tls_flags.h"
 #include "proto/wire.h"
 #include "storage/log_config.h"
 
@@ -192,6 +193,11 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
   app.add_option("--auth-token-file", c.auth_token_file,
                  "require clients to send the token in FILE (mode 0600) in a hello first; also sent "
                  "to the coordinators and other brokers (default: $KREEK_AUTH_TOKEN_FILE)")
+      ->type_name("FILE");
+  coord::add_tls_server_flags(app, c.tls_cert_file, c.tls_key_file);
+  app.add_option("--tls-ca", c.tls_ca_file,
+                 "dial the --coordinator and the partition leaders with TLS, trusting the CA "
+                 "certificates in FILE (PEM)")
       ->type_name("FILE");
   coord::add_umask_flag(app, c.umask, "umask for the files and directories the broker creates (default 077: private)");
   auto* verbose = app.add_flag_function(

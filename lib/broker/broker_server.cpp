@@ -27,6 +27,7 @@
 #include "net/http_endpoint.h"
 #include "net/service_notify.h"
 #include "broker/request_router.h"
+#include "coord/tls_flags.h"
 #include "net/net.h"
 #include "proto/auth_token.h"
 #include "proto/message.h"
@@ -92,6 +93,8 @@ class BrokerProcess {
     options.max_pending_output = config_.max_queued_bytes_per_connection;
     options.send_timeout_ms = config_.send_timeout_ms;
     options.max_request_buffer_bytes = config_.max_request_buffer_bytes;
+    options.tls = config_.tls_server;
+    options.plaintext_reply = coord::tls_required_line();
     net::ConnectionHandler handler;
     handler.on_line = [this](net::Connection& c, std::string_view line, net::ResponseSlot slot) {
       std::string refusal, why;
@@ -132,7 +135,7 @@ class BrokerProcess {
         return http.status().code() == Code::kInvalidRequest ? kExitUsage : kExitUnavailable;
       }
       metrics_http_ = std::move(*http);
-      log::info("metrics on http://" + metrics_http_->address() + "/metrics");
+      log::info(std::string("metrics on ") + (config_.tls_server ? "https://" : "http://") + metrics_http_->address() + "/metrics");
     }
     ClusterMember::Events events;
     events.on_ready = [this] { announce(); };
@@ -257,6 +260,15 @@ class BrokerProcess {
   int exit_code_ = kExitOk;
 };
 
+// Builds the TLS contexts from the files the flags named.
+Status load_tls(BrokerConfig& c) {
+  KREEK_ASSIGN_OR_RETURN(c.tls_server, coord::load_tls_server(c.tls_cert_file, c.tls_key_file));
+  if (!c.tls_ca_file.empty()) {
+    KREEK_ASSIGN_OR_RETURN(c.tls_client, net::TlsContext::for_client(c.tls_ca_file));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 int run(const BrokerConfig& given) {
@@ -280,6 +292,10 @@ int run(const BrokerConfig& given) {
     return kExitConfig;
   }
   config.auth_token = *token;
+  if (Status s = load_tls(config); !s.is_ok()) {
+    log::error(s.message());
+    return kExitConfig;
+  }
   log::info(std::string("kreek ") + KREEK_VERSION + " node " + std::to_string(config.node_id) +
             " data dir " + config.data_dir);
   if (config.auth_token.empty() && !proto::is_loopback_address(config.listen))

@@ -36,7 +36,7 @@ Status ClusterMember::start() {
   ctx_.partitions.set_cluster_mode();
   ctx_.ready = false;
   CoordinatorLinkConfig lc{coordinators, NodeId(config_.node_id), ctx_.address, config_.rack,
-                           ctx_.logs.data_dir_id(), random_id(), 5000, config_.auth_token};
+                           ctx_.logs.data_dir_id(), random_id(), 5000, config_.auth_token, nullptr};
   CoordinatorLink::Events ev;
   ev.on_registered = [this](const std::string& cluster_id) { on_registered(cluster_id); };
   ev.on_metadata = [this](const coord::MetadataImage& image) { on_metadata(image); };
@@ -44,6 +44,9 @@ Status ClusterMember::start() {
   ev.on_shutdown_ready = [this] {
     if (left_) std::exchange(left_, nullptr)();
   };
+  // The embedded coordinator listens on loopback in plain TCP; kzk-lite
+  // instances named by --coordinators are dialed with TLS under --tls-ca.
+  if (!is_standalone()) lc.tls = config_.tls_client;
   link_ = std::make_unique<CoordinatorLink>(loop_, std::move(lc), std::move(ev));
   ctx_.coordinator = link_.get();
   sync_ = std::make_unique<MetadataSync>(ctx_, [this](const std::string& name) { register_local_topic(name); });

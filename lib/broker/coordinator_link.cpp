@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "broker/link_auth.h"
 #include "coord/metadata_records.h"
@@ -58,6 +59,7 @@ void CoordinatorLink::connect() {
   net::RpcOptions options;
   options.call_timeout_ms = kCallTimeoutMs;
   options.link.connect_timeout_ms = 2000;
+  options.link.tls = config_.tls;
   control_ = std::make_unique<net::RpcClient>(loop_, current(), options,
                                               [this](Status why) { on_control_closed(why); });
   send_auth_hello(*control_, config_.auth_token, [this](Status why) {
@@ -69,8 +71,15 @@ void CoordinatorLink::connect() {
 
 void CoordinatorLink::on_control_closed(Status why) {
   if (stopped_) return;
-  if (reachable_ || attempts_ == 0)
+  // A failed TLS handshake (a certificate that does not verify, a plain-text
+  // coordinator) is a setup mistake, not an outage: say so every 10 s even
+  // while retrying, since nothing else will.
+  static int64_t tls_warned_ms = -10'000;  // one broker has one coordinator link
+  bool tls_failed = why.message().rfind("tls handshake with ", 0) == 0;
+  if (reachable_ || attempts_ == 0 || (tls_failed && clock::monotonic_ms() - tls_warned_ms >= 10'000)) {
+    if (tls_failed) tls_warned_ms = clock::monotonic_ms();
     log::warn("coordinator " + current() + " unreachable: " + why.message() + "; retrying");
+  }
   reachable_ = false;
   registering_ = false;
   heartbeat_in_flight_ = false;
@@ -203,6 +212,7 @@ void CoordinatorLink::poll() {
     net::RpcOptions options;
     options.call_timeout_ms = config_.poll_wait_ms + kCallTimeoutMs;
     options.link.connect_timeout_ms = 2000;
+    options.link.tls = config_.tls;
     poller_ = std::make_unique<net::RpcClient>(loop_, current(), options);
     send_auth_hello(*poller_, config_.auth_token, {});  // the control link reports a refusal
   }

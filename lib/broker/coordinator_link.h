@@ -33,6 +33,7 @@ struct CoordinatorLinkConfig {
   std::string incarnation;  // random per start
   int64_t poll_wait_ms = 5000;  // metadata long poll
   std::string auth_token;       // sent in a hello first on every connection ("" = none)
+  std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS (--tls-ca)
 };
 
 class CoordinatorLink {

@@ -24,7 +24,9 @@ Result<std::unique_ptr<net::HttpEndpoint>> start_metrics_endpoint(BrokerContext&
       return {200, "text/plain; charset=utf-8", "kreek broker: /metrics (Prometheus text), /health\n"};
     return {404, "text/plain; charset=utf-8", "not found: try /metrics or /health\n"};
   };
-  auto bound = net::HttpEndpoint::listen(loop, host_port, net::HttpOptions{}, std::move(handler));
+  net::HttpOptions options;
+  options.tls = ctx.config.tls_server;  // HTTPS with the broker's own certificate under --tls-cert
+  auto bound = net::HttpEndpoint::listen(loop, host_port, options, std::move(handler));
   if (!bound.is_ok()) return bound.status().with_context("metrics endpoint");
   return std::move(*bound);
 }

@@ -58,6 +58,7 @@ void ReplicaFetcher::connect() {
   if (stopped_) return;
   net::RpcOptions options;
   options.call_timeout_ms = kCallTimeoutMs;
+  options.link.tls = ctx_.config.tls_client;  // --tls-ca: the leader listens with TLS
   rpc_ = std::make_unique<net::RpcClient>(*ctx_.loop, address_, options,
                                           [this, alive = alive_](Status why) {
                                             if (*alive) on_closed(why);

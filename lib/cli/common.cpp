@@ -12,6 +12,7 @@
 
 #include "base/topic_name.h"
 #include "client/interrupt.h"
+#include "net/tls.h"
 #include "proto/auth_token.h"
 
 namespace kreek::cli {
@@ -178,6 +179,10 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
                  "send the token in FILE (mode 0600) to brokers started with --auth-token-file "
                  "(default $KREEK_AUTH_TOKEN_FILE)")
       ->type_name("FILE");
+  app.add_option("--tls-ca", o.tls_ca_file,
+                 "connect with TLS, trusting the CA certificates in FILE (PEM) to sign the brokers' "
+                 "(default $KREEK_TLS_CA_FILE)")
+      ->type_name("FILE");
   app.add_flag("-v,--verbose", o.verbose, "say more on stderr");
   app.add_flag("-q,--quiet", o.quiet, "print errors only");
 }
@@ -187,6 +192,16 @@ Result<client::ClientOptions> client_options(const CommonOptions& o) {
   auto token = proto::load_auth_token_from(o.auth_token_file);
   if (!token.is_ok()) return token.status();
   client::set_auth_token(*token);
+  std::string ca = o.tls_ca_file;
+  const char* env = std::getenv(net::kTlsCaFileEnv);
+  if (ca.empty() && env != nullptr) ca = env;
+  if (!ca.empty()) {
+    auto tls = net::TlsContext::for_client(ca);
+    if (!tls.is_ok())
+      return o.tls_ca_file.empty() ? tls.status().with_context(std::string("$") + net::kTlsCaFileEnv)
+                                   : tls.status();
+    client::set_tls_context(std::move(tls).value());
+  }
   if (!o.brokers.empty()) {
     auto list = client::parse_broker_list(o.brokers);
     if (!list.is_ok()) return usage_error(list.status().message());

@@ -21,16 +21,19 @@ namespace kreek::cli {
 struct CommonOptions {
   std::string brokers;  // -b; falls back to $KREEK_BROKERS, then 127.0.0.1:9092
   std::string auth_token_file;  // --auth-token-file; falls back to $KREEK_AUTH_TOKEN_FILE
+  std::string tls_ca_file;      // --tls-ca (turns TLS on); falls back to $KREEK_TLS_CA_FILE
   bool verbose = false;
   bool quiet = false;
 };
 
 // Adds -b/--brokers (with the KREEK_BROKERS fallback), --auth-token-file,
-// -v/--verbose, -q/--quiet.
+// --tls-ca, -v/--verbose, -q/--quiet.
 void add_common_flags(CLI::App& app, CommonOptions& options);
 // Client options from the common flags; also reads the auth token file and
-// hands the token to client::set_auth_token. Errors: a usage error for a bad
-// -b list; load_auth_token's for an unusable token file.
+// hands the token to client::set_auth_token, and builds the TLS context from
+// the CA file for client::set_tls_context. Errors: a usage error for a bad
+// -b list; load_auth_token's for an unusable token file; TlsContext's for an
+// unusable CA file.
 Result<client::ClientOptions> client_options(const CommonOptions& options);
 // A cluster bootstrapped from the common flags. Errors: a usage error for a bad -b list, UNAVAILABLE when no
 // broker answers.

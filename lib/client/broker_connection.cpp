@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "client/interrupt.h"
 #include "client/reply.h"
+#include "net/tls.h"
 #include "proto/auth_token.h"
 #include "proto/message.h"
 
@@ -110,12 +111,18 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::connect(const std::s
       last = unavailable(addr, std::strerror(err));
       continue;
     }
-    int flags = ::fcntl(fd, F_GETFL);
-    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    std::shared_ptr<const net::TlsContext> tls = tls_context();
+    // Under TLS the socket stays nonblocking: the session's reads and writes
+    // wait with poll(), so a record split across packets cannot block a read.
+    if (!tls) {
+      int flags = ::fcntl(fd, F_GETFL);
+      ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ::freeaddrinfo(res);
     std::unique_ptr<BrokerConnection> conn(new BrokerConnection(fd, addr));
+    if (tls) KREEK_RETURN_IF_ERROR(conn->start_tls(*tls, hp.host, deadline));
     KREEK_RETURN_IF_ERROR(conn->authenticate(std::max(1, static_cast<int>(deadline - clock::monotonic_ms()))));
     return conn;
   }
@@ -131,6 +138,47 @@ std::string& auth_token() {
 }  // namespace
 
 void set_auth_token(std::string token) { auth_token() = std::move(token); }
+
+namespace {
+std::shared_ptr<const net::TlsContext>& tls_slot() {
+  static std::shared_ptr<const net::TlsContext> ctx;
+  return ctx;
+}
+}  // namespace
+
+std::shared_ptr<const net::TlsContext> tls_context() { return tls_slot(); }
+void set_tls_context(std::shared_ptr<const net::TlsContext> ctx) { tls_slot() = std::move(ctx); }
+
+BrokerConnection::BrokerConnection(int fd, std::string addr) : fd_(fd), addr_(std::move(addr)) {}
+
+Status BrokerConnection::wait_tls(int64_t deadline_ms) {
+  short events = tls_->want() == net::TlsSession::Want::kWrite ? POLLOUT : POLLIN;
+  return wait_fd(fd_, events, deadline_ms);
+}
+
+Status BrokerConnection::start_tls(const net::TlsContext& ctx, const std::string& host, int64_t deadline_ms) {
+  tls_ = net::TlsSession::connect(ctx, fd_, host);
+  if (!tls_) return fail(Status(Code::kInternal, "tls session for " + addr_ + ": out of memory"));
+  for (;;) {
+    int rc = tls_->handshake();
+    if (rc == 1) return Status::ok();
+    if (rc < 0) {
+      // A certificate that does not verify will not start verifying on a
+      // retry: that is a refusal, like a wrong auth token.
+      Code code = tls_->verify_failed() ? Code::kUnauthorized : Code::kUnavailable;
+      return fail(Status(code, "tls handshake with " + addr_ + ": " + tls_->error()));
+    }
+    Status w = wait_tls(deadline_ms);
+    if (!w.is_ok()) {
+      if (w.message() == "interrupted") return fail(w);
+      // A plain-text broker waits for a line that never comes.
+      return fail(Status(Code::kUnavailable, "tls handshake with " + addr_ +
+                                                 ": no answer (does the broker listen with --tls-cert?)"));
+    }
+  }
+}
+
+bool BrokerConnection::has_pending_input() const { return tls_ && tls_->has_pending(); }
 
 Status BrokerConnection::authenticate(int timeout_ms) {
   if (auth_token().empty()) return Status::ok();
@@ -162,6 +210,16 @@ Status BrokerConnection::fail(Status s) {
 }
 
 Status BrokerConnection::write_all(std::string_view bytes) {
+  while (tls_ && !bytes.empty()) {
+    ssize_t n = tls_->write(bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno != EAGAIN) return fail(Status(Code::kUnavailable, "send to " + addr_ + ": " + tls_->error()));
+      Status w = wait_tls(-1);
+      if (!w.is_ok()) return fail(w);
+      continue;
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0) {
@@ -174,6 +232,12 @@ Status BrokerConnection::write_all(std::string_view bytes) {
 }
 
 Status BrokerConnection::writev_all(struct iovec* iov, int count) {
+  if (tls_) {
+    // One TLS write of the whole run: records hold 16 KiB either way.
+    std::string all;
+    for (int i = 0; i < count; ++i) all.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    return write_all(all);
+  }
   while (count > 0) {
     msghdr msg{};
     msg.msg_iov = iov;
@@ -228,7 +292,8 @@ Status BrokerConnection::read_available() {
     cap_ = ncap;
   }
   for (;;) {
-    ssize_t n = ::recv(fd_, buf_.get() + end_, cap_ - end_, 0);
+    ssize_t n = tls_ ? tls_->read(buf_.get() + end_, cap_ - end_) : ::recv(fd_, buf_.get() + end_, cap_ - end_, 0);
+    if (n < 0 && tls_ && errno == EAGAIN) return Status::ok();  // the rest of a record is on its way
     if (n > 0) {
       end_ += static_cast<size_t>(n);
       return Status::ok();
@@ -245,13 +310,14 @@ Status BrokerConnection::read_available() {
       if (stop_aborts_io()) return Status(Code::kTimeout, "interrupted");
       continue;
     }
-    return fail(Status(Code::kUnavailable, "recv from " + addr_ + ": " + std::strerror(errno)));
+    return fail(Status(Code::kUnavailable, "recv from " + addr_ + ": " + (tls_ ? tls_->error() : std::strerror(errno))));
   }
 }
 
 Status BrokerConnection::fill(int timeout_ms) {
   int64_t deadline = timeout_ms < 0 ? -1 : clock::monotonic_ms() + timeout_ms;
-  Status w = wait_fd(fd_, POLLIN, deadline);
+  if (has_pending_input()) return read_available();
+  Status w = tls_ ? wait_tls(deadline) : wait_fd(fd_, POLLIN, deadline);
   if (!w.is_ok()) return w;
   return read_available();
 }

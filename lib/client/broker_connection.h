@@ -1,7 +1,8 @@
 // BrokerConnection: one blocking TCP connection to a broker, speaking JSON lines.
 // Requests may be pipelined (write several, then read their responses in order);
 // fetch responses are a header line followed by exactly `bytes` raw bytes per
-// part, so reads come in two shapes: read_line() and read_exact(n).
+// part, so reads come in two shapes: read_line() and read_exact(n). With a
+// TLS context set, the same happens inside TLS (the socket then stays nonblocking).
 #pragma once
 
 #include <sys/uio.h>
@@ -12,6 +13,11 @@
 #include <string_view>
 
 #include "base/status.h"
+
+namespace kreek::net {
+class TlsContext;
+class TlsSession;
+}  // namespace kreek::net
 
 namespace kreek::client {
 
@@ -35,6 +41,10 @@ inline constexpr size_t kMaxReadExactBytes = (64 << 20) + (8 << 20);
 // brokers started with --auth-token-file ("" sends no hello). Set once at
 // start (cli::client_options does, from --auth-token-file).
 void set_auth_token(std::string token);
+// The CA context connect() verifies brokers with (null: plain TCP). Set once
+// at start (cli::client_options does, from --tls-ca or $KREEK_TLS_CA_FILE).
+void set_tls_context(std::shared_ptr<const net::TlsContext> ctx);
+std::shared_ptr<const net::TlsContext> tls_context();
 
 class BrokerConnection {
  public:
@@ -44,7 +54,10 @@ class BrokerConnection {
   // socket to blocking mode with TCP_NODELAY; with an auth token set, sends
   // the hello and waits for its answer. Errors: kUnavailable
   // "cannot connect to 127.0.0.1:9092: Connection refused"; kUnauthorized
-  // "127.0.0.1:9092 refused the auth token: wrong auth token".
+  // "127.0.0.1:9092 refused the auth token: wrong auth token". With TLS the
+  // handshake finishes within the timeout too: kUnauthorized "tls handshake with
+  // 127.0.0.1:9092: certificate verify failed: ..." when the broker's certificate
+  // does not verify or name the address, else kUnavailable.
   static Result<std::unique_ptr<BrokerConnection>> connect(const std::string& addr,
                                                            int timeout_ms = kDefaultConnectTimeoutMs);
   ~BrokerConnection();
@@ -77,11 +90,19 @@ class BrokerConnection {
   // Non-blocking helpers for callers that poll() several fds themselves.
   // A complete line already in the buffer, if any (consumed when returned).
   bool next_buffered_line(std::string_view& line);
-  // One recv() of whatever is available; call when poll() said POLLIN.
+  // One recv() of whatever is available; call when poll() said POLLIN, or when
+  // has_pending_input(). Under TLS it may take nothing (a partial record).
   Status read_available();
+  // TLS: decrypted bytes wait inside the session, and poll() will not report
+  // them. Callers that poll fd() must read when this is true.
+  bool has_pending_input() const;
 
  private:
-  BrokerConnection(int fd, std::string addr) : fd_(fd), addr_(std::move(addr)) {}
+  BrokerConnection(int fd, std::string addr);
+  // The TLS handshake, within `deadline_ms` (monotonic).
+  Status start_tls(const net::TlsContext& ctx, const std::string& host, int64_t deadline_ms);
+  // Waits until the session can go on in the direction it asked for.
+  Status wait_tls(int64_t deadline_ms);
   // The hello with the auth token, if one is set (connect()).
   Status authenticate(int timeout_ms);
   // Receives more bytes into buf_, waiting up to timeout_ms.
@@ -91,6 +112,7 @@ class BrokerConnection {
 
   int fd_ = -1;
   std::string addr_;
+  std::unique_ptr<net::TlsSession> tls_;
   bool broken_ = false;
   bool answered_ = false;
   std::unique_ptr<char[]> buf_;

@@ -243,7 +243,7 @@ Result<bool> GroupMember::poll_join() {
   if (conn_) {
     // Take whatever has arrived, without waiting.
     pollfd p{conn_->fd(), POLLIN, 0};
-    while (failed.is_ok() && ::poll(&p, 1, 0) > 0) {
+    while (failed.is_ok() && (conn_->has_pending_input() || ::poll(&p, 1, 0) > 0)) {
       failed = conn_->read_available();
       if (failed.message() == "interrupted") return failed;
     }

@@ -586,12 +586,14 @@ Result<bool> Producer::service(int timeout_ms, int extra_fd) {
   std::vector<pollfd> fds;
   std::vector<Link*> polled;
   if (extra_fd >= 0) fds.push_back(pollfd{extra_fd, POLLIN, 0});
+  bool decrypted_waiting = false;  // TLS bytes poll() cannot see: do not sleep on them
   for (auto& [addr, link] : links_)
     if (link->conn != nullptr && !link->in_flight.empty()) {
       fds.push_back(pollfd{link->conn->fd(), POLLIN, 0});
       polled.push_back(link.get());
+      decrypted_waiting = decrypted_waiting || link->conn->has_pending_input();
     }
-  int64_t wait = timeout_ms;
+  int64_t wait = decrypted_waiting ? 0 : timeout_ms;
   int64_t deadline = next_deadline();
   if (deadline >= 0) {
     int64_t left = std::max<int64_t>(0, deadline - clock::monotonic_ms());
@@ -610,9 +612,9 @@ Result<bool> Producer::service(int timeout_ms, int extra_fd) {
     first_link = 1;
   }
   for (size_t i = first_link; i < fds.size(); ++i) {
-    if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
     Link& link = *polled[i - first_link];
     if (link.conn == nullptr) continue;
+    if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0 && !link.conn->has_pending_input()) continue;
     Status s = link.conn->read_available();
     if (!s.is_ok()) {
       break_link(link, s);

@@ -11,6 +11,7 @@
 
 #include "base/base.h"
 #include "coord/coordinator_internal.h"
+#include "coord/tls_flags.h"
 #include "net/service_notify.h"
 
 namespace kreek::coord {
@@ -73,6 +74,8 @@ Status Coordinator::start() {
                                                    "request line exceeds " +
                                                        std::to_string(config_.max_request_bytes) + " bytes")));
   };
+  options.tls = config_.tls;
+  options.plaintext_reply = tls_required_line();
   KREEK_ASSIGN_OR_RETURN(server_, loop_.listen(config_.listen, options, std::move(handler)));
   if (pending_.cluster_id().empty()) {
     // A new cluster: its id is the log's first record.
@@ -213,6 +216,12 @@ int run(const CoordinatorConfig& given) {
     return kCoordExitConfig;
   }
   config.auth_token = *token;
+  auto tls = load_tls_server(config.tls_cert_file, config.tls_key_file);
+  if (!tls.is_ok()) {
+    log::error(tls.status().message());
+    return kCoordExitConfig;
+  }
+  config.tls = std::move(tls).value();
   log::info(std::string("kzk-lite (kreek ") + KREEK_VERSION + ") data dir " + config.data_dir);
   if (config.auth_token.empty() && !proto::is_loopback_address(config.listen))
     log::warn("listening on " + config.listen + " without --auth-token-file: anyone who can reach "

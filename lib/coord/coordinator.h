@@ -45,6 +45,11 @@ struct CoordinatorConfig {
   std::string auth_token_file;
   std::string auth_token;  // "" = no authentication; run() reads the file
   int umask = 077;         // --umask (run() only: an embedded coordinator keeps kbroker's)
+  // --tls-cert/--tls-key: the listener speaks TLS; run() builds the context
+  // (null: plain TCP, as for the loopback coordinator inside a standalone kbroker).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::shared_ptr<const net::TlsContext> tls;
 };
 
 // Exit codes of run() (sysexits(3)), as kbroker's.

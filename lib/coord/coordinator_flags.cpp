@@ -5,6 +5,8 @@
 
 #include <limits>
 
+#include "coord/tls_flags.h"
+
 namespace kreek::coord {
 
 void add_umask_flag(CLI::App& app, int& umask, const std::string& help) {
@@ -55,6 +57,7 @@ void add_coordinator_flags(CLI::App& app, CoordinatorConfig& c) {
                  "require every connection to send the token in FILE (mode 0600) in a hello first "
                  "(default: $KREEK_AUTH_TOKEN_FILE)")
       ->type_name("FILE");
+  add_tls_server_flags(app, c.tls_cert_file, c.tls_key_file);
   add_umask_flag(app, c.umask, "umask for the files and directories kzk-lite creates (default 077: private)");
   auto* verbose = app.add_flag_function(
       "-v,--verbose", [&c](int64_t) { c.log_level = log::Level::kDebug; }, "log debug lines too");

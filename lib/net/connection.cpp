@@ -49,6 +49,13 @@ ConnectionImpl::~ConnectionImpl() {
 }
 
 bool ConnectionImpl::start(bool refuse) {
+  if (core_->options.tls) {
+    tls_ = TlsSession::accept(*core_->options.tls, fd_);
+    if (!tls_) {
+      log::warn("tls session for connection " + peer_ + ": out of memory");
+      return false;
+    }
+  }
   auto* box = new PollBox;
   int rc = uv_poll_init_socket(core_->loop->uv(), &box->h, fd_);
   if (rc != 0) {
@@ -125,6 +132,13 @@ void ConnectionImpl::on_poll(int status, int events) {
     abort();
     return;
   }
+  if (tls_) {
+    // A session may need the socket's other direction (a handshake inside a
+    // write waits for input, one inside a read may wait to send): try both.
+    if (!out_.empty()) flush();
+    if (is_open()) on_readable();
+    return;
+  }
   if (events & UV_WRITABLE) {
     flush();
     if (!is_open()) return;
@@ -132,12 +146,53 @@ void ConnectionImpl::on_poll(int status, int events) {
   if (events & UV_READABLE) on_readable();
 }
 
+bool ConnectionImpl::check_first_byte() {
+  if (first_byte_seen_) return true;
+  unsigned char b = 0;
+  ssize_t n = ::recv(fd_, &b, 1, MSG_PEEK);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+  first_byte_seen_ = true;
+  if (n != 1 || is_tls_handshake_byte(b)) return true;  // EOF and errors: the read reports them
+  static int64_t last_warn_ms = 0;
+  warn_sampled(last_warn_ms, "close connection from " + peer_ + ": plain text on a tls listener");
+  const std::string& reply = core_->options.plaintext_reply;
+  if (!reply.empty()) (void)::send(fd_, reply.data(), reply.size(), MSG_NOSIGNAL);
+  // As in maybe_finish(): FIN after the reply, and read what the peer sent so
+  // that closing does not reset the connection under the reply.
+  ::shutdown(fd_, SHUT_WR);
+  char buf[4096];
+  for (int i = 0; i < 16 && ::read(fd_, buf, sizeof buf) > 0; ++i) {
+  }
+  abort();
+  return false;
+}
+
+void ConnectionImpl::read_error(ssize_t n) {
+  (void)n;
+  if (tls_) {
+    // A peer that fails the handshake (a wrong CA, a scanner) is worth a line;
+    // one that fails later just went away.
+    if (!tls_->handshake_done()) {
+      static int64_t last_warn_ms = 0;
+      warn_sampled(last_warn_ms, "tls handshake with " + peer_ + ": " + tls_->error());
+    } else {
+      log::debug("read connection " + peer_ + ": " + tls_->error());
+    }
+  } else {
+    log::debug("read connection " + peer_ + ": " + std::strerror(errno));
+  }
+}
+
 void ConnectionImpl::on_readable() {
   auto self = shared_from_this();
+  if (tls_ && !check_first_byte()) {
+    if (is_open()) after_progress();
+    return;
+  }
   for (int i = 0; i < kReadsPerWakeup; ++i) {
     if (!is_open() || eof_ || close_requested_ || lines_pending_ || over_limits()) break;
     char* p = framer_.prepare(kReadChunk);
-    ssize_t n = ::read(fd_, p, kReadChunk);
+    ssize_t n = tls_ ? tls_->read(p, kReadChunk) : ::read(fd_, p, kReadChunk);
     if (n > 0) {
       last_active_ms_ = clock::monotonic_ms();
       bool had_partial = framer_.buffered() > 0 || framer_.skipping();
@@ -158,7 +213,7 @@ void ConnectionImpl::on_readable() {
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
     // ECONNRESET and friends: the peer is gone, and so is anything we owed it.
-    log::debug("read connection " + peer_ + ": " + std::strerror(errno));
+    read_error(n);
     abort();
     return;
   }
@@ -259,7 +314,7 @@ void ConnectionImpl::flush() {
   if (!out_.empty()) {
     std::string error;
     int64_t before = out_.bytes();
-    OutputQueue::Flush f = out_.flush(fd_, error);
+    OutputQueue::Flush f = out_.flush(fd_, error, tls_.get());
     if (out_.bytes() != before) last_write_ms_ = clock::monotonic_ms();
     if (f == OutputQueue::Flush::kError) {
       log::debug("connection " + peer_ + ": " + error);
@@ -339,8 +394,25 @@ void ConnectionImpl::update_poll() {
     warn_sampled(last_warn_ms, "stop reading connection " + peer_ + ": responses queued for all clients exceed " +
                                    std::to_string(core_->options.max_queued_bytes) + " bytes");
   }
-  if (!eof_ && !close_requested_ && !lines_pending_ && !over_limits()) want |= UV_READABLE;
+  bool reading = !eof_ && !close_requested_ && !lines_pending_ && !over_limits();
+  if (reading) want |= UV_READABLE;
   if (write_blocked_ && !out_.empty()) want |= UV_WRITABLE;
+  if (tls_) {
+    // The session may wait on the other direction than the queue's.
+    if (tls_->want() == TlsSession::Want::kRead && write_blocked_ && !out_.empty()) want |= UV_READABLE;
+    if (tls_->want() == TlsSession::Want::kWrite && reading) want |= UV_WRITABLE;
+    // Decrypted bytes already inside the session never make the socket
+    // readable: read them from the loop.
+    if (reading && tls_->has_pending() && !tls_read_queued_) {
+      tls_read_queued_ = true;
+      core_->loop->defer([weak = weak_from_this()] {
+        auto self = weak.lock();
+        if (!self) return;
+        self->tls_read_queued_ = false;
+        if (self->is_open()) self->on_readable();
+      });
+    }
+  }
   if (want == events_) return;
   events_ = want;
   if (want == 0) {
@@ -375,6 +447,7 @@ void ConnectionImpl::maybe_finish() {
     // Lingering close: send our FIN after the last response, and read what the
     // peer already sent, since closing with unread input makes the kernel send
     // a RST that can destroy those responses in flight.
+    if (tls_) tls_->shutdown();
     ::shutdown(fd_, SHUT_WR);
     char buf[4096];
     for (int i = 0; i < 16 && ::read(fd_, buf, sizeof buf) > 0; ++i) {

@@ -1,6 +1,7 @@
 // Internal to lib/net: one accepted TCP connection on a raw nonblocking socket
 // watched by a uv_poll_t. Reads frame lines (LineFramer), each line reserves a
 // ResponseSlot, and completed slots leave in order through an OutputQueue.
+// On a TLS listener the same happens through a TlsSession.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "net/net.h"
 #include "net/output_queue.h"
 #include "net/tcp_server.h"
+#include "net/tls.h"
 
 namespace kreek::net {
 
@@ -78,6 +80,10 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   // Drops the buffered request bytes, sends on_shed's reply and closes.
   void shed();
   void handle_closed();
+  // TLS: a first byte that cannot open a handshake gets the plain-text reply and a close.
+  // False once the connection is closing (or the byte has not come yet).
+  bool check_first_byte();
+  void read_error(ssize_t n);
 
   std::shared_ptr<ServerCore> core_;
   int fd_;
@@ -107,6 +113,9 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   int64_t counted_ = 0;         // what this connection adds to core_->queued_bytes
   int64_t request_counted_ = 0; // what it adds to core_->request_bytes
   int64_t last_write_ms_ = 0;   // last time the socket took bytes, or output began queueing
+  std::unique_ptr<TlsSession> tls_;  // null on a plain listener
+  bool first_byte_seen_ = false;     // TLS: the plain-text check is done
+  bool tls_read_queued_ = false;     // TLS: a read of decrypted bytes is deferred to the loop
 };
 
 }  // namespace kreek::net

@@ -176,6 +176,8 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::listen(EventLoop& loop, cons
   so.max_connections = options.max_connections;
   so.idle_timeout_ms = options.timeout_ms;
   so.line_timeout_ms = options.timeout_ms;
+  so.tls = options.tls;
+  if (so.tls) so.plaintext_reply = http_response_text(error(400, "this endpoint requires https"));
   ConnectionHandler h;
   h.on_line = [core](Connection& c, std::string_view line, ResponseSlot slot) {
     core->on_line(c, line, std::move(slot));

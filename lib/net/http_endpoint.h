@@ -29,6 +29,8 @@ struct HttpOptions {
   int max_header_lines = 100;
   int64_t timeout_ms = 10'000;     // the whole request, first byte to blank line
   size_t max_connections = 64;     // more are answered 503 and closed
+  // Set: HTTPS (net/tls.h); a plain-text request gets a 400 saying so.
+  std::shared_ptr<const TlsContext> tls;
 };
 
 // Called for a well-formed GET or HEAD; `path` is the target without its

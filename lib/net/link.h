@@ -6,12 +6,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
 
 namespace kreek::net {
+
+class TlsContext;
 
 struct LinkOptions {
   int64_t connect_timeout_ms = 5000;     // <= 0: wait as long as the kernel does
@@ -20,6 +23,10 @@ struct LinkOptions {
   // TCP keepalive: first probe after this many idle seconds (<= 0: no keepalive).
   // It finds peers that vanished without a FIN; it is no request timeout.
   int keepalive_idle_s = 60;
+  // Set (a client context, net/tls.h): the link speaks TLS and the peer's
+  // certificate must verify against its CA and name the host dialed. A failed
+  // handshake closes the link with kUnavailable ("tls handshake with HOST:PORT: ...").
+  std::shared_ptr<const TlsContext> tls;
 };
 
 // Callbacks run on the loop thread, never from inside a Link method. Views are

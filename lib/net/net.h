@@ -20,6 +20,7 @@ namespace kreek::net {
 
 class EventLoop;
 class Connection;
+class TlsContext;
 
 // A byte range of an open file, sent with sendfile(2) where possible.
 // `keepalive` holds whatever owns `fd` until the bytes are sent.
@@ -91,6 +92,12 @@ struct ServerOptions {
   // evicts its biggest clients: each may hold max_line_bytes, and many such
   // connections must not take the broker's memory (0 = no limit).
   int64_t max_request_buffer_bytes = 0;
+  // Set: every connection speaks TLS (net/tls.h) under the lines. The handshake
+  // runs as the first reads do, so the idle and line timeouts close a peer that
+  // never finishes it. A peer whose first byte cannot open a TLS handshake is
+  // sent `plaintext_reply` unencrypted (when not empty) and closed.
+  std::shared_ptr<const TlsContext> tls;
+  std::string plaintext_reply;
 };
 
 // Callbacks for a server's connections. `line` excludes the '\n' (and a '\r'

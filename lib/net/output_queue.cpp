@@ -13,12 +13,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/tls.h"
+
 namespace kreek::net {
 namespace {
 constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
 // sendfile moves at most ~2 GiB per call; ask for 1 GiB and loop.
 constexpr int64_t kMaxSendfile = int64_t{1} << 30;
 constexpr size_t kCopyChunk = 64 << 10;
+// A TLS record holds at most 16 KiB; staging that much lets many small
+// responses share one record (and one send) without copying big ones twice.
+constexpr size_t kTlsStage = 16 << 10;
 
 bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 }  // namespace
@@ -47,11 +52,87 @@ void OutputQueue::clear() {
   buffer_bytes_ = 0;
 }
 
-OutputQueue::Flush OutputQueue::flush(int fd, std::string& error) {
+OutputQueue::Flush OutputQueue::flush(int fd, std::string& error, TlsSession* tls) {
   while (!q_.empty()) {
-    Flush f = q_.front().is_file ? flush_file(fd, q_.front(), error) : flush_buffers(fd, error);
+    Flush f;
+    if (tls != nullptr)
+      f = q_.front().is_file ? flush_tls_file(*tls, q_.front(), error) : flush_tls_buffers(*tls, error);
+    else
+      f = q_.front().is_file ? flush_file(fd, q_.front(), error) : flush_buffers(fd, error);
     if (f != Flush::kDone) return f;
   }
+  return Flush::kDone;
+}
+
+void OutputQueue::consume_buffers(size_t left) {
+  bytes_ -= static_cast<int64_t>(left);
+  buffer_bytes_ -= static_cast<int64_t>(left);
+  while (left > 0) {
+    Piece& p = q_.front();
+    size_t rest = p.data.size() - p.off;
+    if (left < rest) {
+      p.off += left;
+      break;
+    }
+    left -= rest;
+    q_.pop_front();
+  }
+}
+
+// The buffers at the head go out through the session: a big one straight from
+// its string, a run of small ones copied into one staging buffer first. A retry
+// after EAGAIN stages the same head bytes again, as SSL_write requires.
+OutputQueue::Flush OutputQueue::flush_tls_buffers(TlsSession& tls, std::string& error) {
+  const Piece& head = q_.front();
+  const char* data = head.data.data() + head.off;
+  size_t len = head.data.size() - head.off;
+  if (len < kTlsStage) {
+    stage_.clear();
+    for (auto it = q_.begin(); it != q_.end() && !it->is_file && stage_.size() < kTlsStage; ++it)
+      stage_.append(it->data, it->off, std::min(it->data.size() - it->off, kTlsStage - stage_.size()));
+    data = stage_.data();
+    len = stage_.size();
+  }
+  ssize_t w = tls.write(data, len);
+  if (w < 0) {
+    if (would_block(errno)) return Flush::kBlocked;
+    error = "tls send: " + tls.error();
+    return Flush::kError;
+  }
+  consume_buffers(static_cast<size_t>(w));
+  return static_cast<size_t>(w) < len ? Flush::kBlocked : Flush::kDone;
+}
+
+// File ranges cannot be sendfile'd into TLS: pread a chunk, encrypt, send.
+// Only what the session took advances the range; the rest is read again.
+OutputQueue::Flush OutputQueue::flush_tls_file(TlsSession& tls, Piece& p, std::string& error) {
+  FileRange& r = p.range;
+  static thread_local char buf[kCopyChunk];
+  while (r.len > 0) {
+    ssize_t got;
+    do {
+      got = pread(r.fd, buf, static_cast<size_t>(std::min<int64_t>(r.len, kCopyChunk)), r.pos);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+      error = std::string("read response file: ") + std::strerror(errno);
+      return Flush::kError;
+    }
+    if (got == 0) {
+      error = "read response file: file ended " + std::to_string(r.len) + " bytes before its range";
+      return Flush::kError;
+    }
+    ssize_t w = tls.write(buf, static_cast<size_t>(got));
+    if (w < 0) {
+      if (would_block(errno)) return Flush::kBlocked;
+      error = "tls send: " + tls.error();
+      return Flush::kError;
+    }
+    r.pos += w;
+    r.len -= w;
+    bytes_ -= w;
+    if (w < got) return Flush::kBlocked;
+  }
+  q_.pop_front();
   return Flush::kDone;
 }
 

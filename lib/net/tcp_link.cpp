@@ -1,7 +1,8 @@
 // LinkCore: the state machine behind a Link (connecting, open, closing), kept
 // alive by its two libuv handles so the Link object can go away at any time.
 // on_closed is delivered once both handles have closed, from the last close
-// callback, which is why it never runs inside a Link method.
+// callback, which is why it never runs inside a Link method. With TLS the
+// link counts as connected once the handshake (not just TCP's) has finished.
 #include "net/tcp_link.h"
 
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 #include "net/address.h"
 #include "net/line_framer.h"
 #include "net/output_queue.h"
+#include "net/tls.h"
 
 namespace kreek::net {
 namespace {
@@ -78,6 +80,9 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
 
   void on_poll(int status, int events);
   void on_connect_result(int status);
+  void drive_handshake();
+  void finish_connect();
+  void read_pending_later();
   void on_readable();
   void process_input();
   void flush();
@@ -94,6 +99,10 @@ class LinkCore : public std::enable_shared_from_this<LinkCore> {
   LinkOptions options_;
   LinkHandler handler_;
   int fd_ = -1;
+  std::string host_;            // peer_ without the port: what its certificate must name
+  std::unique_ptr<TlsSession> tls_;  // set once TCP connected, when options_.tls is
+  bool handshaking_ = false;    // TCP is up, the TLS handshake is not done
+  bool tls_read_queued_ = false;
   PollBox* poll_ = nullptr;    // null until opened and once closed
   TimerBox* timer_ = nullptr;  // likewise
   LineFramer framer_;
@@ -129,6 +138,7 @@ void LinkCore::start() {
   socklen_t addr_len = 0;
   if (s.is_ok()) s = resolve_address(host, port, addr, addr_len);
   if (!s.is_ok()) return fail(s);
+  host_ = host;
 
   fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return fail_errno("socket", errno);
@@ -166,8 +176,11 @@ void LinkCore::start() {
           auto* b = static_cast<TimerBox*>(static_cast<HandleBox*>(t->data));
           LinkCore& c = *b->core;
           if (c.connected_ || c.closing_) return;
-          c.fail(Status(Code::kTimeout, "connect " + c.peer_ + ": timed out after " +
-                                            std::to_string(c.options_.connect_timeout_ms) + " ms"));
+          // A peer that accepts TCP but never answers the TLS handshake (a
+          // plain-text server waiting for a line) ends here too.
+          c.fail(Status(Code::kTimeout, std::string(c.handshaking_ ? "tls handshake with " : "connect ") + c.peer_ +
+                                            ": timed out after " + std::to_string(c.options_.connect_timeout_ms) +
+                                            " ms"));
         },
         static_cast<uint64_t>(options_.connect_timeout_ms), 0);
   }
@@ -177,7 +190,9 @@ void LinkCore::start() {
 void LinkCore::update_poll() {
   if (closing_ || poll_ == nullptr || poll_->closing()) return;
   int want = 0;
-  if (!connected_) {
+  if (handshaking_) {
+    want = tls_->want() == TlsSession::Want::kWrite ? UV_WRITABLE : UV_READABLE;
+  } else if (!connected_) {
     want = UV_WRITABLE;  // the handshake's outcome
   } else {
     want = UV_READABLE;
@@ -194,6 +209,15 @@ void LinkCore::update_poll() {
 void LinkCore::on_poll(int status, int events) {
   if (!live()) return;
   auto self = shared_from_this();
+  if (handshaking_) {
+    if (status < 0) {
+      int err = socket_error(fd_, 0);
+      return fail(Status(Code::kUnavailable, "tls handshake with " + peer_ + ": " +
+                                                 (err != 0 ? std::strerror(err) : uv_strerror(status))));
+    }
+    drive_handshake();
+    return;
+  }
   if (!connected_) {
     on_connect_result(status);
     return;
@@ -203,6 +227,12 @@ void LinkCore::on_poll(int status, int events) {
     int err = socket_error(fd_, 0);
     if (err != 0) return fail_errno("read", err);
     return fail(Status(Code::kUnavailable, "read " + peer_ + ": " + uv_strerror(status)));
+  }
+  if (tls_) {
+    // The session may wait on either direction whatever the queue wants.
+    if (!out_.empty()) flush();
+    if (live()) on_readable();
+    return;
   }
   if (events & UV_WRITABLE) {
     flush();
@@ -215,6 +245,25 @@ void LinkCore::on_connect_result(int status) {
   int err = socket_error(fd_, 0);
   if (err != 0) return fail_errno("connect", err);
   if (status < 0) return fail(Status(Code::kUnavailable, "connect " + peer_ + ": " + uv_strerror(status)));
+  if (options_.tls) {
+    tls_ = TlsSession::connect(*options_.tls, fd_, host_);
+    if (!tls_) return fail(Status(Code::kUnavailable, "tls handshake with " + peer_ + ": out of memory"));
+    handshaking_ = true;
+    drive_handshake();
+    return;
+  }
+  finish_connect();
+}
+
+void LinkCore::drive_handshake() {
+  int rc = tls_->handshake();
+  if (rc < 0) return fail(Status(Code::kUnavailable, "tls handshake with " + peer_ + ": " + tls_->error()));
+  if (rc == 0) return update_poll();
+  handshaking_ = false;
+  finish_connect();
+}
+
+void LinkCore::finish_connect() {
   connected_ = true;
   if (timer_ != nullptr && !timer_->closing()) uv_timer_stop(&timer_->h);
   log::debug("link to " + peer_ + " connected");
@@ -228,7 +277,7 @@ void LinkCore::on_connect_result(int status) {
 void LinkCore::on_readable() {
   for (int i = 0; i < kLinkReadsPerWakeup && live(); ++i) {
     char* p = framer_.prepare(kLinkReadChunk);
-    ssize_t n = ::read(fd_, p, kLinkReadChunk);
+    ssize_t n = tls_ ? tls_->read(p, kLinkReadChunk) : ::read(fd_, p, kLinkReadChunk);
     if (n > 0) {
       framer_.commit(static_cast<size_t>(n));
       process_input();
@@ -241,8 +290,22 @@ void LinkCore::on_readable() {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (tls_) return fail(Status(Code::kUnavailable, "read " + peer_ + ": " + tls_->error()));
     return fail_errno("read", errno);
   }
+  read_pending_later();
+}
+
+// Decrypted bytes left inside the session never make the socket readable.
+void LinkCore::read_pending_later() {
+  if (!tls_ || !live() || tls_read_queued_ || !tls_->has_pending()) return;
+  tls_read_queued_ = true;
+  loop_->defer([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->tls_read_queued_ = false;
+    if (self->live()) self->on_readable();
+  });
 }
 
 // Hands buffered input out as raw chunks while a raw region is open and as
@@ -290,7 +353,7 @@ void LinkCore::flush() {
   if (!live() || !connected_) return;
   if (!out_.empty()) {
     std::string error;
-    OutputQueue::Flush f = out_.flush(fd_, error);
+    OutputQueue::Flush f = out_.flush(fd_, error, tls_.get());
     if (f == OutputQueue::Flush::kError) {
       return fail(Status(Code::kUnavailable, "write " + peer_ + ": " + error));
     }
