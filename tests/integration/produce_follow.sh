@@ -145,6 +145,7 @@ echo -n "all lines: "
 line_check "$T/written" "$T/received"
 for p in a other c k s g b; do echo -n "  $p-*: "; line_check "$T/written" "$T/received" "^$p-" | sed 's/^/  /'; done
 check "no line lost" test "$LC_LOST" -eq 0
+grep -E "resuming producer id|already had|new producer id" "$T/k.err" | sed 's/^/kproduce said: /'
 echo -n "kill -9 burst: "
 line_check "$T/written" "$T/received" '^k-'
 check "no duplicates after kill -9 during a burst (the journal)" test "$LC_DUP" -eq 0
@@ -160,10 +161,12 @@ check "no duplicates anywhere (rotation, truncation, kill -9, graceful and broke
 # stored twice.
 start_shipper
 exec 3>>"$L/app.log"
+write n 0 0
+check "control: the shipper runs again" wait_unique 139101
 check "control: kill -9 with batches sent and not acknowledged" kill9_in_flight n
 sed -i -E 's/"pid":[0-9]+,"pepoch":[0-9]+,//' "$T/state.json" "$T/state.json.live"
 start_shipper
-check "control: after the restart every line arrives" wait_unique 139600
+check "control: after the restart every line arrives" wait_unique 139601
 check "control: -v says the journal is not used" grep -q "a new producer id" "$T/k.err"
 kill -TERM "$kpid"
 wait "$kpid"
