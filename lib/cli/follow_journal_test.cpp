@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -88,7 +89,11 @@ TEST_SUITE("cli") {
     auto again = cli::decode_journal(cli::encode_journal(*j), "j");
     REQUIRE(again.is_ok());
     CHECK(again->batches.size() == 2);
-    CHECK(again->next == j->next);
+    auto sorted = [](std::vector<std::pair<int32_t, int32_t>> v) {
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    CHECK(sorted(again->next) == sorted(j->next));
   }
 
   TEST_CASE("a journal torn in its last line loses only that line") {
@@ -126,7 +131,6 @@ TEST_SUITE("cli") {
     REQUIRE(j.is_ok());
     CHECK(j->batches.size() == 1);
     REQUIRE(w.rewrite(cli::encode_journal_head(3, 0)).is_ok());
-    REQUIRE(w.append(cli::encode_journal_ack(0, 1, 1).substr(0, 0)).is_ok());
     j = cli::decode_journal(*read_small_file(dir + "/s.inflight"), "j");
     REQUIRE(j.is_ok());
     CHECK(j->batches.empty());
