@@ -238,7 +238,8 @@ Status Producer::send_numbered(int32_t partition, int32_t first_seq, const std::
                                        t);
     return Status::ok();
   }
-  send_batch(partition);  // whatever is open goes first, keeping creation order
+  // An open batch of the partition stays open: it is numbered when it is
+  // sent, after the numbers resent here, so it must go after them too.
   InFlight req;
   req.seq = next_seq_++;
   req.partition = partition;
