@@ -24,6 +24,7 @@ void DeliveryLedger::add_marker(uint32_t source, int64_t line, int64_t end_pos) 
 }
 
 void DeliveryLedger::on_delivery(const client::Delivery& d) {
+  if (observer_) observer_(d);
   if (d.tags == nullptr) return;
   for (size_t i = 0; i < d.tags->size(); ++i) {
     uint64_t tag = (*d.tags)[i];

@@ -37,6 +37,8 @@ class DeliveryLedger {
   // and a caller that settled only between reads would lag by a whole read.
   void on_delivery(const client::Delivery& d);
   void set_listener(std::function<void()> listener) { listener_ = std::move(listener); }
+  // Told of every delivery first, as it is (kproduce --follow's journal).
+  void set_observer(std::function<void(const client::Delivery&)> observer) { observer_ = std::move(observer); }
 
   // Hands out, in input order, every record resolved so far that no
   // unresolved one precedes; returns how many.
@@ -79,6 +81,7 @@ class DeliveryLedger {
   uint64_t base_tag_ = 0;  // the tag of entries_.front()
   std::unordered_map<uint64_t, Status> errors_;  // failed records' reasons (rare)
   std::function<void()> listener_;
+  std::function<void(const client::Delivery&)> observer_;
 };
 
 }  // namespace kreek::cli

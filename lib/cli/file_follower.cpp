@@ -177,6 +177,17 @@ Status FileFollower::start(const FollowState* saved, int64_t now_ms) {
   return Status::ok();
 }
 
+uint32_t FileFollower::add_closed(const std::string& path, uint64_t dev, uint64_t ino, int64_t pos, int64_t line) {
+  auto f = std::make_unique<File>();
+  f->path = path;
+  f->dev = dev;
+  f->ino = ino;
+  f->pos = f->start_pos = pos;
+  f->line = f->start_line = line;
+  files_.push_back(std::move(f));
+  return static_cast<uint32_t>(files_.size() - 1);
+}
+
 void FileFollower::rescan(int64_t now_ms) {
   std::vector<std::pair<uint64_t, uint64_t>> named;
   for (const auto& path : expand()) {

@@ -57,6 +57,9 @@ class FileFollower {
   // yet is waited for (like tail -F); fails only if a name cannot be
   // checked at all (a directory that cannot be read).
   Status start(const FollowState* saved, int64_t now_ms);
+  // Gives a number to a file that is not followed (finished before a
+  // restart) whose lines a restart resends from elsewhere; it stays closed.
+  uint32_t add_closed(const std::string& path, uint64_t dev, uint64_t ino, int64_t pos, int64_t line);
   // Re-expands the patterns and re-checks every name (see the top).
   void rescan(int64_t now_ms);
   // Reads what is new, up to about max_bytes, handing lines to `sink`.

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "cli/common.h"
 #include "cli/file_follower.h"
+#include "cli/follow_journal.h"
 #include "client/client.h"
 
 namespace kreek::cli {
@@ -53,25 +54,111 @@ class FollowPump : public FollowSink {
     note_file(file);
     ++outstanding_[file];
     uint64_t tag = ledger_.add(file, line_no, end_pos);
-    Status s = parser_.parse(line, rec_, partition_);
-    if (!s.is_ok()) {
-      producer_.fail_local(s, tag);
-      return;
+    if (journal_ != nullptr) {
+      int64_t from = read_end_[file];
+      journal_->note(follower_.dev(file), follower_.ino(file), line_no, from, end_pos, line_check(line),
+                     end_pos - from > static_cast<int64_t>(line.size()));
     }
-    if (source_headers_) {
-      rec_.headers.emplace_back("file", follower_.path(file));
-      rec_.headers.emplace_back("host", host_);
-    }
-    Status f = producer_.send(rec_, partition_, tag);
-    if (!f.is_ok() && fatal_.is_ok()) fatal_ = f;
-    // Back to the -H headers only, so the parser reuses them as they are.
-    if (source_headers_) rec_.headers.resize(rec_.headers.size() - 2);
+    read_end_[file] = end_pos;
+    send_line(file, line, tag);
   }
 
   void on_reset(uint32_t file, int64_t pos) override {
     note_file(file);
     ++outstanding_[file];
     ledger_.add_marker(file, 0, pos);
+    if (journal_ != nullptr) journal_->note(0, 0, 0, 0, 0, 0, true);
+    read_end_[file] = pos;
+  }
+
+  void set_journal(InflightJournal* journal) { journal_ = journal; }
+
+  // A restart: registers the plan's lines in the ledger (their tags come
+  // first, file by file in position order) and their sources in the journal,
+  // and returns per plan batch the tag of its first line. `files`: the
+  // follower's number of each plan file. Sends nothing yet.
+  std::vector<uint64_t> register_replay(const ResumePlan& plan, const std::vector<uint32_t>& files) {
+    replay_tags_.assign(plan.lines.size(), 0);
+    std::vector<int64_t> at(plan.files.size());
+    for (size_t f = 0; f < plan.files.size(); ++f) {
+      note_file(files[f]);
+      // Settled is where the state said, not where reading goes on.
+      progress_[files[f]] = {plan.files[f].acked_pos, plan.files[f].acked_line};
+      at[f] = plan.files[f].acked_pos;
+    }
+    for (size_t i = 0; i < plan.lines.size(); ++i) {
+      const ReplayLine& l = plan.lines[i];
+      uint32_t file = files[l.file];
+      ++outstanding_[file];
+      replay_tags_[i] = ledger_.add(file, l.line, l.end_pos);
+      if (journal_ != nullptr)
+        journal_->note(follower_.dev(file), follower_.ino(file), l.line, at[l.file], l.end_pos, line_check(l.text),
+                       l.end_pos - at[l.file] > static_cast<int64_t>(l.text.size()));
+      at[l.file] = l.end_pos;
+    }
+    std::vector<uint64_t> first;
+    for (const auto& lines : plan.batch_lines) {
+      uint64_t t = 0;
+      for (size_t li : lines)
+        if (li != SIZE_MAX) {
+          t = replay_tags_[li];
+          break;
+        }
+      first.push_back(t);
+    }
+    return first;
+  }
+
+  // Then: batches acknowledged before the restart are resolved with their
+  // offsets, the others resent with their partition and sequence numbers (in
+  // journal order, before anything new takes numbers after them), then the
+  // lines between them go out as new records.
+  Status send_replay(const ResumePlan& plan, const std::vector<uint32_t>& files) {
+    std::vector<proto::Record> recs;
+    for (size_t b = 0; b < plan.batches.size(); ++b) {
+      const JournalBatch& jb = plan.batches[b];
+      if (jb.acked) {
+        for (size_t li : plan.batch_lines[b]) {
+          if (li == SIZE_MAX) continue;
+          std::vector<uint64_t> one{replay_tags_[li]};
+          client::Delivery d;
+          d.partition = jb.partition;
+          d.base_offset = plan.lines[li].offset;
+          d.timestamp = jb.ts;
+          d.tags = &one;
+          ledger_.on_delivery(d);
+        }
+        continue;
+      }
+      recs.clear();
+      std::vector<uint64_t> tags;
+      Status bad;
+      for (size_t li : plan.batch_lines[b]) {
+        const ReplayLine& l = plan.lines[li];
+        tags.push_back(replay_tags_[li]);
+        recs.emplace_back();
+        std::optional<int32_t> ignored;
+        Status s = parser_.parse(l.text, recs.back(), ignored);
+        if (!s.is_ok() && bad.is_ok()) bad = s;
+        if (source_headers_) {
+          recs.back().headers.emplace_back("file", follower_.path(files[l.file]));
+          recs.back().headers.emplace_back("host", host_);
+        }
+      }
+      if (!bad.is_ok()) {
+        // Limitation: a line that no longer parses (other flags than before
+        // the restart) fails its whole batch; it cannot be resent as it was.
+        for (uint64_t t : tags) producer_.fail_local(bad, t);
+        continue;
+      }
+      KREEK_RETURN_IF_ERROR(producer_.send_numbered(jb.partition, jb.first_seq, recs, std::move(tags)));
+    }
+    for (size_t i = 0; i < plan.lines.size(); ++i) {
+      const ReplayLine& l = plan.lines[i];
+      if (l.batch < 0) send_line(files[l.file], l.text, replay_tags_[i]);
+    }
+    replay_tags_.clear();
+    return fatal_;
   }
 
   // Settles what was acknowledged: receipts, and the positions to save.
@@ -90,6 +177,8 @@ class FollowPump : public FollowSink {
       progress_[r.source] = {r.end_pos, r.line};
       dirty_ = true;
     });
+    if (journal_ != nullptr)
+      for (size_t i = 0; i < n; ++i) journal_->settled();
     if (n == 0) return Status::ok();
     return receipts.is_open() ? receipts.flush() : Status::ok();
   }
@@ -114,11 +203,28 @@ class FollowPump : public FollowSink {
   const Status& fatal() const { return fatal_; }
 
  private:
+  void send_line(uint32_t file, std::string_view line, uint64_t tag) {
+    Status s = parser_.parse(line, rec_, partition_);
+    if (!s.is_ok()) {
+      producer_.fail_local(s, tag);
+      return;
+    }
+    if (source_headers_) {
+      rec_.headers.emplace_back("file", follower_.path(file));
+      rec_.headers.emplace_back("host", host_);
+    }
+    Status f = producer_.send(rec_, partition_, tag);
+    if (!f.is_ok() && fatal_.is_ok()) fatal_ = f;
+    // Back to the -H headers only, so the parser reuses them as they are.
+    if (source_headers_) rec_.headers.resize(rec_.headers.size() - 2);
+  }
+
   // Positions of files first seen: where reading began.
   void note_file(uint32_t file) {
     while (progress_.size() <= file) {
       uint32_t i = static_cast<uint32_t>(progress_.size());
       progress_.emplace_back(follower_.start_pos(i), follower_.start_line(i));
+      read_end_.push_back(follower_.start_pos(i));
       outstanding_.push_back(0);
       dirty_ = true;
     }
@@ -135,6 +241,9 @@ class FollowPump : public FollowSink {
   Status fatal_;
   std::vector<std::pair<int64_t, int64_t>> progress_;  // per file: acknowledged (pos, line)
   std::vector<int64_t> outstanding_;                    // per file: records not settled
+  std::vector<int64_t> read_end_;                       // per file: the byte after the last line read
+  InflightJournal* journal_ = nullptr;                  // with --state and idempotence
+  std::vector<uint64_t> replay_tags_;                   // a restart: the plan's lines' tags
   bool halted_ = false;
   bool dirty_ = false;
 };
@@ -146,7 +255,9 @@ void add_follow_flags(CLI::App& app, FollowConfig& c) {
                "follow the FILEs (names or quoted globs) like tail -F, through rotation by rename or "
                "copytruncate, picking up new files, until SIGINT/SIGTERM");
   app.add_option("--state", c.state_path,
-                 "with --follow: remember per file how far it was acknowledged, to resume from there")
+                 "with --follow: remember per file how far it was acknowledged, to resume from there; with "
+                 "idempotence, journal the batches in flight in FILE.inflight so a restart after a crash "
+                 "resends them without storing them twice")
       ->type_name("FILE");
   app.add_option("--state-interval-ms", c.state_interval_ms,
                  "save --state durably (fsync) at most this often, and at exit (default 1000; 0: after every "
@@ -206,9 +317,42 @@ Result<std::optional<FollowState>> load_state_for(const FollowConfig& c, const s
   return st;
 }
 
+FollowResume prepare_follow(const FollowConfig& c, const std::optional<FollowState>& saved,
+                            client::ProducerOptions& popts, DeliveryLedger& ledger) {
+  FollowResume r;
+  // Exactly once across restarts needs the broker's duplicate check, so only
+  // an idempotent producer keeps a journal; without one a restart resends
+  // what was in flight (at-least-once).
+  if (c.state_path.empty() || !popts.idempotent || popts.acks == 0) return r;
+  if (saved) {
+    std::string why;
+    r.plan = plan_resume(c.state_path, *saved, &why);
+    if (r.plan) {
+      popts.resume = r.plan->producer;
+    } else if (!why.empty()) {
+      info(why + ": a new producer id; lines in flight before the restart are sent again and may be stored twice");
+    }
+  }
+  r.journal = std::make_unique<InflightJournal>(c.state_path + ".inflight");
+  InflightJournal* j = r.journal.get();
+  popts.on_batch = [j](int32_t p, int32_t seq, const std::vector<uint64_t>& tags) { j->on_batch(p, seq, tags); };
+  popts.on_released = [j](const std::vector<uint64_t>& tags) { j->on_released(tags); };
+  ledger.set_observer([j](const client::Delivery& d) { j->on_delivery(d); });
+  return r;
+}
+
 Status run_follow(const FollowConfig& c, const std::vector<std::string>& patterns, const std::string& topic,
-                  const std::optional<FollowState>& saved, client::Producer& producer, LineRecordParser& parser,
-                  DeliveryLedger& ledger, ReceiptWriter& receipts) {
+                  const std::optional<FollowState>& saved_in, FollowResume& resume, client::Producer& producer,
+                  LineRecordParser& parser, DeliveryLedger& ledger, ReceiptWriter& receipts) {
+  const ResumePlan* plan = resume.plan && producer.is_idempotent() ? &*resume.plan : nullptr;
+  // A restart reads on past the lines it resends; the positions it saves
+  // stay where the state said until those are acknowledged.
+  std::optional<FollowState> saved = saved_in;
+  if (plan != nullptr && saved.has_value()) {
+    for (FileProgress& f : saved.value().files)
+      for (const auto& pf : plan->files)
+        if (f.dev == pf.dev && f.ino == pf.ino) f.pos = pf.read_pos, f.line = pf.read_line;
+  }
   FollowOptions fo;
   fo.patterns = patterns;
   fo.start_at_end = c.read_from == "end";
@@ -220,28 +364,64 @@ Status run_follow(const FollowConfig& c, const std::vector<std::string>& pattern
   KREEK_RETURN_IF_ERROR(follower.start(saved ? &*saved : nullptr, now));
   if (follower.open_count() == 0) notice("no file matches yet: waiting for one to appear");
   FollowPump pump(producer, parser, ledger, follower, c.source_headers);
+  const bool with_state = !c.state_path.empty();
+  InflightJournal* journal = with_state && producer.is_idempotent() ? resume.journal.get() : nullptr;
+  std::vector<uint32_t> plan_files;
+  if (journal != nullptr) {
+    pump.set_journal(journal);
+    Journal fresh;
+    fresh.pid = producer.producer_id();
+    fresh.pepoch = producer.producer_epoch();
+    if (plan != nullptr) {
+      for (const auto& pf : plan->files) {
+        uint32_t idx = follower.file_count();
+        for (uint32_t i = 0; i < follower.file_count(); ++i)
+          if (follower.dev(i) == pf.dev && follower.ino(i) == pf.ino) idx = i;
+        if (idx == follower.file_count()) idx = follower.add_closed(pf.path, pf.dev, pf.ino, pf.read_pos, pf.read_line);
+        plan_files.push_back(idx);
+      }
+      fresh = resumed_journal(*plan, pump.register_replay(*plan, plan_files));
+      info("resuming producer id " + std::to_string(fresh.pid) + ": resending " +
+           std::to_string(plan->resend_records) + " records that were in flight with their sequence numbers");
+    }
+    KREEK_RETURN_IF_ERROR(journal->start(fresh));
+  } else if (with_state) {
+    // Not idempotent now: an old journal must not be taken up later.
+    KREEK_RETURN_IF_ERROR(JournalWriter(c.state_path + ".inflight").remove());
+  }
 
   // The state is written after every round of acks (into FILE.live, in
   // place: cheap, and a crash of kproduce then resends only what was in
   // flight) and saved durably at most every --state-interval-ms (a power
   // loss resends up to that much).
-  const bool with_state = !c.state_path.empty();
   StateWriter writer(c.state_path, saved ? saved->seq : 0);
   int64_t next_sync = now + c.state_interval_ms;
   bool unsynced = false;
+  auto snapshot = [&] {
+    FollowState st = pump.snapshot(topic);
+    if (journal != nullptr) {
+      st.pid = producer.producer_id();
+      st.pepoch = producer.producer_epoch();
+    }
+    return st;
+  };
+  // The journal is cut to what the state does not settle only after that
+  // state is saved: on disk, the journal always covers the state's gaps.
   auto save = [&]() -> Status {
     next_sync = clock::monotonic_ms() + c.state_interval_ms;
     unsynced = false;
     if (!with_state) return Status::ok();
-    FollowState st = pump.snapshot(topic);
-    return writer.save_durable(st);
+    FollowState st = snapshot();
+    KREEK_RETURN_IF_ERROR(writer.save_durable(st));
+    return journal != nullptr ? journal->compact(st, producer.next_sequences()) : Status::ok();
   };
   auto maybe_save = [&]() -> Status {
     if (!with_state) return Status::ok();
+    if (journal != nullptr) KREEK_RETURN_IF_ERROR(journal->flush());
     if (pump.dirty()) {
       if (clock::monotonic_ms() >= next_sync) return save();
       unsynced = true;
-      FollowState st = pump.snapshot(topic);
+      FollowState st = snapshot();
       return writer.save_quick(st);
     }
     if (unsynced && clock::monotonic_ms() >= next_sync) return save();
@@ -259,6 +439,11 @@ Status run_follow(const FollowConfig& c, const std::vector<std::string>& pattern
     in_callback = pump.settle(receipts);
     if (in_callback.is_ok()) in_callback = maybe_save();
   });
+  const int64_t dups_before = producer.stats().duplicates;
+  if (plan != nullptr) {
+    Status r = pump.send_replay(*plan, plan_files);
+    if (!r.is_ok()) return r;
+  }
 
   int64_t next_scan = now + c.poll_interval_ms;
   bool rescan_now = false;
@@ -310,10 +495,22 @@ Status run_follow(const FollowConfig& c, const std::vector<std::string>& pattern
   Status s = pump.settle(receipts);
   if (s.is_ok()) s = in_callback;
   if (loop.is_ok()) loop = pump.fatal();
+  if (loop.is_ok() && journal != nullptr) loop = journal->error();
   if (loop.is_ok()) loop = f;
   if (loop.is_ok()) loop = s;
   Status saved_now = save();
   if (loop.is_ok()) loop = saved_now;
+  if (plan != nullptr && plan->resend_records > 0) {
+    // Limitation: the broker answers "duplicate" only for a producer id it
+    // still knows (its batches are in the log); one that forgot it (its
+    // segments deleted, then a restart) takes a resent batch as new.
+    int64_t had = producer.stats().duplicates - dups_before;
+    info("of the " + std::to_string(plan->resend_records) + " records resent after the restart the broker already had " +
+         std::to_string(had) + (had < plan->resend_records
+                                    ? "; the others it had not stored (or it forgot producer id " +
+                                          std::to_string(producer.producer_id()) + ": then they are stored twice)"
+                                    : ""));
+  }
   return loop;
 }
 

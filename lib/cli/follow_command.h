@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@
 
 #include "base/status.h"
 #include "cli/delivery_ledger.h"
+#include "cli/follow_replay.h"
 #include "cli/follow_state.h"
+#include "cli/inflight_journal.h"
 #include "cli/line_record.h"
 #include "cli/receipt_writer.h"
 #include "client/producer.h"
@@ -39,11 +42,23 @@ Status check_follow_flags(const FollowConfig& cfg, const std::vector<std::string
 // Reads --state (nullopt: no --state or no file yet) and checks it is for `topic`.
 Result<std::optional<FollowState>> load_state_for(const FollowConfig& cfg, const std::string& topic);
 
+// With --state and an idempotent producer: the journal FILE.inflight and,
+// after a restart, the plan to resend what it says was in flight.
+struct FollowResume {
+  std::optional<ResumePlan> plan;
+  std::unique_ptr<InflightJournal> journal;
+};
+// Before the producer is made: plans the resume (the producer then takes
+// over the journal's producer id and sequence numbers) and hooks the journal
+// into the producer's options and the ledger.
+FollowResume prepare_follow(const FollowConfig& cfg, const std::optional<FollowState>& saved,
+                            client::ProducerOptions& popts, DeliveryLedger& ledger);
+
 // Follows until SIGINT/SIGTERM or until the producer fails for good, then
 // flushes, waits for every ack and saves the state a last time. The ledger
 // must be the one the producer reports deliveries to; `receipts` may be closed.
 Status run_follow(const FollowConfig& cfg, const std::vector<std::string>& patterns, const std::string& topic,
-                  const std::optional<FollowState>& saved, client::Producer& producer, LineRecordParser& parser,
-                  DeliveryLedger& ledger, ReceiptWriter& receipts);
+                  const std::optional<FollowState>& saved, FollowResume& resume, client::Producer& producer,
+                  LineRecordParser& parser, DeliveryLedger& ledger, ReceiptWriter& receipts);
 
 }  // namespace kreek::cli

@@ -32,6 +32,10 @@ std::string encode_follow_state(const FollowState& state) {
   j["version"] = kFollowStateVersion;
   j["topic"] = state.topic;
   j["seq"] = state.seq;
+  if (state.pid >= 0) {
+    j["pid"] = state.pid;
+    j["pepoch"] = state.pepoch;
+  }
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (const auto& f : state.files) {
     nlohmann::ordered_json e;
@@ -62,6 +66,14 @@ Result<FollowState> decode_follow_state(std::string_view text, const std::string
   if (auto q = j.find("seq"); q != j.end()) {
     if (!q->is_number_unsigned()) return bad("bad \"seq\"");
     st.seq = q->get<uint64_t>();
+  }
+  if (auto p = j.find("pid"); p != j.end()) {
+    auto e = j.find("pepoch");
+    if (!p->is_number_unsigned() || e == j.end() || !e->is_number_unsigned() || e->get<uint64_t>() > INT16_MAX ||
+        p->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return bad("bad \"pid\" or \"pepoch\"");
+    st.pid = p->get<int64_t>();
+    st.pepoch = static_cast<int16_t>(e->get<int64_t>());
   }
   auto fs = j.find("files");
   if (fs == j.end() || !fs->is_array()) return bad("missing \"files\"");

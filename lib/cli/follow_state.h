@@ -1,7 +1,10 @@
 // kproduce --follow --state FILE: per followed file (device, inode), how far
 // its lines were acknowledged, so a restart resumes where delivery stopped
 // (Filebeat's registry, Fluent Bit's tail DB). One small JSON object:
-//   {"version":1,"topic":"logs","seq":7,"files":[{"dev":2049,"ino":131,"path":"/var/log/app.log","pos":4096,"line":80}]}
+//   {"version":1,"topic":"logs","seq":7,"pid":12,"pepoch":0,
+//    "files":[{"dev":2049,"ino":131,"path":"/var/log/app.log","pos":4096,"line":80}]}
+// "pid"/"pepoch" (optional): the idempotent producer whose batches
+// FILE.inflight journals (follow_journal.h); a restart takes them over.
 // Two copies: FILE, replaced atomically and durably (base/atomic_file) at an
 // interval and at exit, and FILE.live, overwritten in place after every
 // acknowledgement. Loading takes the valid one with the higher seq.
@@ -30,6 +33,8 @@ struct FileProgress {
 struct FollowState {
   std::string topic;
   uint64_t seq = 0;  // bumped by every save; absent (0) in hand-written files
+  int64_t pid = -1;  // the producer id of FILE.inflight; -1: none (not idempotent, or an older state)
+  int16_t pepoch = 0;
   std::vector<FileProgress> files;
 
   const FileProgress* find(uint64_t dev, uint64_t ino) const;

@@ -219,6 +219,8 @@ Status run_produce(const ProduceConfig& c) {
   popts.on_waiting = [](const std::string& m) { notice(m); };
   popts.on_recovered = [] { notice("delivering again"); };
   if (tracked) popts.on_delivery = [&ledger](const client::Delivery& d) { ledger.on_delivery(d); };
+  FollowResume resume;
+  if (c.follow.follow) resume = prepare_follow(c.follow, saved, popts, ledger);
   client::Producer producer(**cluster, popts);
   Status s = producer.start();
   if (!s.is_ok()) {
@@ -234,7 +236,7 @@ Status run_produce(const ProduceConfig& c) {
   client::set_stop_aborts_io(false);
   LineRecordParser parser(format);
   if (c.follow.follow) {
-    s = run_follow(c.follow, c.files, c.topic, saved, producer, parser, ledger, receipts);
+    s = run_follow(c.follow, c.files, c.topic, saved, resume, producer, parser, ledger, receipts);
   } else {
     InputPump pump(producer, parser);
     if (tracked) pump.track(&ledger, &receipts, &names);

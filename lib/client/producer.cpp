@@ -68,8 +68,28 @@ Status Producer::start() {
   // Start the sticky rotation somewhere different per process, so many short
   // kproduce runs do not all pile onto partition 0.
   chooser_ = PartitionChooser(partitions_, static_cast<int32_t>(clock::monotonic_us() % partitions_));
-  if (options_.idempotent && options_.acks != 0) KREEK_RETURN_IF_ERROR(init_idempotence());
+  if (options_.idempotent && options_.acks != 0) {
+    if (options_.resume && options_.resume->producer_id >= 0) {
+      resume_idempotence(*options_.resume);
+    } else {
+      KREEK_RETURN_IF_ERROR(init_idempotence());
+    }
+  }
   return Status::ok();
+}
+
+void Producer::resume_idempotence(const ProducerResume& r) {
+  producer_id_ = r.producer_id;
+  producer_epoch_ = r.producer_epoch;
+  next_sequence_.assign(static_cast<size_t>(partitions_), 0);
+  seq_known_.assign(static_cast<size_t>(partitions_), false);
+  for (const auto& [p, next] : r.next_sequence) {
+    if (p < 0 || p >= partitions_) continue;  // the topic lost partitions: nothing to continue there
+    next_sequence_[static_cast<size_t>(p)] = next;
+    // The broker knows the id there: a refused batch leaves a hole to close.
+    seq_known_[static_cast<size_t>(p)] = true;
+  }
+  options_.max_in_flight = std::min(options_.max_in_flight, 5);
 }
 
 Status Producer::init_idempotence() {
@@ -208,6 +228,37 @@ Status Producer::send(const proto::Record& record, std::optional<int32_t> partit
   return Status::ok();
 }
 
+Status Producer::send_numbered(int32_t partition, int32_t first_seq, const std::vector<proto::Record>& records,
+                               std::vector<uint64_t> tags) {
+  if (records.empty()) return Status::ok();
+  if (partition < 0 || partition >= partitions_) {
+    for (uint64_t t : tags) fail_local(Status(Code::kUnknownPartition, "topic \"" + options_.topic +
+                                                                         "\" has no partition " +
+                                                                         std::to_string(partition)),
+                                       t);
+    return Status::ok();
+  }
+  // An open batch of the partition stays open: it is numbered when it is
+  // sent, after the numbers resent here, so it must go after them too.
+  InFlight req;
+  req.seq = next_seq_++;
+  req.partition = partition;
+  req.count = static_cast<int32_t>(records.size());
+  req.created_ms = clock::monotonic_ms();
+  req.first_seq = first_seq;
+  req.records = "[";
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i > 0) req.records.push_back(',');
+    proto::append_record_json(req.records, records[i]);
+  }
+  req.records.push_back(']');
+  if (options_.on_delivery) req.tags = std::move(tags);
+  stats_.records += req.count;
+  if (!hold_behind_retries(req)) transmit(std::move(req));
+  process_retries();
+  return Status::ok();
+}
+
 void Producer::send_batch(int32_t partition) {
   Batch& b = batches_[static_cast<size_t>(partition)];
   if (b.count == 0) return;
@@ -229,6 +280,7 @@ void Producer::send_batch(int32_t partition) {
   b.tags = std::vector<uint64_t>();
   b.count = 0;
   chooser_.on_batch_sent(partition);
+  if (options_.on_batch && is_idempotent()) options_.on_batch(partition, req.first_seq, req.tags);
   if (!hold_behind_retries(req)) transmit(std::move(req));
   process_retries();
 }
@@ -552,6 +604,7 @@ void Producer::close_sequence_hole(const InFlight& gone) {
     for (auto& r : link->in_flight) shift(r);
   int32_t& next = next_sequence_[static_cast<size_t>(gone.partition)];
   next = down(next);
+  if (options_.on_released && !gone.tags.empty()) options_.on_released(gone.tags);
 }
 
 bool Producer::earlier_batch_waits(const InFlight& req) const {

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -43,6 +44,16 @@ struct Delivery {
   int64_t timestamp = -1;    // the broker's append time; -1 when the answer has none (a duplicate)
   const std::vector<uint64_t>* tags = nullptr;
   Status status;
+};
+
+// An idempotent producer taken over from an earlier process (kproduce
+// --follow --state): the same id and epoch, and per partition the next
+// sequence number, so a batch resent with its old numbers (send_numbered) is
+// recognised by a broker that already wrote it.
+struct ProducerResume {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = 0;
+  std::vector<std::pair<int32_t, int32_t>> next_sequence;  // (partition, next sequence number)
 };
 
 struct ProducerOptions {
@@ -68,6 +79,15 @@ struct ProducerOptions {
   // when it is acknowledged or given up. Set only by callers that need it:
   // with it each batch keeps its records' tags. Must not call the producer.
   std::function<void(const Delivery&)> on_delivery;
+  // Instead of asking for a new producer id (only with idempotent and acks != 0).
+  std::optional<ProducerResume> resume;
+  // Called once per batch after it is numbered and before it is first
+  // written to a connection (with its partition, first sequence number and
+  // tags), so a caller can journal it first. Needs on_delivery (for tags).
+  std::function<void(int32_t partition, int32_t first_seq, const std::vector<uint64_t>& tags)> on_batch;
+  // A batch refused for good whose sequence numbers went to the partition's
+  // later batches (they moved down by its record count); `tags` are its tags.
+  std::function<void(const std::vector<uint64_t>& tags)> on_released;
 };
 
 struct ProduceStats {
@@ -94,6 +114,12 @@ class Producer {
   // Record-level failures are counted in stats(); the Status is for fatal ones.
   // `tag` is handed back through options.on_delivery.
   Status send(const proto::Record& record, std::optional<int32_t> partition = {}, uint64_t tag = 0);
+  // Sends `records` as one batch to `partition` with the sequence numbers an
+  // earlier process gave it (options.resume): a broker that wrote it answers
+  // with the original offsets. `tags` as for send(), one per record. Neither
+  // batched with other records nor reported to on_batch.
+  Status send_numbered(int32_t partition, int32_t first_seq, const std::vector<proto::Record>& records,
+                       std::vector<uint64_t> tags);
   // Counts a record that failed before it could be sent (bad input line).
   void fail_local(const Status& why, uint64_t tag = 0);
 
@@ -110,6 +136,10 @@ class Producer {
   // coordinator was unreachable); idempotence_error() says why.
   bool is_idempotent() const { return producer_id_ >= 0; }
   const Status& idempotence_error() const { return not_idempotent_; }
+  int64_t producer_id() const { return producer_id_; }
+  int16_t producer_epoch() const { return producer_epoch_; }
+  // Per partition the sequence number of its next new batch (idempotent only).
+  const std::vector<int32_t>& next_sequences() const { return next_sequence_; }
 
   // True while no record could be sent now: with -p, that partition's batches
   // wait to be resent; otherwise every partition's do. A caller reading input
@@ -158,6 +188,8 @@ class Producer {
   // Idempotence: gets the producer id (init_producer_id) and caps in-flight
   // requests at the number of batches a broker remembers per producer.
   Status init_idempotence();
+  // Idempotence with the id, epoch and sequence numbers of options.resume.
+  void resume_idempotence(const ProducerResume& r);
 
   void transmit(InFlight req);
   void await_capacity(Link& link);
