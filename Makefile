@@ -1,8 +1,12 @@
 # kreek's front door: a thin wrapper over CMake.
 #   make run      install missing build dependencies, build the programs (release), start a standalone broker
-#   make test     build and run every test (unit + integration) through ctest
+#   make test     build and run every test (unit + integration) through ctest; it includes a
+#                 short fuzz run (fuzz.short.*, ~8 s per target, FUZZ_SHORT_SECONDS): the fuzz
+#                 targets built by g++ and fed blind seeded mutations of the corpus, without
+#                 coverage guidance or sanitizers, so a smoke test, not fuzzing proper
 #   make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make fuzz     build the libFuzzer targets (clang) and run each FUZZ_SECONDS (default 60)
+#   make fuzz     the real fuzzing: the libFuzzer targets (clang, coverage guided, ASan+UBSan)
+#                 built in $(FUZZ_BUILD) and run each FUZZ_SECONDS (default 60); tests/fuzz/README
 #   make bench    throughput and latency figures, with Redis Streams beside them
 #   make soak     long load runs and the long fault tests (not part of make test)
 #   make install  binaries, man pages and completions under $(DESTDIR)$(PREFIX)

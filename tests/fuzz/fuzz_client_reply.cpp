@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         co.topic = "t";
         co.max_bytes = 1 << 20;
         client::Consumer consumer(cluster, co);
-        consumer.assign({client::Cursor{0, 0, -1}, client::Cursor{1, 5, 10}});
+        consumer.assign({client::Cursor{0, 0, -1, ""}, client::Cursor{1, 5, 10, ""}});
         NullSink sink;
         bool stopped = false;
         for (int i = 0; i < 3; ++i)
