@@ -217,9 +217,8 @@ void ConnectionImpl::on_readable() {
     abort();
     return;
   }
-  account_request();
-  if (!is_open() || close_requested_) return;
-  after_progress();
+  account_request();  // may close this connection, or another
+  if (is_open()) after_progress();
 }
 
 // Hands out buffered lines until the buffer runs dry or the connection has
