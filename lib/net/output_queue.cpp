@@ -158,19 +158,7 @@ OutputQueue::Flush OutputQueue::flush_buffers(int fd, std::string& error) {
     error = std::string("send: ") + std::strerror(errno);
     return Flush::kError;
   }
-  bytes_ -= w;
-  buffer_bytes_ -= w;
-  size_t left = static_cast<size_t>(w);
-  while (left > 0) {
-    Piece& p = q_.front();
-    size_t rest = p.data.size() - p.off;
-    if (left < rest) {
-      p.off += left;
-      break;
-    }
-    left -= rest;
-    q_.pop_front();
-  }
+  consume_buffers(static_cast<size_t>(w));
   // A short write means the socket buffer is full: wait for writability.
   return static_cast<size_t>(w) < total ? Flush::kBlocked : Flush::kDone;
 }
