@@ -12,7 +12,8 @@
 #      BENCH_METADATA_REQUESTS (part H, 200), BENCH_CLUSTER_PASSES (part I produces the
 #      records this many times over, 5), BENCH_REPL_RECORDS (part J's records per produce,
 #      500000), BENCH_FAILOVERS (part J's leader kills, 5), BENCH_FOLLOW_RECORDS (part K's
-#      log file, 1000000), BENCH_GROUP_RECORDS (part M's records, 500000).
+#      log file, 1000000), BENCH_GROUP_RECORDS (part M's records, 500000),
+#      BENCH_TLS_RECORDS (part T's records, 300000).
 set -uo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -1263,6 +1264,15 @@ done
 say "generating $(human "$N") records of $REC_BYTES bytes"
 gen_data
 
+# --- T: what TLS costs (bench/tls_throughput.sh: a plain and a TLS broker, same records) ---
+part_t() {
+  command -v openssl >/dev/null || { PART_ERR="openssl is not installed"; return 1; }
+  local out line
+  out=$(KREEK_BIN=$KREEK_BIN BENCH_RECORDS=${BENCH_TLS_RECORDS:-300000} bash "$KREEK_SRC/bench/tls_throughput.sh" 2>"$TEST_TMP/t.err") ||
+    { PART_ERR="tls_throughput.sh failed: $(tail -n 1 "$TEST_TMP/t.err")"; return 1; }
+  while IFS= read -r line; do ROWS+=("$line"); done <<<"$out"
+}
+
 run_part A "produce throughput (${REC_BYTES}-byte records, one standalone broker, default settings)" part_a
 run_part B "consume throughput (same records)" part_b
 run_part C "produce-to-consume latency at $(human $LAT_RATE) rec/s" part_c
@@ -1276,6 +1286,7 @@ run_part H "cluster metadata: ${BENCH_CLUSTER_PARTITIONS:-1000} partitions over 
 run_part I "cluster produce: 6 partitions, 3 brokers vs 1 standalone (${REC_BYTES}-byte keyless records)" part_i
 run_part J "replication: 3 brokers + kzk-lite, replication factor 3, min.insync.replicas 2" part_j
 run_part K "log shipping: kproduce --follow vs tail -F | kproduce ($(human "$K_N") lines)" part_k
+run_part T "TLS: produce and consume, plain vs --tls-cert ($(human "${BENCH_TLS_RECORDS:-300000}") records)" part_t
 run_part M "consumer groups: 6 partitions on 3 brokers, $(human "$M_N") records" part_m
 
 echo
