@@ -41,9 +41,20 @@ Status PartitionLog::note_epoch(LeaderEpoch epoch, Offset start) {
   if (epoch <= epochs_.latest_epoch()) return Status::ok();
   Result<bool> changed = epochs_.assign(epoch, start);
   if (!changed) return changed.status().with_context("record epoch in " + partition_name());
-  // Written before any batch of the epoch: a batch below the recovery point
-  // is never scanned again, so its epoch must be on file by then.
-  if (*changed) save_epochs(start);
+  if (!*changed) return Status::ok();
+  // On file before any batch of the epoch is below the recovery point: such
+  // a batch is never scanned again. A log that holds no batch yet (a new
+  // partition's first leader) waits for the flush that moves the recovery
+  // point past `start` (end_flush writes it first): two fsyncs each kept the
+  // event loop busy for seconds when thousands of partitions got leaders.
+  // A crash before that flush loses an epoch that held nothing on disk, and
+  // recovery finds the epochs of the batches it scans.
+  if (log_end() == log_start()) {
+    epochs_unsaved_ = true;
+    epochs_unsaved_from_ = std::min(epochs_unsaved_from_, start);
+    return Status::ok();
+  }
+  save_epochs(start);
   return Status::ok();
 }
 
@@ -92,9 +103,11 @@ Status PartitionLog::load_epochs(const std::vector<LeaderEpochCache::Entry>& rec
       rebuild = true;
     }
   } else if (text.status().code() == Code::kNotFound) {
-    // A new partition has nothing to rebuild; a log kept from before the
-    // history existed (or whose file was lost) has.
-    if (log_end() > log_start()) {
+    // A new partition has nothing to rebuild, nor one whose first epoch was
+    // not on file yet when it stopped (note_epoch): no flush vouched for any
+    // of its batches, so recovery scanned them all. A log kept from before
+    // the history existed (or whose file was lost) has.
+    if (log_end() > log_start() && recovery_point_ > log_start()) {
       report(path + ": missing; rebuilding the epoch history from the batches");
       rebuild = true;
     }

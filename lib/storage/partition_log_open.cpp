@@ -111,12 +111,12 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(std::string dir, LogCon
     log->segments_[i]->set_descriptor_cache(log->fd_cache_);
   }
   KREEK_RETURN_IF_ERROR(log->refresh_tail());
+  log->recovery_point_ = std::min(recovery_point, log->log_end());  // load_epochs reads it
   KREEK_RETURN_IF_ERROR(log->load_epochs(epoch_starts));
   // Nothing is known replicated until someone says so (LogManager restores
   // the checkpointed value): an unreplicated tail must not become visible.
   log->high_watermark_ = log->log_start();
   KREEK_RETURN_IF_ERROR(log->rebuild_producers());
-  log->recovery_point_ = std::min(recovery_point, log->log_end());
   log->unflushed_messages_ = log->log_end() - log->recovery_point_;
   log->first_unflushed_ms_ = log->unflushed_messages_ > 0 ? clock::monotonic_ms() : 0;
   return log;
