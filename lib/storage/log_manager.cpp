@@ -270,7 +270,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
 
 Status LogManager::prepare_new_partition_dirs(const std::string& name,
                                               const std::vector<int32_t>& partitions) const {
-  // A few partitions are not worth a thread; thousands take ~1 ms each alone.
+  // A few partitions are not worth a thread; thousands are, on a busy disk.
   constexpr size_t kPartitionsPerThread = 64, kMaxThreads = 8;
   const size_t n = partitions.size();
   const size_t threads = std::clamp<size_t>(n / kPartitionsPerThread, 1, kMaxThreads);

@@ -127,8 +127,9 @@ class LogManager {
   // not proven kreek's is in the way.
   Status clear_partition_dir(const std::string& dir) const;
   // clear_partition_dir and prepare_partition_dir for each of `partitions`,
-  // on several threads when there are many: each marker costs an fsync, and
-  // fsyncs running side by side share the file system's journal commits.
+  // on several threads when there are many: a partition's directory listing,
+  // mkdir and marker take a few file system calls, each a fraction of a
+  // millisecond on a busy disk, and they wait side by side, not in turn.
   Status prepare_new_partition_dirs(const std::string& name, const std::vector<int32_t>& partitions) const;
   // Opens empty logs for `partitions` of `name` into `out`; the caller
   // commits them with the topic file or removes them on failure.
