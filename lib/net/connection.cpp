@@ -157,13 +157,7 @@ bool ConnectionImpl::check_first_byte() {
   warn_sampled(last_warn_ms, "close connection from " + peer_ + ": plain text on a tls listener");
   const std::string& reply = core_->options.plaintext_reply;
   if (!reply.empty()) (void)::send(fd_, reply.data(), reply.size(), MSG_NOSIGNAL);
-  // As in maybe_finish(): FIN after the reply, and read what the peer sent so
-  // that closing does not reset the connection under the reply.
-  ::shutdown(fd_, SHUT_WR);
-  char buf[4096];
-  for (int i = 0; i < 16 && ::read(fd_, buf, sizeof buf) > 0; ++i) {
-  }
-  abort();
+  linger_close();
   return false;
 }
 
@@ -443,14 +437,20 @@ void ConnectionImpl::maybe_finish() {
   bool input_done = close_requested_ || (eof_ && tail_done_);
   if (!input_done || !slots_.empty() || !out_.empty()) return;
   if (!eof_) {
-    // Lingering close: send our FIN after the last response, and read what the
-    // peer already sent, since closing with unread input makes the kernel send
-    // a RST that can destroy those responses in flight.
     if (tls_) tls_->shutdown();
-    ::shutdown(fd_, SHUT_WR);
-    char buf[4096];
-    for (int i = 0; i < 16 && ::read(fd_, buf, sizeof buf) > 0; ++i) {
-    }
+    linger_close();
+    return;
+  }
+  abort();
+}
+
+// Lingering close: send our FIN after the last response, and read what the
+// peer already sent, since closing with unread input makes the kernel send a
+// RST that can destroy those responses in flight.
+void ConnectionImpl::linger_close() {
+  ::shutdown(fd_, SHUT_WR);
+  char buf[4096];
+  for (int i = 0; i < 16 && ::read(fd_, buf, sizeof buf) > 0; ++i) {
   }
   abort();
 }

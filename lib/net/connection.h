@@ -70,6 +70,8 @@ class ConnectionImpl final : public Connection, public std::enable_shared_from_t
   void update_poll();
   void maybe_resume();
   void maybe_finish();
+  // FIN, a short drain of what the peer sent, then abort() (no reset under the last reply).
+  void linger_close();
   bool over_limits() const;
   bool over_global_limit() const;
   // Brings core_->queued_bytes up to date with what this connection holds.
