@@ -178,6 +178,11 @@ void CoordinatorLink::call(Json request, std::function<void(Result<Json>)> done)
   }
   std::weak_ptr<bool> alive = alive_;
   Status s = control_->call(request.dump(), [this, alive, done](Result<std::string_view> line) {
+    // The link failing under the call (the coordinator died just before) is
+    // said like a link found down, not as the socket's own words.
+    if (!line.is_ok() && line.status().code() != Code::kTimeout)
+      return done(Status(Code::kUnavailable, "the coordinator " + current() + " cannot be reached now (" +
+                                                 line.status().message() + ")"));
     auto answer = parse_answer(line);
     if (!answer.is_ok()) {
       Status st = answer.status();
