@@ -73,7 +73,7 @@ Status sync_dir(const std::string& dir, bool* fsync_failed) {
   return Status::ok();
 }
 
-Status write_file_atomically(const std::string& path, std::string_view contents, bool sync_parent) {
+Status write_file_atomically(const std::string& path, std::string_view contents) {
   static std::atomic<uint64_t> counter{0};
   std::string dir = dir_of(path);
   // Not path + ".tmp": a 249-byte topic name plus ".json.tmp" would pass NAME_MAX.
@@ -94,7 +94,15 @@ Status write_file_atomically(const std::string& path, std::string_view contents,
     ::unlink(tmp.c_str());
     return s;
   }
-  return sync_parent ? sync_dir(dir) : Status::ok();
+  return sync_dir(dir);
+}
+
+Status write_file_unsynced(const std::string& path, std::string_view contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_status("create", path, errno);
+  Status s = write_all(fd, contents, path);
+  if (::close(fd) != 0 && errno != EINTR && s) s = errno_status("close", path, errno);
+  return s;
 }
 
 Result<std::string> read_small_file(const std::string& path, size_t max_bytes) {

@@ -16,9 +16,10 @@ namespace kreek {
 
 // Fails (and leaves `path` as it was) if any step fails, close(2) included:
 // on some file systems a failed close is the first sign a write was lost.
-// With sync_parent false the directory is not fsynced: the caller syncs it
-// once after many files (a crash may then leave the old file, never a torn one).
-Status write_file_atomically(const std::string& path, std::string_view contents, bool sync_parent = true);
+Status write_file_atomically(const std::string& path, std::string_view contents);
+// Writes a small file in place with no fsync at all: for files whose loss or
+// tearing in a crash their reader tolerates (a new partition's marker).
+Status write_file_unsynced(const std::string& path, std::string_view contents);
 // Whether `name` has the shape of write_file_atomically's temp files, so
 // clean-ups remove those and never another program's "*.tmp".
 bool is_atomic_temp_name(std::string_view name);

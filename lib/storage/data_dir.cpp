@@ -23,24 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-// Writes a small file in place, without fsync (see prepare_partition_dir).
-Status write_file_unsynced(const std::string& path, std::string_view contents) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status("create", path, errno);
-  while (!contents.empty()) {
-    ssize_t n = ::write(fd, contents.data(), contents.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return errno_status("write", path, e);
-    }
-    contents.remove_prefix(static_cast<size_t>(n));
-  }
-  if (::close(fd) != 0 && errno != EINTR) return errno_status("close", path, errno);
-  return Status::ok();
-}
-
 bool is_segment_file_name(std::string_view name, bool* is_log);
 
 // Whether no segment file of partition directory `dir` holds a byte: its
