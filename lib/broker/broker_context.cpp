@@ -50,6 +50,7 @@ BrokerContext::~BrokerContext() = default;
 
 Result<const storage::TopicInfo*> BrokerContext::find_topic(const std::string& name, bool create) {
   if (const storage::TopicInfo* t = logs.topic(name)) return t;
+  if (logs.is_busy(name)) return Status(Code::kLeaderNotAvailable, "topic \"" + name + "\" is being created");
   // The offsets topic is made only by find_coordinator, with its own settings.
   if (!create || !config.auto_create || name == group::kOffsetsTopic)
     return Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist");
@@ -85,6 +86,20 @@ void BrokerContext::on_topic_deleted(const std::string& name) {
   metrics.forget_topic(name);
   auto it = round_robin.find(name);
   if (it != round_robin.end()) round_robin.erase(it);
+}
+
+void BrokerContext::when_topic_settled(const std::string& name, std::function<void()> then) {
+  if (!logs.is_busy(name)) return then();
+  settling[name].push_back(std::move(then));
+}
+
+void BrokerContext::topic_settled(const std::string& name) {
+  auto it = settling.find(name);
+  if (it == settling.end()) return;
+  auto waiting = std::move(it->second);
+  settling.erase(it);
+  // Busy again already (grown once more)? Then they wait for that too.
+  for (auto& then : waiting) when_topic_settled(name, std::move(then));
 }
 
 void BrokerContext::on_partition_removed(const std::string& topic, PartitionId p) {

@@ -82,6 +82,9 @@ struct BrokerContext {
   CoordinatorLink* coordinator = nullptr;
   // Auto-creations asked of the coordinator, with what waits for each.
   std::map<std::string, std::vector<std::function<void()>>, std::less<>> creating;
+  // What waits for a topic's new logs, made on a worker thread, to be in
+  // (see when_topic_settled).
+  std::map<std::string, std::vector<std::function<void()>>, std::less<>> settling;
   // Counters and histograms (metrics.h); gauges are read at scrape time.
   // Before the schedulers: replies they hold point into it.
   Metrics metrics;
@@ -106,6 +109,11 @@ struct BrokerContext {
   // OK if this broker leads topic/p now; else NOT_LEADER naming the leader and
   // its address, or LEADER_NOT_AVAILABLE while the partition has none.
   Status leadership(const std::string& topic, PartitionId p);
+  // Runs `then` once `name` has no new logs being made on a worker thread
+  // (LogManager::is_busy): at once if it has none. MetadataSync calls
+  // topic_settled when a topic's new logs are in.
+  void when_topic_settled(const std::string& name, std::function<void()> then);
+  void topic_settled(const std::string& name);
   // Everything that must forget a topic when it is deleted.
   void on_topic_deleted(const std::string& name);
   // Everything that holds one partition's log must let go of it before the

@@ -45,11 +45,13 @@ void admin_create_topic(BrokerContext& ctx, const json& req, AsyncDone done) {
   int64_t count = partitions.value_or(ctx.config.default_partitions);
   json forward = {{"op", "create_topic"}, {"topic", name}, {"partitions", count},
                   {"replication_factor", rf.value_or(1)}, {"config", config}};
-  ctx.coordinator->call(std::move(forward), [name, count, done](Result<proto::Json> r) {
+  BrokerContext* c = &ctx;
+  ctx.coordinator->call(std::move(forward), [c, name, count, done](Result<proto::Json> r) {
     if (!r.is_ok()) return done(r.status());
     log::info("created topic \"" + name + "\" with " + std::to_string(count) +
               (count == 1 ? " partition" : " partitions"));
-    done(json{{"topic", name}, {"partitions", count}});
+    // The answer says this broker has it: its logs too, if being made.
+    c->when_topic_settled(name, [name, count, done] { done(json{{"topic", name}, {"partitions", count}}); });
   });
 }
 
@@ -115,6 +117,8 @@ void admin_create_partitions(BrokerContext& ctx, const json& req, AsyncDone done
   int64_t total = 0;
   if (Status s = proto::require_topic(req, name); !s.is_ok()) return done(s);
   if (Status s = proto::require_int(req, "partitions", 1, proto::kMaxPartitions, total); !s.is_ok()) return done(s);
+  if (ctx.logs.is_busy(name))
+    return done(Status(Code::kLeaderNotAvailable, "topic \"" + name + "\" is getting new partition logs; try again"));
   const storage::TopicInfo* t = ctx.logs.topic(name);
   if (t == nullptr) return done(Status(Code::kUnknownTopic, "topic \"" + name + "\" does not exist"));
   int32_t was = t->partitions;
@@ -133,10 +137,11 @@ void admin_create_partitions(BrokerContext& ctx, const json& req, AsyncDone done
     if (!grown.is_ok()) return done(grown.status());
     return done(answer());
   }
+  BrokerContext* c = &ctx;
   ctx.coordinator->call({{"op", "create_partitions"}, {"topic", name}, {"partitions", total}},
-                        [answer, done](Result<proto::Json> r) {
+                        [c, name, answer, done](Result<proto::Json> r) {
                           if (!r.is_ok()) return done(r.status());
-                          done(answer());
+                          c->when_topic_settled(name, [answer, done] { done(answer()); });
                         });
 }
 

@@ -49,7 +49,9 @@ Status ClusterMember::start() {
   if (!is_standalone()) lc.tls = config_.tls_client;
   link_ = std::make_unique<CoordinatorLink>(loop_, std::move(lc), std::move(ev));
   ctx_.coordinator = link_.get();
-  sync_ = std::make_unique<MetadataSync>(ctx_, [this](const std::string& name) { register_local_topic(name); });
+  sync_ = std::make_unique<MetadataSync>(
+      ctx_, [this](const std::string& name) { register_local_topic(name); },
+      [this] { on_metadata(link_->image()); });
   link_->start();
   return Status::ok();
 }

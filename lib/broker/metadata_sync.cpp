@@ -37,11 +37,57 @@ void MetadataSync::count_changes(const PartitionState& was, const coord::Partiti
   if (now.isr.size() > was.isr.size()) ++m.isr_expands;
 }
 
+void MetadataSync::apply_partition_states(const std::string& name, const coord::TopicInfo& cluster, int32_t count) {
+  count = std::min<int32_t>(count, static_cast<int32_t>(cluster.partitions.size()));
+  for (int32_t i = 0; i < count; ++i) {
+    const coord::PartitionInfo& p = cluster.partitions[i];
+    PartitionState& ps = ctx_.partitions.mutable_state(name, PartitionId(i));
+    count_changes(ps, p);
+    ps.leader = p.leader;
+    ps.epoch = p.leader_epoch;
+    ps.replicas = p.replicas;
+    ps.isr = p.isr;
+    ps.partition_epoch = p.partition_epoch;
+    ps.adding = p.adding;
+    ps.removing = p.removing;
+  }
+}
+
+void MetadataSync::make_logs_off_loop(Result<std::unique_ptr<storage::NewLogs>> begun) {
+  if (!begun.is_ok()) {
+    log::error(begun.status().message());
+    return;
+  }
+  // Shared so both functions may hold it; the loop thread alone frees it.
+  std::shared_ptr<storage::NewLogs> job(std::move(*begun));
+  storage::LogManager* logs = &ctx_.logs;
+  std::weak_ptr<bool> alive = alive_;
+  ctx_.loop->queue_work([logs, job] { logs->make_new_logs(*job); },
+                        [this, alive, logs, job] {
+                          const std::string name = job->topic.name;
+                          const bool creates = job->creates_topic;
+                          const size_t made = job->logs.size();
+                          auto done = logs->finish_new_logs(std::make_unique<storage::NewLogs>(std::move(*job)));
+                          if (alive.expired()) return;
+                          if (done.is_ok()) {
+                            log::info(std::string(creates ? "created topic " : "added partitions to ") + quoted(name) +
+                                      ": " + std::to_string(made) + " new partition logs");
+                            reapply_();
+                          } else {
+                            // Tried again with the next image, not at once: a
+                            // full disk would make this a busy loop.
+                            log::error(done.status().message() + " (from the cluster metadata)");
+                          }
+                          ctx_.topic_settled(name);
+                        });
+}
+
 void MetadataSync::apply(const coord::MetadataImage& image) {
   // Local topics first: deleted ones go, unknown ones are registered.
   std::vector<std::string> local;
   for (const storage::TopicInfo* t : ctx_.logs.topics()) local.push_back(t->name);
   for (const std::string& name : local) {
+    if (ctx_.logs.is_busy(name)) continue;  // settled when its new logs are in (reapply)
     const storage::TopicInfo* t = ctx_.logs.topic(name);
     const coord::TopicInfo* cluster = image.topic(name);
     if (cluster != nullptr && (t->topic_id == cluster->topic_id || t->topic_id.empty())) continue;
@@ -70,6 +116,14 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
     std::set<int32_t> hosted;
     for (int32_t i = 0; i < count; ++i)
       if (cluster.partitions[i].is_replica(ctx_.partitions.self())) hosted.insert(i);
+    // A topic getting new logs on a worker thread keeps the partitions it had
+    // until they are in; then the whole image is applied again.
+    const bool busy = ctx_.logs.is_busy(name);
+    if (t == nullptr && busy) continue;
+    if (t == nullptr && static_cast<int32_t>(hosted.size()) >= kOffLoopPartitions && ctx_.loop != nullptr) {
+      make_logs_off_loop(ctx_.logs.begin_create_topic(name, count, cluster.config, cluster.topic_id, hosted));
+      continue;
+    }
     if (t == nullptr) {
       auto created = ctx_.logs.create_topic(name, count, cluster.config, cluster.topic_id, hosted);
       if (!created.is_ok()) {
@@ -91,9 +145,18 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
       }
       registering_.erase(name);
     }
+    if (busy) {
+      apply_partition_states(name, cluster, t->partitions);
+      continue;
+    }
     if (auto changes = config_changes(t->overrides, cluster.config); !changes.empty()) {
       auto altered = ctx_.logs.alter_topic(name, changes);
       if (!altered.is_ok()) log::error("alter topic " + quoted(name) + ": " + altered.status().message());
+    }
+    if (t->partitions < count && count - t->partitions >= kOffLoopPartitions && ctx_.loop != nullptr) {
+      make_logs_off_loop(ctx_.logs.begin_add_partitions(name, count, hosted));
+      apply_partition_states(name, cluster, t->partitions);
+      continue;
     }
     if (t->partitions < count) {
       auto grown = ctx_.logs.add_partitions(name, count, hosted);
@@ -112,18 +175,7 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
       if (ctx_.logs.log(name, PartitionId(i)) != nullptr) hosted.insert(i);
     if (Status s = ctx_.logs.set_hosted(name, hosted); !s.is_ok())
       log::error("partitions held of " + quoted(name) + ": " + s.message());
-    for (int32_t i = 0; i < count; ++i) {
-      const coord::PartitionInfo& p = cluster.partitions[i];
-      PartitionState& ps = ctx_.partitions.mutable_state(name, PartitionId(i));
-      count_changes(ps, p);
-      ps.leader = p.leader;
-      ps.epoch = p.leader_epoch;
-      ps.replicas = p.replicas;
-      ps.isr = p.isr;
-      ps.partition_epoch = p.partition_epoch;
-      ps.adding = p.adding;
-      ps.removing = p.removing;
-    }
+    apply_partition_states(name, cluster, count);
   }
   ctx_.cluster_id = image.cluster_id();
   ctx_.brokers.clear();

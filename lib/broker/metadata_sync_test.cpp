@@ -8,6 +8,7 @@
 
 #include "broker/broker_test_util.h"
 #include "coord/controller.h"
+#include "net/net.h"
 
 namespace kreek::broker {
 namespace {
@@ -39,7 +40,7 @@ TEST_SUITE("broker cluster") {
   TEST_CASE("topics of the cluster get local logs and their partitions' leaders") {
     Harness h;
     std::vector<std::string> offered;
-    MetadataSync sync(h.ctx(), [&](const std::string& t) { offered.push_back(t); });
+    MetadataSync sync(h.ctx(), [&](const std::string& t) { offered.push_back(t); }, [] {});
     Image c;
     c.create("orders", 4, "id-1", {{"retention.ms", "1000"}});
     sync.apply(c.img);
@@ -76,7 +77,7 @@ TEST_SUITE("broker cluster") {
 
   TEST_CASE("a topic deleted in the cluster loses its local data, and one recreated under its name too") {
     Harness h;
-    MetadataSync sync(h.ctx(), [](const std::string&) {});
+    MetadataSync sync(h.ctx(), [](const std::string&) {}, [] {});
     Image c;
     c.create("t", 1, "old-id");
     sync.apply(c.img);
@@ -98,7 +99,7 @@ TEST_SUITE("broker cluster") {
     Harness h;
     REQUIRE(h.logs().create_topic("legacy", 2, {}).is_ok());
     std::vector<std::string> offered;
-    MetadataSync sync(h.ctx(), [&](const std::string& t) { offered.push_back(t); });
+    MetadataSync sync(h.ctx(), [&](const std::string& t) { offered.push_back(t); }, [] {});
     Image c;
     sync.apply(c.img);
     sync.apply(c.img);
@@ -108,6 +109,56 @@ TEST_SUITE("broker cluster") {
     c.apply(*c.ctl.create_topic(c.img, coord::CreateTopicRequest{"legacy", "adopted", 2, 1, {}, {{NodeId(0)}, {NodeId(0)}}}));
     sync.apply(c.img);
     CHECK(h.logs().topic("legacy")->topic_id == "adopted");
+  }
+
+  TEST_CASE("the logs of a topic of many partitions are made on a worker thread, then the image is applied again") {
+    auto loop = net::EventLoop::create();
+    Harness h({}, loop.get());
+    Image c;
+    int reapplied = 0;
+    std::unique_ptr<MetadataSync> sync;
+    auto hosted_here = [&](int32_t from, int32_t to) {
+      int n = 0;
+      for (int32_t p = from; p < to; ++p) {
+        CAPTURE(p);
+        bool replica = c.img.partition("wide", p)->is_replica(NodeId(0));
+        CHECK((h.logs().log("wide", PartitionId(p)) != nullptr) == replica);
+        if (replica) {
+          ++n;
+          CHECK(h.ctx().partitions.get("wide", PartitionId(p)).leader == c.img.partition("wide", p)->leader);
+        }
+      }
+      return n;
+    };
+    sync = std::make_unique<MetadataSync>(h.ctx(), [](const std::string&) {}, [&] {
+      ++reapplied;
+      sync->apply(c.img);
+      if (reapplied == 1) {
+        // Created whole, and the partition table followed.
+        REQUIRE(h.logs().topic("wide") != nullptr);
+        CHECK(!h.logs().is_busy("wide"));
+        CHECK(hosted_here(0, 300) >= 100);
+        // Growing by many goes the same way; the partitions it had keep
+        // their states meanwhile.
+        c.apply(*c.ctl.create_partitions(c.img, "wide", 600));
+        sync->apply(c.img);
+        CHECK(h.logs().is_busy("wide"));
+        CHECK(h.logs().topic("wide")->partitions == 300);
+        return;
+      }
+      CHECK(h.logs().topic("wide")->partitions == 600);
+      CHECK(hosted_here(300, 600) >= 100);
+      loop->stop();
+    });
+    c.create("wide", 300, "id-wide");
+    sync->apply(c.img);
+    // Not there yet: the logs are being made while the loop runs on.
+    CHECK(h.logs().topic("wide") == nullptr);
+    CHECK(h.logs().is_busy("wide"));
+    // Applying again meanwhile starts nothing twice.
+    sync->apply(c.img);
+    CHECK(loop->run() == 0);
+    CHECK(reapplied == 2);
   }
 }
 

@@ -40,7 +40,7 @@ struct TwoBrokers {
 TEST_SUITE("broker cluster") {
   TEST_CASE("a broker removes its log of a partition once a move takes its replica away") {
     Harness h;  // node 0
-    MetadataSync sync(h.ctx(), [](const std::string&) {});
+    MetadataSync sync(h.ctx(), [](const std::string&) {}, [] {});
     TwoBrokers c;
     sync.apply(c.img);
     storage::PartitionLog* log = h.logs().log("moves", PartitionId(0));

@@ -286,60 +286,136 @@ Status LogManager::prepare_new_partition_dirs(const std::string& name,
   for (size_t t = 1; t < threads; ++t) helpers.emplace_back(prepare, t);
   prepare(0);
   for (auto& h : helpers) h.join();
-  for (Status& s : results)
-    if (!s) return s;
-  return Status::ok();
+  auto failed = std::find_if(results.begin(), results.end(), [](const Status& s) { return !s; });
+  if (failed == results.end()) return Status::ok();
+  // The directories made for the others go again, so a failed creation leaves
+  // nothing of its own behind (only what it found in its way).
+  for (size_t i = 0; i < n; ++i) {
+    std::string left;
+    if (results[i]) (void)remove_partition_dir(data_dir_ + "/" + partition_key(name, partitions[i]), &left);
+  }
+  return *failed;
 }
 
 Status LogManager::open_new_partitions(const std::string& name, const std::vector<int32_t>& partitions,
                                        const LogConfig& config,
-                                       std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out) {
+                                       std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out) const {
   KREEK_RETURN_IF_ERROR(prepare_new_partition_dirs(name, partitions));
   for (int32_t p : partitions) {
     std::string dir = data_dir_ + "/" + partition_key(name, p);
-    KREEK_ASSIGN_OR_RETURN(auto log, PartitionLog::open(dir, config, Offset(0), reporter_, fd_cache_));
+    KREEK_ASSIGN_OR_RETURN(auto log, PartitionLog::open(dir, config, Offset(0), reporter_));
     out.emplace_back(p, std::move(log));
   }
   // Every new directory's entry, before the caller commits the topic file.
   return partitions.empty() ? Status::ok() : sync_dir(data_dir_);
 }
 
-Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32_t partitions,
-                                                  const std::map<std::string, std::string>& overrides,
-                                                  const std::string& topic_id,
-                                                  const std::optional<std::set<int32_t>>& hosted) {
+void LogManager::adopt_new_logs(const std::string& name,
+                                std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& logs) {
+  for (auto& [p, l] : logs) {
+    l->attach_descriptor_cache(fd_cache_);
+    logs_.emplace(std::make_pair(name, p), std::move(l));
+  }
+  logs.clear();
+}
+
+Status LogManager::refuse_if_busy(const std::string& name) const {
+  if (!is_busy(name)) return Status::ok();
+  return Status(Code::kUnavailable, "topic " + in_quotes(name) + " is getting new partition logs; try again");
+}
+
+Result<std::unique_ptr<NewLogs>> LogManager::begin_create_topic(const std::string& name, int32_t partitions,
+                                                                 const std::map<std::string, std::string>& overrides,
+                                                                 const std::string& topic_id,
+                                                                 const std::optional<std::set<int32_t>>& hosted) {
   if (!is_valid_topic_name(name))
     return invalid_request("topic name " + in_quotes(name) + " is not 1-249 of [A-Za-z0-9._-] (nor . or ..)");
   if (topics_.count(name)) return Status(Code::kTopicExists, "topic " + in_quotes(name) + " already exists");
+  if (is_busy(name)) return Status(Code::kLeaderNotAvailable, "topic " + in_quotes(name) + " is being created");
   if (partitions < 1 || partitions > kMaxPartitions)
     return invalid_request("partitions: " + std::to_string(partitions) + " is not in [1, " +
                            std::to_string(kMaxPartitions) + "]");
   KREEK_ASSIGN_OR_RETURN(LogConfig config, apply_overrides(defaults_, overrides));
 
-  auto t = std::make_unique<TopicInfo>();
-  t->name = name;
-  t->partitions = partitions;
-  t->overrides = overrides;
-  t->config = config;
-  t->created_ms = clock::now_ms();
-  t->topic_id = topic_id;
-  t->hosted = hosted;
+  auto job = std::make_unique<NewLogs>();
+  job->creates_topic = true;
+  TopicInfo& t = job->topic;
+  t.name = name;
+  t.partitions = partitions;
+  t.overrides = overrides;
+  t.config = config;
+  t.created_ms = clock::now_ms();
+  t.topic_id = topic_id;
+  t.hosted = hosted;
+  for (int32_t p = 0; p < partitions; ++p)
+    if (t.hosts(p)) job->wanted.push_back(p);
+  busy_.insert(name);
+  return job;
+}
+
+Result<std::unique_ptr<NewLogs>> LogManager::begin_add_partitions(const std::string& name, int32_t total,
+                                                                  const std::set<int32_t>& hosted) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return unknown_topic(name);
+  KREEK_RETURN_IF_ERROR(refuse_if_busy(name));
+  const TopicInfo& t = *it->second;
+  if (total <= t.partitions || total > kMaxPartitions)
+    return invalid_request("partitions: " + std::to_string(total) + " is not in [" +
+                           std::to_string(t.partitions + 1) + ", " + std::to_string(kMaxPartitions) + "]");
+  auto job = std::make_unique<NewLogs>();
+  job->topic = t;
+  job->topic.partitions = total;
+  for (int32_t p = t.partitions; p < total; ++p) {
+    if (job->topic.hosted && hosted.count(p) != 0) job->topic.hosted->insert(p);
+    if (job->topic.hosts(p)) job->wanted.push_back(p);
+  }
+  busy_.insert(name);
+  return job;
+}
+
+void LogManager::make_new_logs(NewLogs& job) const {
   // Logs first, the topic file last: the file is the commit point, and open()
   // removes partition directories that have none.
-  std::vector<int32_t> wanted;
-  for (int32_t p = 0; p < partitions; ++p)
-    if (t->hosts(p)) wanted.push_back(p);
-  std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>> logs;
-  Status s = open_new_partitions(name, wanted, config, logs);
-  if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(*t));
-  if (!s) {
-    for (auto& [p, l] : logs) (void)l->remove();
-    return s.with_context("create topic " + in_quotes(name));
+  const TopicInfo& t = job.topic;
+  job.made = open_new_partitions(t.name, job.wanted, t.config, job.logs);
+  if (job.made) job.made = write_file_atomically(data_dir_ + "/topics/" + t.name + ".json", topic_json(t));
+  if (!job.made) {
+    for (auto& [p, l] : job.logs) (void)l->remove();
+    job.logs.clear();
   }
-  for (auto& [p, l] : logs) logs_.emplace(std::make_pair(name, p), std::move(l));
-  const TopicInfo* out = t.get();
-  topics_.emplace(name, std::move(t));
-  return out;
+}
+
+Result<const TopicInfo*> LogManager::finish_new_logs(std::unique_ptr<NewLogs> job) {
+  const std::string name = job->topic.name;
+  busy_.erase(name);
+  if (!job->made)
+    return job->made.with_context((job->creates_topic ? "create topic " : "add partitions to topic ") + in_quotes(name));
+  adopt_new_logs(name, job->logs);
+  if (job->creates_topic) {
+    auto t = std::make_unique<TopicInfo>(std::move(job->topic));
+    const TopicInfo* out = t.get();
+    topics_.emplace(name, std::move(t));
+    return out;
+  }
+  TopicInfo& t = *topics_.at(name);  // a busy topic is never deleted
+  t = std::move(job->topic);
+  return &t;
+}
+
+Result<const TopicInfo*> LogManager::create_topic(const std::string& name, int32_t partitions,
+                                                  const std::map<std::string, std::string>& overrides,
+                                                  const std::string& topic_id,
+                                                  const std::optional<std::set<int32_t>>& hosted) {
+  KREEK_ASSIGN_OR_RETURN(auto job, begin_create_topic(name, partitions, overrides, topic_id, hosted));
+  make_new_logs(*job);
+  return finish_new_logs(std::move(job));
+}
+
+Result<const TopicInfo*> LogManager::add_partitions(const std::string& name, int32_t total,
+                                                    const std::set<int32_t>& hosted) {
+  KREEK_ASSIGN_OR_RETURN(auto job, begin_add_partitions(name, total, hosted));
+  make_new_logs(*job);
+  return finish_new_logs(std::move(job));
 }
 
 Status LogManager::clear_partition_dir(const std::string& dir) const {
@@ -362,6 +438,7 @@ Status LogManager::clear_partition_dir(const std::string& dir) const {
 Status LogManager::delete_topic(const std::string& name) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return unknown_topic(name);
+  KREEK_RETURN_IF_ERROR(refuse_if_busy(name));
   // The topic file goes first and durably: after a crash, open() finishes the job.
   std::string path = data_dir_ + "/topics/" + name + ".json";
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_status("unlink", path, errno);
@@ -382,6 +459,7 @@ Result<const TopicInfo*> LogManager::alter_topic(const std::string& name,
                                                  const std::map<std::string, std::string>& changes) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return unknown_topic(name);
+  KREEK_RETURN_IF_ERROR(refuse_if_busy(name));
   TopicInfo& t = *it->second;
   std::map<std::string, std::string> next = t.overrides;
   for (const auto& [k, v] : changes) {
@@ -408,6 +486,7 @@ Result<const TopicInfo*> LogManager::alter_topic(const std::string& name,
 Status LogManager::set_topic_id(const std::string& name, const std::string& topic_id) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return unknown_topic(name);
+  KREEK_RETURN_IF_ERROR(refuse_if_busy(name));
   TopicInfo updated = *it->second;
   updated.topic_id = topic_id;
   KREEK_RETURN_IF_ERROR(write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(updated)));
@@ -415,37 +494,10 @@ Status LogManager::set_topic_id(const std::string& name, const std::string& topi
   return Status::ok();
 }
 
-Result<const TopicInfo*> LogManager::add_partitions(const std::string& name, int32_t total,
-                                                    const std::set<int32_t>& hosted) {
-  auto it = topics_.find(name);
-  if (it == topics_.end()) return unknown_topic(name);
-  TopicInfo& t = *it->second;
-  if (total <= t.partitions || total > kMaxPartitions)
-    return invalid_request("partitions: " + std::to_string(total) + " is not in [" +
-                           std::to_string(t.partitions + 1) + ", " + std::to_string(kMaxPartitions) + "]");
-  // As in create_topic: the logs first, then the topic file that commits them.
-  TopicInfo updated = t;
-  updated.partitions = total;
-  std::vector<int32_t> wanted;
-  for (int32_t p = t.partitions; p < total; ++p) {
-    if (updated.hosted && hosted.count(p) != 0) updated.hosted->insert(p);
-    if (updated.hosts(p)) wanted.push_back(p);
-  }
-  std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>> logs;
-  Status s = open_new_partitions(name, wanted, t.config, logs);
-  if (s) s = write_file_atomically(data_dir_ + "/topics/" + name + ".json", topic_json(updated));
-  if (!s) {
-    for (auto& [p, l] : logs) (void)l->remove();
-    return s.with_context("add partitions to topic " + in_quotes(name));
-  }
-  for (auto& [p, l] : logs) logs_.emplace(std::make_pair(name, p), std::move(l));
-  t = std::move(updated);
-  return &t;
-}
-
 Status LogManager::set_hosted(const std::string& name, const std::set<int32_t>& hosted) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return unknown_topic(name);
+  KREEK_RETURN_IF_ERROR(refuse_if_busy(name));
   TopicInfo& t = *it->second;
   if (t.hosted && *t.hosted == hosted) return Status::ok();
   TopicInfo updated = t;
@@ -461,7 +513,7 @@ Status LogManager::set_hosted(const std::string& name, const std::set<int32_t>& 
     for (auto& [p, l] : logs) (void)l->remove();
     return s.with_context("change the partitions held of topic " + in_quotes(name));
   }
-  for (auto& [p, l] : logs) logs_.emplace(std::make_pair(name, p), std::move(l));
+  adopt_new_logs(name, logs);
   Status first;
   for (int32_t p = 0; p < t.partitions; ++p) {
     if (hosted.count(p) != 0) continue;
@@ -478,6 +530,7 @@ Status LogManager::set_hosted(const std::string& name, const std::set<int32_t>& 
 Status LogManager::remove_partition(const std::string& name, PartitionId p) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return unknown_topic(name);
+  KREEK_RETURN_IF_ERROR(refuse_if_busy(name));
   if (logs_.count({name, p.value()}) == 0) return Status::ok();
   std::set<int32_t> held;
   for (int32_t i = 0; i < it->second->partitions; ++i)

@@ -47,6 +47,15 @@ struct TopicInfo {
   bool hosts(int32_t p) const { return !hosted || hosted->count(p) != 0; }
 };
 
+// New partition logs on their way into a LogManager: see begin_create_topic.
+struct NewLogs {
+  TopicInfo topic;              // the topic as it will be once they are in
+  bool creates_topic = false;   // else it adds partitions to an existing topic
+  std::vector<int32_t> wanted;  // the partitions to make logs of
+  std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>> logs;  // made by make_new_logs
+  Status made;                  // make_new_logs's outcome
+};
+
 class LogManager {
  public:
   // Locks and opens `data_dir` (created if missing), loads every topic and opens
@@ -67,6 +76,26 @@ class LogManager {
                                         const std::map<std::string, std::string>& overrides,
                                         const std::string& topic_id = "",
                                         const std::optional<std::set<int32_t>>& hosted = std::nullopt);
+  // create_topic and add_partitions in three steps, so that the file work of
+  // thousands of new partitions (directories, markers, empty segments, the
+  // topic file: about a dozen system calls each) leaves the owner thread:
+  //   begin_*        owner thread: the checks; the topic becomes busy
+  //   make_new_logs  any thread: touches only the new partitions' directories
+  //                  and the topic's file, which it writes last (the commit
+  //                  point, as in create_topic)
+  //   finish_new_logs owner thread: the topic and its new logs become visible,
+  //                  and it is no longer busy (also if make_new_logs failed)
+  // While a topic is busy every other change to it is refused (kUnavailable),
+  // and a creation of its name gets kLeaderNotAvailable ("being created").
+  Result<std::unique_ptr<NewLogs>> begin_create_topic(const std::string& name, int32_t partitions,
+                                                      const std::map<std::string, std::string>& overrides,
+                                                      const std::string& topic_id = "",
+                                                      const std::optional<std::set<int32_t>>& hosted = std::nullopt);
+  Result<std::unique_ptr<NewLogs>> begin_add_partitions(const std::string& name, int32_t total,
+                                                        const std::set<int32_t>& hosted = {});
+  void make_new_logs(NewLogs& job) const;
+  Result<const TopicInfo*> finish_new_logs(std::unique_ptr<NewLogs> job);
+  bool is_busy(const std::string& name) const { return busy_.count(name) != 0; }
   // Records the cluster's id of a topic created before it had one.
   Status set_topic_id(const std::string& name, const std::string& topic_id);
   // Raises the partition count to `total`, creating the logs of the new
@@ -133,9 +162,15 @@ class LogManager {
   Status prepare_new_partition_dirs(const std::string& name, const std::vector<int32_t>& partitions) const;
   // Opens empty logs for `partitions` of `name` into `out`; the caller
   // commits them with the topic file or removes them on failure.
+  // They are opened without the descriptor cache (any thread may run this):
+  // adopt_new_logs attaches it on the owner thread.
   Status open_new_partitions(const std::string& name, const std::vector<int32_t>& partitions,
                              const LogConfig& config,
-                             std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out);
+                             std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out) const;
+  void adopt_new_logs(const std::string& name,
+                      std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& logs);
+  // kUnavailable while new logs of `name` are being made (see is_busy).
+  Status refuse_if_busy(const std::string& name) const;
   std::string data_dir_;
   std::string data_dir_id_;  // meta.json "id", written into every partition.json
   LogConfig defaults_;
@@ -144,6 +179,7 @@ class LogManager {
   std::shared_ptr<DescriptorCache> fd_cache_;
   std::map<std::string, std::unique_ptr<TopicInfo>> topics_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<PartitionLog>> logs_;
+  std::set<std::string> busy_;  // topics with a NewLogs between begin_* and finish_new_logs
 };
 
 }  // namespace kreek::storage

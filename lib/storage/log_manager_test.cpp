@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "storage/storage_test_util.h"
 
@@ -203,5 +204,63 @@ TEST_SUITE("storage") {
         CHECK(m.is_ok());
       }
     }
+  }
+
+  TEST_CASE("new logs made on another thread: the topic is busy until finished, and then whole") {
+    TempDir t;
+    auto m = open_manager(t.path());
+    auto job = m->begin_create_topic("wide", 300, {{"retention.ms", "60000"}});
+    REQUIRE(job);
+    CHECK(m->is_busy("wide"));
+    CHECK(m->topic("wide") == nullptr);  // nothing visible before finish
+    CHECK(m->create_topic("wide", 1, {}).status().code() == Code::kLeaderNotAvailable);
+    CHECK(m->begin_create_topic("wide", 1, {}).status().code() == Code::kLeaderNotAvailable);
+    std::thread worker([&] { m->make_new_logs(**job); });
+    worker.join();
+    CHECK(m->topic("wide") == nullptr);
+    auto info = m->finish_new_logs(std::move(*job));
+    REQUIRE(info);
+    CHECK(!m->is_busy("wide"));
+    CHECK((*info)->partitions == 300);
+    for (int32_t p = 0; p < 300; ++p) REQUIRE(m->log("wide", PartitionId(p)) != nullptr);
+    // The logs joined the manager's descriptor bound, and serve appends.
+    CHECK(append_records(*m->log("wide", PartitionId(299)), records_of(3), 3).is_ok());
+
+    // Growing: every other change to the topic waits until the new logs are in.
+    auto grow = m->begin_add_partitions("wide", 400);
+    REQUIRE(grow);
+    CHECK(m->delete_topic("wide").code() == Code::kUnavailable);
+    CHECK(m->alter_topic("wide", {{"retention.ms", "1"}}).status().code() == Code::kUnavailable);
+    CHECK(m->add_partitions("wide", 500).status().code() == Code::kUnavailable);
+    CHECK(m->remove_partition("wide", PartitionId(0)).code() == Code::kUnavailable);
+    CHECK(m->topic("wide")->partitions == 300);
+    m->make_new_logs(**grow);
+    REQUIRE(m->finish_new_logs(std::move(*grow)));
+    CHECK(m->topic("wide")->partitions == 400);
+    CHECK(m->log("wide", PartitionId(399)) != nullptr);
+    REQUIRE(m->delete_topic("wide").is_ok());
+
+    // Reopened: what was finished is there, with its config.
+    m.reset();
+    m = open_manager(t.path());
+    CHECK(m->topic("wide") == nullptr);
+  }
+
+  TEST_CASE("new logs that cannot be made leave no topic, no busy mark and no directory of theirs") {
+    TempDir t;
+    auto m = open_manager(t.path());
+    // Somebody else's file where partition 5 would go: not kreek's to remove.
+    fs::create_directories(t.path() + "/blocked-5");
+    std::ofstream(t.path() + "/blocked-5/notes.txt") << "mine";
+    auto job = m->begin_create_topic("blocked", 100, {});
+    REQUIRE(job);
+    m->make_new_logs(**job);
+    auto info = m->finish_new_logs(std::move(*job));
+    REQUIRE(!info.is_ok());
+    CHECK(info.status().message().find("blocked-5") != std::string::npos);
+    CHECK(!m->is_busy("blocked"));
+    CHECK(m->topic("blocked") == nullptr);
+    CHECK(!fs::exists(t.path() + "/blocked-0"));
+    CHECK(fs::exists(t.path() + "/blocked-5/notes.txt"));
   }
 }

@@ -52,6 +52,13 @@ PartitionLog::~PartitionLog() {
   if (fd_cache_) fd_cache_->remove_active(kActiveSegmentDescriptors);
 }
 
+void PartitionLog::attach_descriptor_cache(std::shared_ptr<DescriptorCache> cache) {
+  if (fd_cache_ || !cache) return;
+  fd_cache_ = std::move(cache);
+  fd_cache_->add_active(kActiveSegmentDescriptors);
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) segments_[i]->set_descriptor_cache(fd_cache_);
+}
+
 void PartitionLog::set_config(const LogConfig& c) {
   config_ = c;
   if (c.cleanup_compact && !gaps_) {

@@ -100,6 +100,9 @@ class PartitionLog {
                                                      Offset recovery_point, Reporter reporter,
                                                      std::shared_ptr<DescriptorCache> fd_cache = nullptr,
                                                      bool compacted_before = false);
+  // Counts this log's descriptors against `cache` from now on: a log opened
+  // without one (on another thread) joins the owner thread's bound.
+  void attach_descriptor_cache(std::shared_ptr<DescriptorCache> cache);
   ~PartitionLog();
 
   // Appends one batch: prefix stamped with the next offset, `epoch` and append

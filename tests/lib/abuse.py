@@ -224,7 +224,18 @@ def cmd_fairness(a):
                                 "partitions": a.partitions}).encode() + b"\n")
     created = json.loads(heavy.line())
     print(f"create_ms {(time.monotonic() - t0) * 1000.0:.1f}")
-    time.sleep(0.5)  # the logs may be made after the answer
+    # The broker makes the logs after the answer: the creation is over once
+    # the last partition takes a record.
+    ready = False
+    while not ready and time.monotonic() - t0 < 120:
+        r = light.call({"op": "produce", "id": 2, "topic": a.topic, "partition": a.partitions - 1,
+                        "records": [{"value": "ready?"}]})
+        ready = bool(r.get("ok"))
+        if not ready:
+            time.sleep(0.01)
+    print(f"ready_ms {(time.monotonic() - t0) * 1000.0:.1f}")
+    print(f"ready {1 if ready else 0}")
+    time.sleep(0.05)
     done.set()
     pinger.join()
     print(f"hello_during_create_max_ms {max(pings):.1f}")
