@@ -271,6 +271,7 @@ Status run_consume(const ConsumeConfig& c) {
   opts.reset = reset;
   opts.on_notice = [](const std::string& m) { warn(m); };
   opts.wait_for_brokers = c.follow;
+  opts.ride_out_ms = kRideOutFailoverMs;
   opts.on_waiting = [](const std::string& m) { notice(m); };
   opts.on_recovered = [] { notice("reading again"); };
   client::Consumer consumer(*cluster, opts);

@@ -17,6 +17,12 @@
 
 namespace kreek::cli {
 
+// How long a read without -f retries a partition whose leader cannot be
+// reached or moved, before it fails: long enough to ride out a failover
+// (the coordinator's 3 s session, the election, the new metadata) on a
+// loaded machine.
+inline constexpr int64_t kRideOutFailoverMs = 10000;
+
 struct ConsumeConfig {
   CommonOptions common;
   std::string topic;

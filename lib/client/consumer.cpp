@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 
+#include "base/clock.h"
 #include "client/json_field.h"
 #include "client/reply.h"
 #include "proto/message.h"
@@ -106,12 +107,19 @@ Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::string& 
   return out;
 }
 
+bool Consumer::out_of_retries() {
+  if (options_.wait_for_brokers) return false;
+  int64_t now = clock::monotonic_ms();
+  if (failures_ == 0) failing_since_ms_ = now;
+  return failures_ >= cluster_.options().max_retries && now - failing_since_ms_ >= options_.ride_out_ms;
+}
+
 Status Consumer::note_failure(const std::string& addr, const Status& s) {
   cluster_.drop(addr);
   refresh_ = true;
   if (s.message() == "interrupted") return Status::ok();  // the caller sees the stop flag
   if (!is_retriable(s.code())) return s;
-  if (!options_.wait_for_brokers && failures_ >= cluster_.options().max_retries) return s;
+  if (out_of_retries()) return s;
   if (options_.wait_for_brokers) outage_.failed(s);
   if (!cluster_.backoff(failures_)) return Status::ok();
   ++failures_;
@@ -334,7 +342,7 @@ Status Consumer::handle_part_error(Cursor& c, const Status& error, const proto::
   }
   if (is_retriable(error.code())) {  // NOT_LEADER and friends: find the new leader
     refresh_ = true;
-    if (!options_.wait_for_brokers && failures_ >= cluster_.options().max_retries) return error;
+    if (out_of_retries()) return error;
     ++failures_;
     cluster_.backoff(failures_ - 1);
     return Status::ok();

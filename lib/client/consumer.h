@@ -53,6 +53,11 @@ struct ConsumerOptions {
   // waited out for as long as the consumer runs (backoff capped at
   // ClientOptions::retry_backoff_max_ms), instead of failing after max_retries.
   bool wait_for_brokers = false;
+  // Otherwise failures are retried for at least this long before the read
+  // fails, even past max_retries: kconsume sets it so that a leader's
+  // failover (the coordinator's 3 s session, the election, new metadata)
+  // does not end a bounded read.
+  int64_t ride_out_ms = 0;
   // Told once when such a wait starts ("waiting for broker 127.0.0.1:9092
   // (Connection refused)") and once when a fetch succeeds again.
   std::function<void(const std::string&)> on_waiting;
@@ -131,6 +136,9 @@ class Consumer {
   std::string request_;   // reused request line
   size_t rotate_ = 0;     // rotates which partition goes first in a fetch, for fairness
   int failures_ = 0;      // consecutive failed rounds, for backoff and giving up
+  int64_t failing_since_ms_ = 0;  // when the first of them failed
+  // Whether consecutive failures have lasted long enough to give up.
+  bool out_of_retries();
   OutageNotice outage_;
   bool refresh_ = false;  // refresh metadata before the next round
 };
