@@ -234,6 +234,8 @@ int run(const CoordinatorConfig& given) {
   }
   Coordinator& c = **coordinator;
   int code = kCoordExitOk;
+  // Here, not in the branch below: the signal handlers outlive it.
+  bool stopping = false;
   if (Status s = c.start(); !s.is_ok()) {
     log::error(s.message());
     code = s.code() == Code::kInvalidRequest ? kCoordExitUsage : kCoordExitUnavailable;
@@ -246,7 +248,6 @@ int run(const CoordinatorConfig& given) {
     // Under systemd (Type=notify): started once it listens.
     if (Status n = net::notify_service_manager("READY=1\nSTATUS=listening on " + c.address()); !n.is_ok())
       log::warn(n.message());
-    bool stopping = false;
     auto on_signal = [&](int sig) {
       if (stopping) {
         log::warn("second signal: exiting now");
