@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <utility>
 
 #include "base/clock.h"
 #include "client/json_field.h"
@@ -60,10 +61,30 @@ Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::vector<i
 Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::string& topic,
                                                              const std::vector<int32_t>& partitions,
                                                              const std::string& at) {
+  // The same patience as fetches (out_of_retries), counted on its own.
+  const int saved_failures = std::exchange(failures_, 0);
+  for (bool refresh = false;; refresh = true) {
+    auto r = list_offsets_once(topic, partitions, at, refresh);
+    if (r.is_ok() || !is_retriable(r.status().code()) || out_of_retries()) {
+      failures_ = saved_failures;
+      return r;
+    }
+    if (!cluster_.backoff(failures_)) {
+      failures_ = saved_failures;
+      return Status(Code::kTimeout, "interrupted");
+    }
+    ++failures_;
+  }
+}
+
+Result<std::vector<PartitionOffsets>> Consumer::list_offsets_once(const std::string& topic,
+                                                                  const std::vector<int32_t>& partitions,
+                                                                  const std::string& at, bool refresh) {
   std::vector<int32_t> wanted = partitions;
-  if (wanted.empty()) {
-    KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, cluster_.topic(topic, /*auto_create=*/false));
-    for (int32_t p = 0; p < t->partition_count(); ++p) wanted.push_back(p);
+  if (wanted.empty() || refresh) {
+    KREEK_ASSIGN_OR_RETURN(const TopicMeta* t, cluster_.topic(topic, /*auto_create=*/false, refresh));
+    if (wanted.empty())
+      for (int32_t p = 0; p < t->partition_count(); ++p) wanted.push_back(p);
   }
   // Each partition's leader answers for it.
   std::map<std::string, std::vector<int32_t>> by_leader;

@@ -99,7 +99,8 @@ class Consumer {
   // or a unix-ms timestamp as a decimal string.
   Result<std::vector<PartitionOffsets>> list_offsets(const std::vector<int32_t>& partitions,
                                                      const std::string& at);
-  // The same for another topic (consumer groups).
+  // The same for another topic (consumer groups). A leader that cannot be
+  // reached or has moved is retried with fresh metadata, as fetches are.
   Result<std::vector<PartitionOffsets>> list_offsets(const std::string& topic,
                                                      const std::vector<int32_t>& partitions,
                                                      const std::string& at);
@@ -139,6 +140,10 @@ class Consumer {
   int64_t failing_since_ms_ = 0;  // when the first of them failed
   // Whether consecutive failures have lasted long enough to give up.
   bool out_of_retries();
+  // One round of list_offsets; `refresh` first reloads the topic's metadata.
+  Result<std::vector<PartitionOffsets>> list_offsets_once(const std::string& topic,
+                                                          const std::vector<int32_t>& partitions,
+                                                          const std::string& at, bool refresh);
   OutageNotice outage_;
   bool refresh_ = false;  // refresh metadata before the next round
 };

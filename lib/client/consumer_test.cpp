@@ -99,4 +99,28 @@ TEST_SUITE("client") {
       CHECK(r.status().code() == Code::kProtocol);
     }
   }
+
+  TEST_CASE("list_offsets asks again, with fresh metadata, when the leader has moved") {
+    for (int64_t ride_out_ms : {0, 5000}) {
+      CAPTURE(ride_out_ms);
+      FakeBroker fake;
+      auto cluster = fake_cluster(fake);  // max_retries 0: only the ride-out retries
+      fake.say(kFakeMetadata);
+      fake.say(R"({"id":2,"ok":true,"partitions":[{"partition":0,"error":{"code":"NOT_LEADER","message":"moved"}}]})");
+      fake.say(R"({"id":3,"ok":true,"brokers":[{"node":0,"addr":"fake:1"}],)"
+               R"("topics":[{"topic":"t","partitions":[{"partition":0,"leader":0}]}]})");
+      fake.say(R"({"id":4,"ok":true,"partitions":[{"partition":0,"offset":42,"log_start":0,"log_end":42}]})");
+      ConsumerOptions o;
+      o.topic = "t";
+      o.ride_out_ms = ride_out_ms;
+      Consumer consumer(*cluster, o);
+      auto r = consumer.list_offsets({0}, "latest");
+      if (ride_out_ms == 0) {
+        CHECK(r.status().code() == Code::kNotLeader);  // no patience asked for: the first answer stands
+      } else {
+        REQUIRE(r.is_ok());
+        CHECK(r->at(0).offset == 42);
+      }
+    }
+  }
 }
