@@ -42,10 +42,26 @@ class NoFreeDescriptors {
   bool restored_ = false;
 };
 
+// UBSan checks a dynamic type by reading memory through a pipe(2), which
+// needs two free descriptors: with none it reports a false "invalid vptr".
+// So under the sanitizers (make asan) the cases that take every descriptor
+// away do not run; the normal build runs them.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUnderSanitizers = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kUnderSanitizers = true;
+#else
+constexpr bool kUnderSanitizers = false;
+#endif
+#else
+constexpr bool kUnderSanitizers = false;
+#endif
+
 }  // namespace
 
 TEST_SUITE("storage") {
-  TEST_CASE("a directory that cannot be opened for its fsync defers the flush, it does not fail it") {
+  TEST_CASE("a directory that cannot be opened for its fsync defers the flush, it does not fail it" * doctest::skip(kUnderSanitizers)) {
     TempDir t;
     auto opened = PartitionLog::open(t.sub("p"), small_segments(1024), Offset(0), nullptr);
     REQUIRE(opened);
@@ -73,7 +89,7 @@ TEST_SUITE("storage") {
     CHECK(log.recovery_point() == Offset(3));
   }
 
-  TEST_CASE("sync_dir tells a directory it could not open from an fsync that failed") {
+  TEST_CASE("sync_dir tells a directory it could not open from an fsync that failed" * doctest::skip(kUnderSanitizers)) {
     TempDir t;
     bool fsync_failed = true;
     {
@@ -87,7 +103,7 @@ TEST_SUITE("storage") {
     CHECK_FALSE(fsync_failed);
   }
 
-  TEST_CASE("write_file_atomically reports a temp file it could not create") {
+  TEST_CASE("write_file_atomically reports a temp file it could not create" * doctest::skip(kUnderSanitizers)) {
     TempDir t;
     Status s;
     {

@@ -143,6 +143,12 @@ uint64_t env_u64(const char* name, uint64_t dflt) {
 
 }  // namespace
 
+// Under make asan a sanitizer's report would end the process with exit(1),
+// not a signal (a null store is UBSan's before it is a SIGSEGV): made to
+// abort instead, so the SIGABRT handler saves the input.
+extern "C" const char* __asan_default_options() { return "abort_on_error=1"; }
+extern "C" const char* __ubsan_default_options() { return "abort_on_error=1:print_stacktrace=1"; }
+
 int main(int argc, char** argv) {
   std::string name = std::filesystem::path(argv[0]).filename().string();
   size_t max_len = 4096;

@@ -63,7 +63,7 @@ wait "$poller"
 t1=$(date +%s%N)
 check "the long poll woke with the new topic" \
   test "$(jq -r '.records[0].record.name' "$TEST_TMP/poll.out")" = later
-check "it woke well before its deadline ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 3000
+check_bound "it woke well before its deadline ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 3000
 
 # kill -9 at any moment loses no acknowledged change.
 kill9_broker z

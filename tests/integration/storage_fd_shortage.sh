@@ -12,6 +12,14 @@ if ! command -v prlimit >/dev/null; then
   exit 0
 fi
 
+# UBSan checks a dynamic type by reading memory through a pipe(2): in a
+# broker with no descriptor free it reports a false "invalid vptr" and
+# aborts. So this runs in the normal build only (exit 77: skipped).
+if [ -n "${KREEK_SANITIZED:-}" ]; then
+  echo "storage_fd_shortage: skipped under the sanitizers (they need descriptors of their own)"
+  exit 77
+fi
+
 start_broker b
 check "broker started" test -n "${b_PID:-}"
 check "kbroker raised its soft open-file limit to the hard limit" \
