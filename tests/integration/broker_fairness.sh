@@ -8,9 +8,19 @@
 # with one fsync in all.
 source "$(dirname "$0")/../lib/common.sh"
 
+# Each open partition holds three descriptors (its active segment's log and
+# indexes), so 2,000 need about 6,000: the test raises its limit (as root it
+# can raise the hard one too) or, where it cannot, makes as many as fit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+[ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 6500 ] && ulimit -n 65536 2>/dev/null
+partitions=2000
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 6500 ]; then
+  partitions=$((($(ulimit -n) - 300) / 3))
+  echo "broker_fairness: $partitions partitions, as many as an open-file limit of $(ulimit -n) holds" >&2
+fi
 start_broker b
 
-out=$(python3 "$KREEK_SRC/tests/lib/abuse.py" fairness "$b_PORT" wide --describes 60 --partitions 2000)
+out=$(python3 "$KREEK_SRC/tests/lib/abuse.py" fairness "$b_PORT" wide --describes 60 --partitions "$partitions")
 echo "$out" >&2
 val() { awk -v k="$1" '$1 == k { print $2 }' <<<"$out"; }
 check "the topic was created" test -z "$(val create_error)"
@@ -20,7 +30,7 @@ check "the last partition takes records ($(val ready_ms) ms after the request)" 
 # 0.4-7 s here when the event loop made them, 8-80 s before that with
 # seven fsyncs each. The bound leaves room for a loaded machine.
 stall=$(val hello_during_create_max_ms)
-check_bound "creating 2,000 partitions holds other clients up for less than 500 ms (${stall} ms)" \
+check_bound "creating $partitions partitions holds other clients up for less than 500 ms (${stall} ms)" \
   awk -v s="$stall" 'BEGIN { exit !(s < 500) }'
 check "the hello is answered" test "$(val hello_ok)" = 1
 hello=$(val hello_ms)
