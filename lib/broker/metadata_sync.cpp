@@ -146,7 +146,9 @@ void MetadataSync::apply(const coord::MetadataImage& image) {
       registering_.erase(name);
     }
     if (busy) {
-      apply_partition_states(name, cluster, t->partitions);
+      // Not a newer topic's states over this one's logs: its turn comes with
+      // the reapply, which deletes this one first.
+      if (t->topic_id == cluster.topic_id) apply_partition_states(name, cluster, t->partitions);
       continue;
     }
     if (auto changes = config_changes(t->overrides, cluster.config); !changes.empty()) {
