@@ -1,6 +1,7 @@
 // LogManager: the broker's data directory — which topics exist, their configs,
 // and one PartitionLog per partition. Owns the recovery-point checkpoint and the
-// directory lock. Single-threaded like PartitionLog.
+// directory lock. Single-threaded like PartitionLog, except make_new_logs,
+// which may run on a worker thread (see begin_create_topic).
 //
 //   <data-dir>/.lock                              flock: one broker per directory
 //   <data-dir>/meta.json                          {"format":1,"id":"<data dir id>"}
