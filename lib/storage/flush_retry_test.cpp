@@ -3,62 +3,15 @@
 // not fail an fsync either: the recovery point stays, the log does not freeze,
 // and the next flush, once a descriptor is free, advances it.
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "base/atomic_file.h"
+#include "storage/descriptor_shortage_test_util.h"
 #include "storage/partition_log.h"
 #include "storage/storage_test_util.h"
 
 using namespace kreek;
 using namespace kreek::storage;
 using namespace kreek::storage::testing;
-
-namespace {
-
-// While alive, no new descriptor can be opened: the soft RLIMIT_NOFILE is
-// lowered to the lowest free descriptor number (single-threaded test only).
-class NoFreeDescriptors {
- public:
-  NoFreeDescriptors() {
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
-    int lowest = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    REQUIRE(lowest >= 0);
-    ::close(lowest);
-    struct rlimit tight = saved_;
-    tight.rlim_cur = static_cast<rlim_t>(lowest);
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  }
-  ~NoFreeDescriptors() { restore(); }
-  void restore() {
-    if (restored_) return;
-    restored_ = true;
-    ::setrlimit(RLIMIT_NOFILE, &saved_);
-  }
-
- private:
-  struct rlimit saved_ {};
-  bool restored_ = false;
-};
-
-// UBSan checks a dynamic type by reading memory through a pipe(2), which
-// needs two free descriptors: with none it reports a false "invalid vptr".
-// So under the sanitizers (make asan) the cases that take every descriptor
-// away do not run; the normal build runs them.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderSanitizers = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderSanitizers = true;
-#else
-constexpr bool kUnderSanitizers = false;
-#endif
-#else
-constexpr bool kUnderSanitizers = false;
-#endif
-
-}  // namespace
 
 TEST_SUITE("storage") {
   TEST_CASE("a directory that cannot be opened for its fsync defers the flush, it does not fail it" * doctest::skip(kUnderSanitizers)) {
@@ -72,7 +25,7 @@ TEST_SUITE("storage") {
     REQUIRE(plan.fsync_dir);
     Status s;
     {
-      NoFreeDescriptors tight;
+      DescriptorShortage tight;
       s = plan.run();
     }
     CHECK_FALSE(s.is_ok());
@@ -93,7 +46,7 @@ TEST_SUITE("storage") {
     TempDir t;
     bool fsync_failed = true;
     {
-      NoFreeDescriptors tight;
+      DescriptorShortage tight;
       Status s = sync_dir(t.path(), &fsync_failed);
       tight.restore();
       CHECK_FALSE(s.is_ok());
@@ -107,7 +60,7 @@ TEST_SUITE("storage") {
     TempDir t;
     Status s;
     {
-      NoFreeDescriptors tight;
+      DescriptorShortage tight;
       s = write_file_atomically(t.sub("meta.json"), "{}\n");
     }
     CHECK_FALSE(s.is_ok());

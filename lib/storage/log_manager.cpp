@@ -301,10 +301,24 @@ Status LogManager::open_new_partitions(const std::string& name, const std::vecto
                                        const LogConfig& config,
                                        std::vector<std::pair<int32_t, std::unique_ptr<PartitionLog>>>& out) const {
   KREEK_RETURN_IF_ERROR(prepare_new_partition_dirs(name, partitions));
-  for (int32_t p : partitions) {
-    std::string dir = data_dir_ + "/" + partition_key(name, p);
-    KREEK_ASSIGN_OR_RETURN(auto log, PartitionLog::open(dir, config, Offset(0), reporter_));
-    out.emplace_back(p, std::move(log));
+  const size_t before = out.size();
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    std::string dir = data_dir_ + "/" + partition_key(name, partitions[i]);
+    auto log = PartitionLog::open(dir, config, Offset(0), reporter_);
+    if (log) {
+      out.emplace_back(partitions[i], std::move(*log));
+      continue;
+    }
+    // Nothing of this creation stays: the logs opened go first (a shortage of
+    // descriptors is the likely cause, and they hold three each), then the
+    // directories prepared for this partition and the ones after it.
+    for (size_t k = before; k < out.size(); ++k) (void)out[k].second->remove();
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(before), out.end());
+    for (size_t j = i; j < partitions.size(); ++j) {
+      std::string left;
+      (void)remove_partition_dir(data_dir_ + "/" + partition_key(name, partitions[j]), &left);
+    }
+    return log.status();
   }
   // Every new directory's entry, before the caller commits the topic file.
   return partitions.empty() ? Status::ok() : sync_dir(data_dir_);

@@ -162,7 +162,8 @@ class LogManager {
   // millisecond on a busy disk, and they wait side by side, not in turn.
   Status prepare_new_partition_dirs(const std::string& name, const std::vector<int32_t>& partitions) const;
   // Opens empty logs for `partitions` of `name` into `out`; the caller
-  // commits them with the topic file or removes them on failure.
+  // commits them with the topic file or removes them if that fails. A
+  // failure here removes what it made itself: `out` is as it was.
   // They are opened without the descriptor cache (any thread may run this):
   // adopt_new_logs attaches it on the owner thread.
   Status open_new_partitions(const std::string& name, const std::vector<int32_t>& partitions,

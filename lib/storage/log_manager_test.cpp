@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "storage/descriptor_shortage_test_util.h"
 #include "storage/storage_test_util.h"
 
 using namespace kreek;
@@ -262,5 +263,28 @@ TEST_SUITE("storage") {
     CHECK(m->topic("blocked") == nullptr);
     CHECK(!fs::exists(t.path() + "/blocked-0"));
     CHECK(fs::exists(t.path() + "/blocked-5/notes.txt"));
+  }
+
+  TEST_CASE("new logs that run out of descriptors partway remove every directory they made at once" *
+            doctest::skip(kUnderSanitizers)) {
+    TempDir t;
+    auto m = open_manager(t.path());
+    auto job = m->begin_create_topic("many", 100, {});
+    REQUIRE(job);
+    {
+      // Room for the directories (made one at a time) and about ten logs of
+      // three descriptors each: the eleventh or so cannot open.
+      DescriptorShortage tight(32);
+      m->make_new_logs(**job);
+    }
+    auto info = m->finish_new_logs(std::move(*job));
+    REQUIRE(!info.is_ok());
+    CHECK(m->topic("many") == nullptr);
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(t.path()))
+      if (e.path().filename().string().rfind("many-", 0) == 0) left.push_back(e.path().filename().string());
+    CHECK_MESSAGE(left.empty(), left.size(), " partition directories left, the first ", left.empty() ? "" : left[0]);
+    // And the name is free for a creation that can succeed.
+    CHECK(m->create_topic("many", 100, {}));
   }
 }
