@@ -129,7 +129,12 @@ void ConnectionImpl::handle_closed() {
 
 void ConnectionImpl::on_poll(int status, int events) {
   if (status < 0) {
-    abort();
+    // An error on the socket: a reset, most often. A TLS peer that has not
+    // finished its handshake (a client refusing our certificate closes with
+    // the rest of our flight unread, which resets) may have said why first:
+    // the read finds its alert, or the reset, and logs the failed handshake.
+    if (tls_ && !tls_->handshake_done()) on_readable();
+    if (is_open()) abort();
     return;
   }
   if (tls_) {

@@ -102,6 +102,36 @@ check "kproduce trusting another CA exits 77" test $? -eq 77
 check "... saying the certificate did not verify" \
   eval '[ "$(wc -l <"$T/other.err")" -eq 1 ] && grep -q "tls handshake with $b_ADDR: certificate verify failed: unable to get local issuer certificate" "$T/other.err"'
 check "the broker logs the failed handshake" wait_for_line "$b_LOG" "warn tls handshake with 127.0.0.1:[0-9]+: " 5
+
+# A client that gives up mid-handshake may reset the connection (one refusing
+# the certificate closes with the rest of the broker's flight unread), so the
+# broker finds an error on the socket before it reads a byte: logged as well.
+reset_mid_handshake() {  # prints the client's port
+  python3 - "$b_PORT" <<'PY'
+import socket, ssl, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).wrap_bio(inc, out, server_hostname="127.0.0.1")
+try:
+    tls.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+s.sendall(out.read())
+s.recv(1)  # the broker's flight has come; the rest of it stays unread
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+logged_reset() {  # a few tries: the broker logs one failed handshake a second
+  local i port
+  for i in 1 2 3 4 5; do
+    port=$(reset_mid_handshake) || return 1
+    wait_for_line "$b_LOG" "warn tls handshake with 127.0.0.1:$port: Connection reset by peer" 1 2>/dev/null && return 0
+  done
+  return 1
+}
+check "... and a client that resets the connection mid-handshake" logged_reset
 timeout 10 ktopic list --tls-ca "$T/nope.pem" 2>"$T/nope.err"
 check "a missing CA file stops a tool with exit 66" test $? -eq 66
 check "... naming it" grep -q "open tls ca file $T/nope.pem: No such file or directory" "$T/nope.err"
