@@ -61,11 +61,11 @@ Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::vector<i
 Result<std::vector<PartitionOffsets>> Consumer::list_offsets(const std::string& topic,
                                                              const std::vector<int32_t>& partitions,
                                                              const std::string& at) {
-  // The same patience as fetches (out_of_retries), counted on its own.
+  // The same patience as fetches (give_up_on_failure), counted on its own.
   const int saved_failures = std::exchange(failures_, 0);
   for (bool refresh = false;; refresh = true) {
     auto r = list_offsets_once(topic, partitions, at, refresh);
-    if (r.is_ok() || !is_retriable(r.status().code()) || out_of_retries()) {
+    if (r.is_ok() || !is_retriable(r.status().code()) || give_up_on_failure()) {
       failures_ = saved_failures;
       return r;
     }
@@ -128,7 +128,7 @@ Result<std::vector<PartitionOffsets>> Consumer::list_offsets_once(const std::str
   return out;
 }
 
-bool Consumer::out_of_retries() {
+bool Consumer::give_up_on_failure() {
   if (options_.wait_for_brokers) return false;
   int64_t now = clock::monotonic_ms();
   if (failures_ == 0) failing_since_ms_ = now;
@@ -140,7 +140,7 @@ Status Consumer::note_failure(const std::string& addr, const Status& s) {
   refresh_ = true;
   if (s.message() == "interrupted") return Status::ok();  // the caller sees the stop flag
   if (!is_retriable(s.code())) return s;
-  if (out_of_retries()) return s;
+  if (give_up_on_failure()) return s;
   if (options_.wait_for_brokers) outage_.failed(s);
   if (!cluster_.backoff(failures_)) return Status::ok();
   ++failures_;
@@ -363,7 +363,7 @@ Status Consumer::handle_part_error(Cursor& c, const Status& error, const proto::
   }
   if (is_retriable(error.code())) {  // NOT_LEADER and friends: find the new leader
     refresh_ = true;
-    if (out_of_retries()) return error;
+    if (give_up_on_failure()) return error;
     ++failures_;
     cluster_.backoff(failures_ - 1);
     return Status::ok();

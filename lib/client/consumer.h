@@ -138,8 +138,10 @@ class Consumer {
   size_t rotate_ = 0;     // rotates which partition goes first in a fetch, for fairness
   int failures_ = 0;      // consecutive failed rounds, for backoff and giving up
   int64_t failing_since_ms_ = 0;  // when the first of them failed
-  // Whether consecutive failures have lasted long enough to give up.
-  bool out_of_retries();
+  // Called on each retriable failure: the first of a run stamps
+  // failing_since_ms_; says whether the run has now lasted long enough
+  // (max_retries failures and ride_out_ms) to give up.
+  bool give_up_on_failure();
   // One round of list_offsets; `refresh` first reloads the topic's metadata.
   Result<std::vector<PartitionOffsets>> list_offsets_once(const std::string& topic,
                                                           const std::vector<int32_t>& partitions,
