@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -81,6 +82,18 @@ Result<bool> read_offset_checkpoint(const std::string& path, std::map<std::strin
   return true;
 }
 
+// `v` as an integer in [lo, hi]. A float, a string or a number out of range
+// is a type_error, like the other malformed members of a topic file:
+// nlohmann's own get<int32_t>() of 1e70 would be undefined, and of 2^32 + 5
+// would wrap to 5.
+int64_t int_in_range(const json& v, const char* what, int64_t lo, int64_t hi) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi)) ||
+      v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+    throw json::type_error::create(302, std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " +
+                                            std::to_string(hi) + "]", &v);
+  return v.get<int64_t>();
+}
+
 }  // namespace
 
 LogManager::~LogManager() {
@@ -149,10 +162,16 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
     try {
       json j = json::parse(text);
       t->name = j.at("name").get<std::string>();
-      t->partitions = j.at("partitions").get<int32_t>();
-      t->created_ms = j.value("created_ms", int64_t{0});
+      t->partitions = static_cast<int32_t>(int_in_range(j.at("partitions"), "partitions", 1, kMaxPartitions));
+      if (j.contains("created_ms"))
+        t->created_ms = int_in_range(j["created_ms"], "created_ms", 0, std::numeric_limits<int64_t>::max());
       t->topic_id = j.value("topic_id", std::string());
-      if (j.contains("hosted")) t->hosted = j["hosted"].get<std::set<int32_t>>();
+      if (j.contains("hosted")) {
+        if (!j["hosted"].is_array()) throw json::type_error::create(302, "hosted must be an array", &j);
+        t->hosted.emplace();
+        for (const json& p : j["hosted"])
+          t->hosted->insert(static_cast<int32_t>(int_in_range(p, "hosted", 0, kMaxPartitions - 1)));
+      }
       json config = j.value("config", json::object());  // named: items() of a temporary dangles
       for (const auto& [k, v] : config.items()) t->overrides[k] = v.get<std::string>();
     } catch (const json::exception& e) {

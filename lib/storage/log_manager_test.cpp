@@ -207,6 +207,27 @@ TEST_SUITE("storage") {
     }
   }
 
+  TEST_CASE("a topic file whose numbers are floats, huge or out of range is refused as corrupt") {
+    TempDir t;
+    { auto m = open_manager(t.path()); REQUIRE(m->create_topic("orders", 2, {})); }
+    std::string good = slurp(t.path() + "/topics/orders.json");
+    for (const char* text :
+         {R"({"name":"orders","partitions":1.1e70})", R"({"name":"orders","partitions":4294967298})",
+          R"({"name":"orders","partitions":18446744073709551615})", R"({"name":"orders","partitions":2.0})",
+          R"({"name":"orders","partitions":2,"created_ms":1e300})", R"({"name":"orders","partitions":2,"hosted":[0.5]})",
+          R"({"name":"orders","partitions":2,"hosted":[4294967296]})", R"({"name":"orders","partitions":2,"hosted":7})"}) {
+      CAPTURE(text);
+      spit(t.path() + "/topics/orders.json", text);
+      auto m = LogManager::open(t.path(), LogConfig(), [](std::string_view) {});
+      REQUIRE(!m.is_ok());
+      CHECK(m.status().code() == Code::kCorrupt);
+    }
+    spit(t.path() + "/topics/orders.json", good);
+    auto m = open_manager(t.path());
+    REQUIRE(m->topic("orders") != nullptr);
+    CHECK(m->topic("orders")->partitions == 2);
+  }
+
   TEST_CASE("new logs made on another thread: the topic is busy until finished, and then whole") {
     TempDir t;  // 200 partitions: 600 descriptors, under a ulimit -n of 1024
     auto m = open_manager(t.path());
