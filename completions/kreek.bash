@@ -68,7 +68,7 @@ _kreek() {
   fi
 
   # Find -b/--brokers (for topic lookups) and, for ktopic, the subcommand.
-  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--max-request-buffer-bytes|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker|-g|--group|--assignor|--session-timeout-ms|--commit-interval-ms|--commit|--instance-id|--to-offset|--to-time|--shift-by|--auth-token-file|--tls-ca|--tls-cert|--tls-key|--umask)$'
+  local takes_value='^(-b|--brokers|-t|--topic|-p|--partitions|--partition|-c|--config|--count|-k|--key|-K|--key-separator|-H|--header|--acks|--linger-ms|--batch-bytes|--max-in-flight|--timeout|-n|--last|--from|--format|--null|--checkpoint|--reset|--listen|--data-dir|--node-id|--default-partitions|--max-request-bytes|--max-connections|--idle-timeout-ms|--line-timeout-ms|--max-queued-bytes|--max-queued-bytes-per-connection|--max-request-buffer-bytes|--send-timeout-ms|--max-fetch-parts|--max-parked-fetches-per-connection|--flush-messages|--flush-ms|--retention-ms|--retention-bytes|--segment-bytes|--segment-ms|--retention-check-interval-ms|--max-open-segments|--compaction-check-interval-ms|--metrics-listen|--broker|-g|--group|--assignor|--session-timeout-ms|--commit-interval-ms|--commit|--instance-id|--to-offset|--to-time|--shift-by|--auth-token-file|--read-only-token-file|--tls-ca|--tls-cert|--tls-key|--umask)$'
   for ((i = 1; i < COMP_CWORD; i++)); do
     case ${COMP_WORDS[i]} in
       -b | --brokers) brokers=${COMP_WORDS[i + 1]} ;;
@@ -91,7 +91,7 @@ _kreek() {
     kbroker)
       case $prev in
         --data-dir) _kreek_dirs; return 0 ;;
-        --auth-token-file | --tls-cert | --tls-key | --tls-ca) _kreek_files; return 0 ;;
+        --auth-token-file | --read-only-token-file | --tls-cert | --tls-key | --tls-ca) _kreek_files; return 0 ;;
         --umask) _kreek_reply 077 027 022; return 0 ;;
         --listen) _kreek_reply 127.0.0.1:9092 127.0.0.1:0 0.0.0.0:9092; return 0 ;;
         --coordinator) _kreek_reply 127.0.0.1:2181; return 0 ;;
@@ -108,7 +108,7 @@ _kreek() {
         --segment-bytes --segment-ms --retention-check-interval-ms --max-open-segments \
         --compaction-check-interval-ms \
         --offsets-topic-partitions --offsets-topic-replication-factor --group-min-session-timeout-ms \
-        --group-max-session-timeout-ms --group-initial-rebalance-delay-ms --auth-token-file --tls-cert --tls-key --tls-ca --umask \
+        --group-max-session-timeout-ms --group-initial-rebalance-delay-ms --auth-token-file --read-only-token-file --tls-cert --tls-key --tls-ca --umask \
         -v --verbose -q --quiet -h --help --version
       ;;
     kzk-lite)

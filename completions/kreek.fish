@@ -66,6 +66,7 @@ complete -c kbroker -l coordinator -x -a '127.0.0.1:2181' -d 'kzk-lite coordinat
 complete -c kbroker -l advertise -x -d 'Address given to clients and brokers'
 complete -c kbroker -l metrics-listen -x -a '127.0.0.1:9644 127.0.0.1:0' -d 'Serve Prometheus /metrics and /health here'
 complete -c kbroker -l auth-token-file -r -F -d 'Require clients to send the token in FILE'
+complete -c kbroker -l read-only-token-file -r -F -d 'Also admit the token in FILE, for reading only'
 complete -c kbroker -l tls-cert -r -F -d 'Listen with TLS, presenting the certificate chain in FILE'
 complete -c kbroker -l tls-key -r -F -d 'Private key of --tls-cert (mode 0600)'
 complete -c kbroker -l tls-ca -r -F -d 'Dial coordinators and leaders with TLS, trusting the CA in FILE'

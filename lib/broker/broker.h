@@ -64,6 +64,10 @@ struct BrokerConfig {
   // open with a hello carrying it; also sent to kzk-lite and to other brokers.
   std::string auth_token_file;
   std::string auth_token;  // read from the file by run(); "" = no authentication
+  // --read-only-token-file: a second token whose connections may only read
+  // (read_only_access.h); needs the first.
+  std::string read_only_token_file;
+  std::string read_only_token;  // read by run(); "" = none
   int umask = 077;         // --umask: files and directories the broker creates are private
   // TLS: --tls-cert and --tls-key make the client listener speak TLS; --tls-ca
   // makes the links to kzk-lite and to leaders speak it, trusting that CA.

@@ -194,6 +194,10 @@ void add_broker_flags(CLI::App& app, BrokerConfig& c) {
                  "require clients to send the token in FILE (mode 0600) in a hello first; also sent "
                  "to the coordinators and other brokers (default: $KREEK_AUTH_TOKEN_FILE)")
       ->type_name("FILE");
+  app.add_option("--read-only-token-file", c.read_only_token_file,
+                 "also admit clients sending the token in FILE (mode 0600), but only to read: "
+                 "fetch, offsets, metadata, describe and group views")
+      ->type_name("FILE");
   coord::add_tls_server_flags(app, c.tls_cert_file, c.tls_key_file);
   app.add_option("--tls-ca", c.tls_ca_file,
                  "dial the --coordinator and the partition leaders with TLS, trusting the CA "

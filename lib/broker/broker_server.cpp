@@ -80,7 +80,10 @@ void sweep_retention(BrokerContext& ctx) {
 class BrokerProcess {
  public:
   BrokerProcess(const BrokerConfig& config, storage::LogManager& logs, net::EventLoop& loop)
-      : config_(config), loop_(loop), ctx_(config, logs, &loop), router_(ctx_), gate_(config.auth_token) {}
+      : config_(config), loop_(loop), ctx_(config, logs, &loop), router_(ctx_),
+        gate_(config.auth_token, config.read_only_token) {
+    router_.set_read_only_check([this](uint64_t conn) { return gate_.is_read_only(conn); });
+  }
 
   // Binds and arms timers and signals; returns an exit code on failure.
   int start() {
@@ -292,6 +295,24 @@ int run(const BrokerConfig& given) {
     return kExitConfig;
   }
   config.auth_token = *token;
+  if (!config.read_only_token_file.empty()) {
+    if (config.auth_token.empty()) {
+      log::error("--read-only-token-file needs --auth-token-file (or $KREEK_AUTH_TOKEN_FILE): "
+                 "without it every client may write");
+      return kExitUsage;
+    }
+    auto read_only = proto::load_auth_token(config.read_only_token_file);
+    if (!read_only.is_ok()) {
+      log::error(read_only.status().message());
+      return kExitConfig;
+    }
+    if (*read_only == config.auth_token) {
+      log::error("--read-only-token-file " + config.read_only_token_file + " holds the same token as "
+                 "--auth-token-file: a read-only token must differ");
+      return kExitConfig;
+    }
+    config.read_only_token = *read_only;
+  }
   if (Status s = load_tls(config); !s.is_ok()) {
     log::error(s.message());
     return kExitConfig;

@@ -85,6 +85,7 @@ class Harness {
 
   storage::LogManager& logs() { return *logs_; }
   BrokerContext& ctx() { return *ctx_; }
+  RequestRouter& router() { return *router_; }
 
  private:
   log::Level saved_level_;

@@ -15,6 +15,7 @@
 #include "broker/metrics_export.h"
 #include "broker/produce.h"
 #include "broker/producer_id.h"
+#include "broker/read_only_access.h"
 #include "group/offset_records.h"
 #include "proto/json_tree.h"
 #include "proto/message.h"
@@ -122,8 +123,10 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
                 /*silent=*/false);
     return false;
   }
+  const bool read_only = conn != 0 && is_read_only_ && is_read_only_(conn);
   if (env.op == "produce") {
     req.op = env.op;
+    if (read_only) return ctx_.reject(req, reply, check_read_only_op(env.op)), false;
     // A produce to a topic that does not exist yet waits (holding the
     // connection's later requests) while the coordinator creates it, then runs.
     std::string topic;
@@ -164,6 +167,9 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
     return false;
   }
   req.op = env.op;  // a known op: warnings may name it
+  if (read_only) {
+    if (Status refusal = check_read_only_op(env.op); !refusal.is_ok()) return ctx_.reject(req, reply, refusal), false;
+  }
 
   // Built from the scan's tokens: the line is not lexed a second time.
   nlohmann::ordered_json body;
@@ -176,6 +182,10 @@ bool RequestRouter::dispatch(std::string_view line, Reply reply, std::string_vie
     return false;
   }
 
+  if (read_only) {
+    if (Status refusal = check_read_only_body(env.op, body); !refusal.is_ok())
+      return ctx_.reject(req, reply, refusal), false;
+  }
   if (env.op == "fetch") {
     handle_fetch(ctx_, req, body, std::move(reply));
     return false;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ class RequestRouter {
   void on_line(std::string_view line, Reply reply, std::string_view peer = {}, uint64_t conn = 0);
   // A line crossed max_request_bytes: MESSAGE_TOO_LARGE, id null (never read).
   void on_oversize(int64_t bytes_seen, Reply reply, std::string_view peer = {});
+  // Says which connections hold the read-only token: their writes are
+  // refused (read_only_access.h). Unset: every connection may write.
+  void set_read_only_check(std::function<bool(uint64_t conn)> is_read_only) {
+    is_read_only_ = std::move(is_read_only);
+  }
 
  private:
   struct Held {
@@ -52,6 +58,7 @@ class RequestRouter {
   BrokerContext& ctx_;
   proto::JsonScan scan_;  // reused: no allocation per request in steady state
   std::map<uint64_t, std::deque<Held>> held_;  // connections waiting on an op, with what came after
+  std::function<bool(uint64_t)> is_read_only_;
 };
 
 }  // namespace kreek::broker

@@ -133,9 +133,14 @@ bool AuthGate::admit(uint64_t conn, std::string_view line, std::string& refusal,
       given = scan_.get_string(static_cast<uint32_t>(tok));
     }
   }
-  if (hello && has_token && token_equals(token_, given)) {
-    admitted_.insert(conn);
-    return true;
+  if (hello && has_token) {
+    // Both compared every time: which one matched takes no longer to tell.
+    const bool full = token_equals(token_, given);
+    const bool read_only = !read_only_token_.empty() && token_equals(read_only_token_, given);
+    if (full || read_only) {
+      admitted_[conn] = full ? Access::kFull : Access::kReadOnly;
+      return true;
+    }
   }
   std::string message;
   if (!hello) {

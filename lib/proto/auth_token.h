@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "base/status.h"
 #include "proto/json_scan.h"
@@ -46,7 +46,10 @@ bool is_loopback_address(std::string_view host_port);
 class AuthGate {
  public:
   AuthGate() = default;  // no token: every line passes
-  explicit AuthGate(std::string token) : token_(std::move(token)) {}
+  // `read_only_token`, if not empty, admits a connection that may only read
+  // (kbroker --read-only-token-file); it must differ from `token`.
+  explicit AuthGate(std::string token, std::string read_only_token = "")
+      : token_(std::move(token)), read_only_token_(std::move(read_only_token)) {}
 
   bool enabled() const { return !token_.empty(); }
   // Whether connection `conn` may have `line` served. A connection passes once
@@ -57,14 +60,21 @@ class AuthGate {
   bool admit(uint64_t conn, std::string_view line, std::string& refusal, std::string& why);
   // For a line over the size limit on a connection that has not authenticated.
   bool is_admitted(uint64_t conn) const { return !enabled() || admitted_.count(conn) != 0; }
+  // Admitted with the read-only token: the server refuses its writes.
+  bool is_read_only(uint64_t conn) const {
+    auto it = admitted_.find(conn);
+    return it != admitted_.end() && it->second == Access::kReadOnly;
+  }
   std::string refusal_line(std::string_view id_raw, std::string_view message) const;
   // The connection closed.
   void forget(uint64_t conn) { admitted_.erase(conn); }
   size_t admitted() const { return admitted_.size(); }
 
  private:
+  enum class Access { kFull, kReadOnly };
   std::string token_;
-  std::unordered_set<uint64_t> admitted_;
+  std::string read_only_token_;
+  std::unordered_map<uint64_t, Access> admitted_;
   JsonScan scan_;
 };
 

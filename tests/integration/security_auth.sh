@@ -2,7 +2,8 @@
 # security_auth.sh: --auth-token-file. A standalone broker with a token serves
 # clients that send it (flag or $KREEK_AUTH_TOKEN_FILE) and refuses the rest
 # with one UNAUTHORIZED line, a closed connection and exit 77; a token file
-# others can read is refused at start; a kzk-lite with a token admits only
+# others can read is refused at start; a --read-only-token-file token reads
+# (kconsume, ktopic list) and is refused every write with exit 77; a kzk-lite with a token admits only
 # brokers that have it (a wrong one stops the broker with exit 77), and a
 # 2-broker cluster with a token replicates (followers fetch with it).
 source "$(dirname "$0")/../lib/common.sh"
@@ -56,6 +57,44 @@ check "a hello with the token, then requests are served" \
 check "refusals are logged without the token" grep -q 'refused connection from 127.0.0.1:[0-9]*: no hello with a token first' "$b_LOG"
 stop_broker b
 check "kbroker exits 0 on SIGTERM" test $? -eq 0
+unset KREEK_BROKERS
+
+# --- a read-only token ------------------------------------------------------------
+printf 'reader-%s\n' "$RANDOM$RANDOM" >"$T/reader"
+chmod 600 "$T/reader"
+check "--read-only-token-file without --auth-token-file is a usage error (exit 64)" \
+  eval 'timeout 10 kbroker --listen 127.0.0.1:0 --data-dir "$T/ro-alone" --read-only-token-file "$T/reader" 2>"$T/ro-alone.err"; [ $? -eq 64 ]'
+check "... saying why in one line" \
+  eval '[ "$(wc -l <"$T/ro-alone.err")" -eq 1 ] && grep -q "read-only-token-file needs --auth-token-file" "$T/ro-alone.err"'
+check "a read-only token equal to the full one is refused (exit 78)" \
+  eval 'timeout 10 kbroker --listen 127.0.0.1:0 --data-dir "$T/ro-same" --auth-token-file "$T/token" --read-only-token-file "$T/token" 2>"$T/ro-same.err"; [ $? -eq 78 ]'
+check "... and neither token is printed" eval '! grep -q "s3cret\|reader-" "$T/ro-alone.err" "$T/ro-same.err"'
+
+start_broker ro --auth-token-file "$T/token" --read-only-token-file "$T/reader" || exit 1
+export KREEK_BROKERS=$ro_ADDR
+check "the full token writes 5 records" eval 'seq 1 5 | timeout 10 kproduce -t logs --auth-token-file "$T/token"'
+check "kconsume with the read-only token reads them" \
+  eval '[ "$(timeout 10 kconsume -t logs --auth-token-file "$T/reader" | wc -l)" -eq 5 ]'
+check "ktopic list and describe work with it" \
+  eval 'timeout 10 ktopic list --auth-token-file "$T/reader" | grep -qx logs && timeout 10 ktopic describe logs --auth-token-file "$T/reader" >/dev/null'
+seq 1 3 | timeout 10 kproduce -t logs --auth-token-file "$T/reader" 2>"$T/ro-produce.err"
+check "kproduce with the read-only token exits 77" test $? -eq 77
+check "... with one line saying the token is read-only" \
+  eval '[ "$(wc -l <"$T/ro-produce.err")" -eq 1 ] && grep -q "needs the full auth token: this connection.s token is read-only" "$T/ro-produce.err"'
+timeout 10 ktopic create other --auth-token-file "$T/reader" 2>/dev/null
+check "ktopic create with it exits 77" test $? -eq 77
+timeout 10 ktopic delete logs --auth-token-file "$T/reader" 2>/dev/null
+check "ktopic delete with it exits 77" test $? -eq 77
+timeout 10 kconsume -t logs -g readers --auth-token-file "$T/reader" >/dev/null 2>"$T/ro-group.err"
+check "a consumer group with it exits 77 (joining and committing write)" test $? -eq 77
+check "... saying the join needs the full token" grep -q '"join_group" needs the full auth token' "$T/ro-group.err"
+# (finding the group's coordinator made the internal __consumer_offsets, as for any client)
+check "nothing was written or removed: still 5 records, and no topic \"other\"" \
+  eval '[ "$(timeout 10 kconsume -t logs --auth-token-file "$T/token" | wc -l)" -eq 5 ] &&
+        [ "$(timeout 10 ktopic list --auth-token-file "$T/token" | grep -v "^__")" = logs ]'
+check "the read-only token is never echoed" eval '! grep -q "reader-" "$T"/ro-*.err "$ro_LOG"'
+stop_broker ro
+check "the broker with both tokens exits 0 on SIGTERM" test $? -eq 0
 unset KREEK_BROKERS
 
 # --- kzk-lite and a 2-broker cluster ---------------------------------------------
