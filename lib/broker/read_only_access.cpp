@@ -8,9 +8,12 @@ namespace kreek::broker {
 namespace {
 
 constexpr std::string_view kReadOnlyOps[] = {
-    "hello",         "metadata",         "describe_cluster", "describe_topic", "list_offsets",
-    "offsets_for_epoch", "fetch",        "metrics",          "find_coordinator", "fetch_offsets",
-    "list_groups",   "describe_group",
+    // the connection and the cluster
+    "hello", "metadata", "describe_cluster", "describe_topic", "metrics",
+    // records and offsets
+    "list_offsets", "offsets_for_epoch", "fetch",
+    // group views
+    "find_coordinator", "fetch_offsets", "list_groups", "describe_group",
 };
 
 Status refused(std::string_view what) {
