@@ -88,6 +88,13 @@ check "ktopic delete with it exits 77" test $? -eq 77
 timeout 10 kconsume -t logs -g readers --auth-token-file "$T/reader" >/dev/null 2>"$T/ro-group.err"
 check "a consumer group with it exits 77 (joining and committing write)" test $? -eq 77
 check "... saying the join needs the full token" grep -q '"join_group" needs the full auth token' "$T/ro-group.err"
+check "with the full token the group reads all 5" \
+  eval '[ "$(timeout 20 kconsume -t logs -g readers --auth-token-file "$T/token" | wc -l)" -eq 5 ]'
+check "ktopic group list and describe work with the read-only token" \
+  eval 'timeout 10 ktopic group list --auth-token-file "$T/reader" | grep -q "^readers " &&
+        timeout 10 ktopic group describe readers --auth-token-file "$T/reader" | grep -q "total lag 0"'
+timeout 10 ktopic group reset readers --to-earliest --execute --auth-token-file "$T/reader" >/dev/null 2>&1
+check "ktopic group reset --execute with it exits 77" test $? -eq 77
 # (finding the group's coordinator made the internal __consumer_offsets, as for any client)
 check "nothing was written or removed: still 5 records, and no topic \"other\"" \
   eval '[ "$(timeout 10 kconsume -t logs --auth-token-file "$T/token" | wc -l)" -eq 5 ] &&
