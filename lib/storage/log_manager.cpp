@@ -94,6 +94,13 @@ int64_t int_in_range(const json& v, const char* what, int64_t lo, int64_t hi) {
   return v.get<int64_t>();
 }
 
+// Takes back a partition directory a failed creation prepared: kreek's files
+// go, and the directory with them unless someone else's file is in it.
+void discard_new_partition_dir(const std::string& data_dir, const std::string& name, int32_t p) {
+  std::string left;
+  (void)remove_partition_dir(data_dir + "/" + partition_key(name, p), &left);
+}
+
 }  // namespace
 
 LogManager::~LogManager() {
@@ -309,10 +316,8 @@ Status LogManager::prepare_new_partition_dirs(const std::string& name,
   if (failed == results.end()) return Status::ok();
   // The directories made for the others go again, so a failed creation leaves
   // nothing of its own behind (only what it found in its way).
-  for (size_t i = 0; i < n; ++i) {
-    std::string left;
-    if (results[i]) (void)remove_partition_dir(data_dir_ + "/" + partition_key(name, partitions[i]), &left);
-  }
+  for (size_t i = 0; i < n; ++i)
+    if (results[i]) discard_new_partition_dir(data_dir_, name, partitions[i]);
   return *failed;
 }
 
@@ -333,10 +338,7 @@ Status LogManager::open_new_partitions(const std::string& name, const std::vecto
     // directories prepared for this partition and the ones after it.
     for (size_t k = before; k < out.size(); ++k) (void)out[k].second->remove();
     out.erase(out.begin() + static_cast<std::ptrdiff_t>(before), out.end());
-    for (size_t j = i; j < partitions.size(); ++j) {
-      std::string left;
-      (void)remove_partition_dir(data_dir_ + "/" + partition_key(name, partitions[j]), &left);
-    }
+    for (size_t j = i; j < partitions.size(); ++j) discard_new_partition_dir(data_dir_, name, partitions[j]);
     return log.status();
   }
   // Every new directory's entry, before the caller commits the topic file.

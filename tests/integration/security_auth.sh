@@ -3,9 +3,10 @@
 # clients that send it (flag or $KREEK_AUTH_TOKEN_FILE) and refuses the rest
 # with one UNAUTHORIZED line, a closed connection and exit 77; a token file
 # others can read is refused at start; a --read-only-token-file token reads
-# (kconsume, ktopic list) and is refused every write with exit 77; a kzk-lite with a token admits only
-# brokers that have it (a wrong one stops the broker with exit 77), and a
-# 2-broker cluster with a token replicates (followers fetch with it).
+# (kconsume, ktopic list, group views) and is refused every write with exit
+# 77; a kzk-lite with a token admits only brokers that have it (a wrong one
+# stops the broker with exit 77), and a 2-broker cluster with a token
+# replicates (followers fetch with it).
 source "$(dirname "$0")/../lib/common.sh"
 source "$KREEK_SRC/tests/lib/cluster.sh"
 T=$TEST_TMP
