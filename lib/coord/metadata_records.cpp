@@ -2,6 +2,9 @@
 #include "coord/metadata_records.h"
 
 #include <limits>
+#include <optional>
+
+#include "base/json_int.h"
 
 namespace kreek::coord {
 namespace {
@@ -24,11 +27,9 @@ class Reader {
               int64_t max = std::numeric_limits<int64_t>::max()) {
     auto it = j_.find(key);
     if (it == j_.end() || !it->is_number_integer()) return fail(key, "an integer"), 0;
-    if (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX))
-      return fail(key, "in range"), 0;
-    int64_t v = it->get<int64_t>();
-    if (v < min || v > max) return fail(key, "in range"), 0;
-    return v;
+    std::optional<int64_t> v = json_int_in(*it, min, max);
+    if (!v) return fail(key, "in range"), 0;
+    return *v;
   }
   int32_t i32(const char* key, int32_t min = std::numeric_limits<int32_t>::min()) {
     return static_cast<int32_t>(i64(key, min, std::numeric_limits<int32_t>::max()));

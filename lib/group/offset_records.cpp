@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/json_int.h"
 #include "base/topic_name.h"
 #include "proto/partitioner.h"
 
@@ -44,10 +45,10 @@ struct Reader {
   bool int_in(const char* name, int64_t min, int64_t max, int64_t& out) {
     const Json* j = field(name);
     if (!j) return false;
-    if (j->is_number_unsigned() && j->get<uint64_t>() > static_cast<uint64_t>(max)) return bad(name);
-    if (!j->is_number_integer()) return bad(name);
-    out = j->get<int64_t>();
-    return (out >= min && out <= max) || bad(name);
+    std::optional<int64_t> v = json_int_in(*j, min, max);
+    if (!v) return bad(name);
+    out = *v;
+    return true;
   }
   bool str(const char* name, std::string& out) {
     const Json* j = field(name);

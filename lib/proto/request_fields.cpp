@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "base/json_int.h"
 #include "base/topic_name.h"
 #include "proto/wire.h"
 
@@ -28,19 +29,8 @@ Status read_int(const json& req, const char* field, int64_t min, int64_t max,
   out.reset();
   auto it = req.find(field);
   if (it == req.end() || it->is_null()) return Status::ok();
-  int64_t v = 0;
-  if (it->is_number_unsigned()) {
-    uint64_t u = it->get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      return invalid_request(int_range_message(field, min, max));
-    v = static_cast<int64_t>(u);
-  } else if (it->is_number_integer()) {
-    v = it->get<int64_t>();
-  } else {
-    return invalid_request(int_range_message(field, min, max));
-  }
-  if (v < min || v > max) return invalid_request(int_range_message(field, min, max));
-  out = v;
+  out = json_int_in(*it, min, max);
+  if (!out) return invalid_request(int_range_message(field, min, max));
   return Status::ok();
 }
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
+#include "base/json_int.h"
 #include "base/clock.h"
 #include "base/topic_name.h"
 #include "storage/compactor.h"
@@ -77,8 +78,9 @@ Result<bool> read_offset_checkpoint(const std::string& path, std::map<std::strin
   if (j.is_discarded() || !j.is_object() || !j.contains("version") || j["version"] != 1 || !j.contains("offsets") ||
       !j["offsets"].is_object())
     return false;
+  // An entry that is no int64 (a float, 2^64 - 1) is skipped like a missing one.
   for (const auto& [k, v] : j["offsets"].items())
-    if (v.is_number_integer()) (*out)[k] = v.get<int64_t>();
+    if (std::optional<int64_t> n = json_int_in(v)) (*out)[k] = *n;
   return true;
 }
 
@@ -87,11 +89,9 @@ Result<bool> read_offset_checkpoint(const std::string& path, std::map<std::strin
 // nlohmann's own get<int32_t>() of 1e70 would be undefined, and of 2^32 + 5
 // would wrap to 5.
 int64_t int_in_range(const json& v, const char* what, int64_t lo, int64_t hi) {
-  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi)) ||
-      v.get<int64_t>() < lo || v.get<int64_t>() > hi)
-    throw json::type_error::create(302, std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " +
-                                            std::to_string(hi) + "]", &v);
-  return v.get<int64_t>();
+  if (auto n = json_int_in(v, lo, hi)) return *n;
+  throw json::type_error::create(302, std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " +
+                                          std::to_string(hi) + "]", &v);
 }
 
 // Takes back a partition directory a failed creation prepared: kreek's files
