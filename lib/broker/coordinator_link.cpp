@@ -2,8 +2,10 @@
 #include "broker/coordinator_link.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "base/clock.h"
+#include "base/json_value.h"
 #include "base/log.h"
 #include "broker/link_auth.h"
 #include "coord/metadata_records.h"
@@ -15,6 +17,7 @@ using proto::Json;
 
 constexpr int64_t kMaxBackoffMs = 1000;
 constexpr int64_t kCallTimeoutMs = 10'000;
+constexpr int64_t kMaxHeartbeatMs = 600'000;  // kzk-lite's own bound on --heartbeat-interval-ms
 
 int64_t backoff_ms(int attempt) { return std::min<int64_t>(kMaxBackoffMs, int64_t{50} << std::min(attempt, 5)); }
 
@@ -117,15 +120,24 @@ void CoordinatorLink::do_register() {
       reconnect_timer_->start(backoff_ms(attempts_++), 0, [this] { do_register(); });
       return;
     }
+    std::optional<int64_t> epoch = json_member_int(*answer, "broker_epoch", 0);
+    if (!epoch) {
+      log::warn("register with coordinator " + current() + ": answer without a broker epoch: " +
+                answer->dump().substr(0, 200));
+      reconnect_timer_->start(backoff_ms(attempts_++), 0, [this] { do_register(); });
+      return;
+    }
     bool first = broker_epoch_ < 0 && !reachable_;
-    broker_epoch_ = answer->value("broker_epoch", int64_t{-1});
-    heartbeat_interval_ms_ = std::max<int64_t>(10, answer->value("heartbeat_interval_ms", int64_t{500}));
+    broker_epoch_ = *epoch;
+    // Bounded both ways: the broker heartbeats at this rate and waits 4x it.
+    heartbeat_interval_ms_ =
+        std::clamp<int64_t>(json_member_int(*answer, "heartbeat_interval_ms").value_or(500), 10, kMaxHeartbeatMs);
     reachable_ = true;
     attempts_ = 0;
     log::info("registered with coordinator " + current() + " as node " +
               std::to_string(config_.node.value()) + ", broker epoch " + std::to_string(broker_epoch_));
     heartbeat_timer_->start(0, heartbeat_interval_ms_, [this] { heartbeat(); });
-    if (first && events_.on_registered) events_.on_registered(answer->value("cluster_id", std::string()));
+    if (first && events_.on_registered) events_.on_registered(json_string_or(*answer, "cluster_id"));
   });
   if (!s.is_ok()) registering_ = false;
 }
@@ -157,7 +169,7 @@ void CoordinatorLink::heartbeat() {
     if (!reachable_) log::info("coordinator " + current() + " reachable again");
     reachable_ = true;
     attempts_ = 0;
-    if (want_shutdown_ && answer->value("shutdown_ready", false) && events_.on_shutdown_ready) {
+    if (want_shutdown_ && json_flag(*answer, "shutdown_ready") && events_.on_shutdown_ready) {
       want_shutdown_ = false;
       heartbeat_timer_->stop();
       events_.on_shutdown_ready();
@@ -190,7 +202,7 @@ void CoordinatorLink::call(Json request, std::function<void(Result<Json>)> done)
         st = Status(Code::kUnavailable, "the coordinator " + current() + " did not answer in time");
       return done(st);
     }
-    int64_t offset = answer->value("offset", int64_t{-1});
+    int64_t offset = json_member_int(*answer, "offset", -1).value_or(-1);
     // Answer once this broker's own image has the change, so a client that
     // created a topic here can use it here at once.
     when_applied(offset, [done, a = std::move(*answer)]() mutable { done(std::move(a)); });
@@ -231,7 +243,7 @@ void CoordinatorLink::on_poll_answer(Result<std::string_view> line) {
   // answer goes through parse_answer for its Status.
   Status s;
   nlohmann::json answer = line.is_ok() ? nlohmann::json::parse(*line, nullptr, false) : nlohmann::json();
-  if (line.is_ok() && answer.is_object() && answer.value("ok", false) == true) {
+  if (line.is_ok() && json_flag(answer, "ok")) {
     s = apply_poll(answer);
   } else {
     s = parse_answer(line).status();
@@ -260,12 +272,12 @@ Status CoordinatorLink::apply_poll(const nlohmann::json& answer) {
   if (records == answer.end() || !records->is_array())
     return Status(Code::kProtocol, "metadata_fetch answer without records");
   for (const nlohmann::json& r : *records) {
-    if (!r.is_object() || !r.contains("offset") || !r["offset"].is_number_integer() || !r.contains("record"))
+    std::optional<int64_t> offset = json_member_int(r, "offset", 0);
+    if (!offset || !r.contains("record"))
       return Status(Code::kProtocol, "metadata_fetch answer with a malformed record");
-    int64_t offset = r["offset"].get<int64_t>();
-    if (offset < image_.next_offset()) continue;
+    if (*offset < image_.next_offset()) continue;
     KREEK_ASSIGN_OR_RETURN(coord::Record rec, coord::record_from_json(r["record"]));
-    KREEK_RETURN_IF_ERROR(image_.apply(offset, rec));
+    KREEK_RETURN_IF_ERROR(image_.apply(*offset, rec));
   }
   if (image_.next_offset() != before && events_.on_metadata) events_.on_metadata(image_);
   run_applied_waiters();

@@ -2,8 +2,11 @@
 #include "broker/replica_fetcher.h"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 
 #include "base/clock.h"
+#include "base/json_value.h"
 #include "base/log.h"
 #include "broker/broker_context.h"
 #include "broker/coordinator_link.h"
@@ -27,7 +30,24 @@ constexpr int64_t kEpochRetryMs = 50;      // the leader has not applied our epo
 
 std::string where(const ReplicaFetcher::Key& k) { return k.first + "/" + std::to_string(k.second); }
 
+// The topic and partition a part of a leader's answer is about; nothing if it
+// names none (or a partition number out of range, which must not wrap onto
+// another partition).
+std::optional<ReplicaFetcher::Key> part_key(const json& p) {
+  if (!p.is_object() || !p.contains("topic") || !p["topic"].is_string()) return std::nullopt;
+  std::optional<int64_t> partition = json_member_int(p, "partition", 0, std::numeric_limits<int32_t>::max());
+  if (!partition) return std::nullopt;
+  return ReplicaFetcher::Key{p["topic"].get<std::string>(), static_cast<int32_t>(*partition)};
+}
+
 }  // namespace
+
+std::optional<storage::EpochEnd> decode_epoch_end(const nlohmann::json& part) {
+  std::optional<int64_t> epoch = json_member_int(part, "epoch", -1, std::numeric_limits<int32_t>::max());
+  std::optional<int64_t> end = json_member_int(part, "end_offset", -1);
+  if (!epoch || !end) return std::nullopt;
+  return storage::EpochEnd{LeaderEpoch(static_cast<int32_t>(*epoch)), Offset(*end)};
+}
 
 ReplicaFetcher::ReplicaFetcher(BrokerContext& ctx, NodeId leader, std::string address)
     : ctx_(ctx), leader_(leader), address_(std::move(address)) {
@@ -170,7 +190,7 @@ void ReplicaFetcher::send_offsets_for_epoch(const std::vector<Key>& keys) {
 
 void ReplicaFetcher::on_epochs(const std::string& line) {
   json answer = json::parse(line, nullptr, false);
-  if (answer.is_discarded() || !answer.value("ok", false) || !answer.contains("parts") || !answer["parts"].is_array()) {
+  if (answer.is_discarded() || !json_flag(answer, "ok") || !answer["parts"].is_array()) {
     log::warn("offsets_for_epoch from node " + std::to_string(leader_.value()) + ": unexpected answer " +
               line.substr(0, 200));
     for (auto& [key, part] : parts_)
@@ -178,20 +198,28 @@ void ReplicaFetcher::on_epochs(const std::string& line) {
     return;
   }
   for (const json& p : answer["parts"]) {
-    if (!p.is_object() || !p.contains("topic") || !p["topic"].is_string() || !p.contains("partition") ||
-        !p["partition"].is_number_integer())
-      continue;
-    Key key{p["topic"].get<std::string>(), p["partition"].get<int32_t>()};
+    std::optional<Key> key_of_part = part_key(p);
+    if (!key_of_part) continue;
+    const Key& key = *key_of_part;
     auto it = parts_.find(key);
     if (it == parts_.end() || it->second.phase != Phase::kTruncate) continue;
     if (p.contains("error")) {
-      std::string code = p["error"].value("code", "");
+      std::string code = json_string_or(p["error"], "code");
       retry_later(key, Phase::kTruncate, code == "UNKNOWN_LEADER_EPOCH" ? kEpochRetryMs : kRetryMs);
       continue;
     }
     storage::PartitionLog* log = ctx_.logs.log(key.first, PartitionId(key.second));
     if (log == nullptr) continue;
-    storage::EpochEnd leader_end{LeaderEpoch(p.value("epoch", -1)), Offset(p.value("end_offset", int64_t{-1}))};
+    std::optional<storage::EpochEnd> decoded = decode_epoch_end(p);
+    if (!decoded) {
+      // Read as "no common epoch", a part without its numbers would throw
+      // the replica's whole log away: ask again instead.
+      log::warn("offsets_for_epoch from node " + std::to_string(leader_.value()) + ": malformed part for " +
+                where(key) + ": " + p.dump().substr(0, 200));
+      retry_later(key, Phase::kTruncate, kRetryMs);
+      continue;
+    }
+    storage::EpochEnd leader_end = *decoded;
     Offset leo = log->log_end();
     repl::TruncationStep step = repl::truncation_step(
         leader_end, leo, [log](LeaderEpoch e) { return log->end_offset_for_epoch(e); });
@@ -274,7 +302,7 @@ int64_t ReplicaFetcher::on_fetch_header(const std::string& line) {
   bytes_.clear();
   json answer = json::parse(line, nullptr, false);
   if (answer.is_discarded() || !answer.is_object()) return -1;
-  if (!answer.value("ok", false)) {
+  if (!json_flag(answer, "ok")) {
     // The whole request was refused (the leader is starting, say): try again shortly.
     for (auto& [key, part] : parts_)
       if (part.phase == Phase::kFetch) retry_later(key, Phase::kFetch, kRetryMs);
@@ -283,13 +311,11 @@ int64_t ReplicaFetcher::on_fetch_header(const std::string& line) {
   if (!answer.contains("parts") || !answer["parts"].is_array()) return -1;
   int64_t total = 0;
   for (const json& p : answer["parts"]) {
-    if (!p.is_object() || !p.contains("topic") || !p["topic"].is_string() || !p.contains("partition") ||
-        !p["partition"].is_number_integer() || !p.contains("bytes") || !p["bytes"].is_number_integer())
-      return -1;
-    int64_t bytes = p["bytes"].get<int64_t>();
-    if (bytes < 0 || bytes > kFetchMaxBytes * 2) return -1;
-    total += bytes;
-    answer_.push_back(PartAnswer{{p["topic"].get<std::string>(), p["partition"].get<int32_t>()}, bytes, p});
+    std::optional<Key> key = part_key(p);
+    std::optional<int64_t> bytes = json_member_int(p, "bytes", 0, kFetchMaxBytes * 2);
+    if (!key || !bytes) return -1;
+    total += *bytes;
+    answer_.push_back(PartAnswer{*key, *bytes, p});
   }
   bytes_.reserve(static_cast<size_t>(total));
   return total;
@@ -314,9 +340,9 @@ void ReplicaFetcher::apply_part(const PartAnswer& a, std::string_view bytes) {
   if (log == nullptr) return;
   if (a.header.contains("error")) {
     const json& e = a.header["error"];
-    std::string code = e.is_object() ? e.value("code", "") : "";
+    std::string code = json_string_or(e, "code");
     if (code == "OFFSET_OUT_OF_RANGE") {
-      int64_t start = e.value("log_start", int64_t{-1});
+      int64_t start = json_member_int(e, "log_start", 0).value_or(-1);
       if (start >= 0 && log->log_end().value() < start) {
         // Retention removed what this replica lacks: start over at the leader's log start.
         log::warn("replica " + where(a.key) + " is behind node " + std::to_string(leader_.value()) +
@@ -346,7 +372,7 @@ void ReplicaFetcher::apply_part(const PartAnswer& a, std::string_view bytes) {
     if (log->config().flush_always()) ctx_.flusher->flush_partition(a.key.first, pid);
   }
   // A follower's high watermark: the leader's, as far as this replica has it.
-  Offset hw(std::min(a.header.value("hw", int64_t{0}), log->log_end().value()));
+  Offset hw(std::min(json_member_int(a.header, "hw", 0).value_or(0), log->log_end().value()));
   if (hw > log->high_watermark()) {
     log->set_high_watermark(hw);
     ctx_.replicas->note_high_watermark_moved();

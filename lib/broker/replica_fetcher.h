@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "base/strong_id.h"
 #include "net/net.h"
 #include "net/rpc_client.h"
+#include "storage/leader_epoch_cache.h"
 
 namespace kreek::broker {
 
@@ -84,5 +86,11 @@ class ReplicaFetcher {
   int64_t refused_logged_ms_ = INT64_MIN / 2;  // a refused auth token: logged every 10 s
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// One part of a leader's offsets_for_epoch answer: where its epoch ends; or
+// nothing when "epoch" or "end_offset" is missing or no integer of its range.
+// The follower then asks again: read as "no common epoch", such a part would
+// throw the replica's whole log away.
+std::optional<storage::EpochEnd> decode_epoch_end(const nlohmann::json& part);
 
 }  // namespace kreek::broker

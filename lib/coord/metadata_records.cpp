@@ -4,7 +4,7 @@
 #include <limits>
 #include <optional>
 
-#include "base/json_int.h"
+#include "base/json_value.h"
 
 namespace kreek::coord {
 namespace {
@@ -61,9 +61,9 @@ class Reader {
       a.isr = nodes_of(p, "isr");
       auto l = p.find("leader");
       if (l == p.end() || !l->is_number_integer()) return fail("leader", "an integer"), out;
-      int64_t v = l->get<int64_t>();
-      if (v < -1 || v > std::numeric_limits<int32_t>::max()) return fail("leader", "in range"), out;
-      a.leader = NodeId(static_cast<int32_t>(v));
+      std::optional<int64_t> v = json_int_in(*l, -1, std::numeric_limits<int32_t>::max());
+      if (!v) return fail("leader", "in range"), out;
+      a.leader = NodeId(static_cast<int32_t>(*v));
       out.push_back(std::move(a));
     }
     return out;

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "base/json_int.h"
+#include "base/json_value.h"
 #include "base/topic_name.h"
 #include "proto/partitioner.h"
 

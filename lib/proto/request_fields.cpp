@@ -3,7 +3,7 @@
 
 #include <limits>
 
-#include "base/json_int.h"
+#include "base/json_value.h"
 #include "base/topic_name.h"
 #include "proto/wire.h"
 

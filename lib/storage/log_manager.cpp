@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
-#include "base/json_int.h"
+#include "base/json_value.h"
 #include "base/clock.h"
 #include "base/topic_name.h"
 #include "storage/compactor.h"

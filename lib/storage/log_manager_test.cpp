@@ -191,13 +191,15 @@ TEST_SUITE("storage") {
     CHECK(ms < 1000);
   }
 
-  TEST_CASE("checkpoint files whose members have the wrong type are ignored, not thrown on") {
+  TEST_CASE("checkpoint files whose members have the wrong type or no int64 value are ignored, not thrown on") {
     TempDir t;
     { auto m = open_manager(t.path()); REQUIRE(m->create_topic("orders", 1, {})); }
     for (const char* name : {"recovery-point-offset-checkpoint", "replication-offset-checkpoint",
                              "cleaner-offset-checkpoint"}) {
       for (const char* text : {R"({"version":"1","offsets":{}})", R"({"version":[1],"offsets":{"orders-0":"x"}})",
-                               R"({"version":1,"offsets":{"orders-0":"x"},"tombstones":7})"}) {
+                               R"({"version":1,"offsets":{"orders-0":"x"},"tombstones":7})",
+                               R"({"version":1,"offsets":{"orders-0":18446744073709551615}})",
+                               R"({"version":1,"offsets":{"orders-0":1e300}})"}) {
         CAPTURE(name);
         CAPTURE(text);
         std::ofstream(t.path() + "/" + name) << text;
