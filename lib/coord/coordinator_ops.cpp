@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "base/base.h"
+#include "base/json_value.h"
 #include "base/random_id.h"
 #include "coord/coordinator_internal.h"
 #include "proto/request_fields.h"
@@ -280,9 +281,10 @@ void Coordinator::op_alter_partition(Request& r) {
     for (const auto& [k, v] : m->items()) {
       int32_t id = 0;
       auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), id);
-      if (ec != std::errc() || end != k.data() + k.size() || id < 0 || !v.is_number_integer())
+      std::optional<int64_t> epoch = json_int_in(v, 0);
+      if (ec != std::errc() || end != k.data() + k.size() || id < 0 || !epoch)
         return r.fail(invalid_request("\"member_epochs\" must be an object of node id -> broker epoch"));
-      req.member_epochs[id] = v.get<int64_t>();
+      req.member_epochs[id] = *epoch;
     }
   }
   req.partition = static_cast<int32_t>(partition);

@@ -3,7 +3,11 @@
 #include "coord/metadata_image.h"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <set>
+
+#include "base/json_value.h"
 
 namespace kreek::coord {
 namespace {
@@ -279,13 +283,16 @@ Result<MetadataImage> MetadataImage::from_json(const json& j) {
   const json* pid = field(j, "next_producer_id");
   const json* brokers = field(j, "brokers");
   const json* topics = field(j, "topics");
-  if (next == nullptr || !next->is_number_integer() || next->get<int64_t>() < 0 || pid == nullptr ||
-      !pid->is_number_integer() || brokers == nullptr || !brokers->is_array() || topics == nullptr ||
-      !topics->is_array())
+  // Offsets, epochs and producer ids are never negative (each is a record's
+  // offset or counts up from 0); json_int_in also keeps 2^64 - 1 from
+  // wrapping to -1 and 2^32 + 5 from wrapping to 5.
+  std::optional<int64_t> next_producer_id = pid == nullptr ? std::nullopt : json_int_in(*pid, 0);
+  if (next == nullptr || !json_int_in(*next, 0) || !next_producer_id || brokers == nullptr || !brokers->is_array() ||
+      topics == nullptr || !topics->is_array())
     return corrupt("metadata snapshot lacks next_offset, next_producer_id, brokers or topics");
 
   MetadataImage img;
-  img.next_producer_id_ = pid->get<int64_t>();
+  img.next_producer_id_ = *next_producer_id;
   if (const json* id = field(j, "cluster_id"); id != nullptr && id->is_string()) img.cluster_id_ = id->get<std::string>();
   for (const json& b : *brokers) {
     if (!b.is_object()) return corrupt("metadata snapshot: a broker is not an object");
@@ -296,12 +303,13 @@ Result<MetadataImage> MetadataImage::from_json(const json& j) {
     const json* epoch = field(b, "broker_epoch");
     const json* state = field(b, "state");
     const json* state_offset = field(b, "state_offset");
-    if (epoch == nullptr || !epoch->is_number_integer() || state == nullptr || !state->is_string() ||
-        state_offset == nullptr || !state_offset->is_number_integer())
+    std::optional<int64_t> broker_epoch = epoch == nullptr ? std::nullopt : json_int_in(*epoch, 0);
+    std::optional<int64_t> changed_at = state_offset == nullptr ? std::nullopt : json_int_in(*state_offset, 0);
+    if (!broker_epoch || state == nullptr || !state->is_string() || !changed_at)
       return corrupt("metadata snapshot: broker " + std::to_string(reg.node.value()) +
                      " lacks broker_epoch, state or state_offset");
     BrokerInfo info{reg.node, reg.incarnation, reg.data_dir_id, reg.addr, reg.rack,
-                    epoch->get<int64_t>(), BrokerState::kFenced, state_offset->get<int64_t>()};
+                    *broker_epoch, BrokerState::kFenced, *changed_at};
     std::string s = state->get<std::string>();
     if (s == "live") info.state = BrokerState::kLive;
     else if (s == "shutting_down") info.state = BrokerState::kShuttingDown;
@@ -320,11 +328,14 @@ Result<MetadataImage> MetadataImage::from_json(const json& j) {
       PartitionInfo p = from_assignment(create.partitions[i]);
       const json* le = field(parts[i], "leader_epoch");
       const json* pe = field(parts[i], "partition_epoch");
-      if (le == nullptr || !le->is_number_integer() || pe == nullptr || !pe->is_number_integer())
+      constexpr int64_t kMaxEpoch = std::numeric_limits<int32_t>::max();
+      std::optional<int64_t> leader_epoch = le == nullptr ? std::nullopt : json_int_in(*le, 0, kMaxEpoch);
+      std::optional<int64_t> partition_epoch = pe == nullptr ? std::nullopt : json_int_in(*pe, 0, kMaxEpoch);
+      if (!leader_epoch || !partition_epoch)
         return corrupt("metadata snapshot: topic \"" + create.name + "\" partition " +
                        std::to_string(i) + " lacks its epochs");
-      p.leader_epoch = LeaderEpoch(le->get<int32_t>());
-      p.partition_epoch = pe->get<int32_t>();
+      p.leader_epoch = LeaderEpoch(static_cast<int32_t>(*leader_epoch));
+      p.partition_epoch = static_cast<int32_t>(*partition_epoch);
       // The reassignment fields go through the partition_change decoder,
       // which reads them as optional.
       json change = parts[i];
