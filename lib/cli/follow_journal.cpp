@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/crc32c.h"
+#include "base/json_value.h"
 
 namespace kreek::cli {
 namespace {
@@ -30,8 +31,11 @@ void set_next(std::vector<std::pair<int32_t, int32_t>>& next, int32_t p, int32_t
   next.emplace_back(p, seq);
 }
 
-bool is_int(const json& v) { return v.is_number_integer(); }
-bool is_uint(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0); }
+bool is_int(const json& v) { return json_int_in(v).has_value(); }
+// Offsets, counts, ids: 0..INT64_MAX. 2^63 would wrap negative as an int64.
+bool is_uint(const json& v) { return json_int_in(v, 0).has_value(); }
+// Batch tags and a file's device and inode numbers: all of uint64.
+bool is_u64(const json& v) { return v.is_number_unsigned() || is_uint(v); }
 
 }  // namespace
 
@@ -111,8 +115,9 @@ Result<Journal> decode_journal(std::string_view text, const std::string& path) {
     if (auto b = e.find("b"); b != e.end()) {
       auto r = e.find("r");
       if (!b->is_array() || b->size() != 5 || r == e.end() || !r->is_array()) return bad("bad batch");
-      for (const auto& v : *b)
-        if (!is_uint(v)) return bad("bad batch");
+      if (!is_u64((*b)[0])) return bad("bad batch");
+      for (size_t i = 1; i < b->size(); ++i)
+        if (!is_uint((*b)[i])) return bad("bad batch");
       JournalBatch x;
       x.tag = (*b)[0].get<uint64_t>();
       int64_t p = (*b)[1].get<int64_t>(), seq = (*b)[2].get<int64_t>(), n = (*b)[3].get<int64_t>();
@@ -126,12 +131,15 @@ Result<Journal> decode_journal(std::string_view text, const std::string& path) {
       int64_t lines = 0;
       for (const auto& rv : *r) {
         if (!rv.is_array() || rv.size() != 6) return bad("bad run");
-        for (const auto& v : rv)
-          if (!is_uint(v)) return bad("bad run");
+        if (!is_u64(rv[0]) || !is_u64(rv[1])) return bad("bad run");
+        for (size_t i = 2; i < rv.size(); ++i)
+          if (!is_uint(rv[i])) return bad("bad run");
         JournalRun run{rv[0].get<uint64_t>(), rv[1].get<uint64_t>(), rv[2].get<int64_t>(),
                        rv[3].get<int64_t>(),  rv[4].get<int64_t>(),  rv[5].get<int64_t>()};
-        if (run.count < 1 || run.to - run.from < run.count - 1 || run.to <= run.from) return bad("bad run");
-        lines += run.count;
+        if (run.count < 1 || run.count > x.count || run.to - run.from < run.count - 1 || run.to <= run.from)
+          return bad("bad run");
+        lines += run.count;  // at most x.count runs of at most x.count lines: no overflow
+        if (lines > x.count) return bad("runs hold more lines than " + std::to_string(n));
         x.runs.push_back(run);
       }
       if (lines != x.count) return bad("runs hold " + std::to_string(lines) + " lines, not " + std::to_string(n));
@@ -139,7 +147,7 @@ Result<Journal> decode_journal(std::string_view text, const std::string& path) {
       set_next(j.next, x.partition, seq_add(x.first_seq, x.count));
       j.batches.push_back(std::move(x));
     } else if (auto a = e.find("a"); a != e.end()) {
-      if (!a->is_array() || a->size() != 3 || !is_uint((*a)[0]) || !is_int((*a)[1]) || !is_int((*a)[2]))
+      if (!a->is_array() || a->size() != 3 || !is_u64((*a)[0]) || !is_int((*a)[1]) || !is_int((*a)[2]))
         return bad("bad ack");
       auto it = by_tag.find((*a)[0].get<uint64_t>());
       if (it == by_tag.end()) return bad("ack of an unknown batch");
@@ -148,7 +156,7 @@ Result<Journal> decode_journal(std::string_view text, const std::string& path) {
       x.base = (*a)[1].get<int64_t>();
       x.ts = (*a)[2].get<int64_t>();
     } else if (auto xr = e.find("x"); xr != e.end()) {
-      if (!xr->is_array() || xr->size() != 1 || !is_uint((*xr)[0])) return bad("bad release");
+      if (!xr->is_array() || xr->size() != 1 || !is_u64((*xr)[0])) return bad("bad release");
       auto it = by_tag.find((*xr)[0].get<uint64_t>());
       if (it == by_tag.end()) return bad("release of an unknown batch");
       JournalBatch& gone = j.batches[it->second];

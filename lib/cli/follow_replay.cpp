@@ -61,6 +61,10 @@ int open_by_identity(const std::string& path, uint64_t dev, uint64_t ino) {
 }
 
 bool pread_all(int fd, int64_t from, int64_t to, std::string& out) {
+  // Sized by the file before the buffer: a damaged journal naming byte 10^15
+  // is a file too short, not an allocation that throws.
+  struct stat st;
+  if (from < 0 || to < from || ::fstat(fd, &st) != 0 || to > st.st_size) return false;
   out.resize(static_cast<size_t>(to - from));
   for (int64_t done = 0; done < to - from;) {
     ssize_t n = ::pread(fd, out.data() + done, static_cast<size_t>(to - from - done), from + done);

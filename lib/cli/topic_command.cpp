@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
+#include "base/json_value.h"
 #include "cli/rebalance_plan.h"
 #include "cli/text_table.h"
 #include "client/client.h"
@@ -167,19 +169,25 @@ Result<RebalancePlan> make_plan(client::Cluster& cluster) {
   KREEK_ASSIGN_OR_RETURN(proto::Json described, client::describe_cluster(cluster));
   std::vector<PlanBroker> live;
   for (const auto& b : described.value("brokers", proto::Json::array()))
-    if (b.is_object() && b.value("state", std::string()) == "live" && b.value("node", proto::Json()).is_number_integer())
-      live.push_back(PlanBroker{NodeId(b["node"].get<int32_t>()), b.value("rack", std::string())});
+    if (std::optional<int64_t> node = json_member_int(b, "node", 0, INT32_MAX);
+        node && json_string_or(b, "state") == "live")
+      live.push_back(PlanBroker{NodeId(static_cast<int32_t>(*node)), json_string_or(b, "rack")});
   if (live.empty()) return Status(Code::kUnavailable, "no live broker to place replicas on");
   KREEK_ASSIGN_OR_RETURN(proto::Json meta, cluster.call({{"op", "metadata"}}));
   std::vector<PlanPartition> parts;
   for (const auto& t : meta.value("topics", proto::Json::array())) {
     if (!t.is_object() || !t.contains("partitions")) continue;
     for (const auto& p : t["partitions"]) {
-      PlanPartition pp{t.value("topic", std::string()), p.value("partition", 0), {}};
+      // Numbers that do not fit are skipped: wrapped, they would name
+      // another partition or broker in the plan --execute carries out.
+      std::optional<int64_t> partition = json_member_int(p, "partition", 0, INT32_MAX);
+      if (!partition) continue;
+      PlanPartition pp{json_string_or(t, "topic"), static_cast<int32_t>(*partition), {}};
       auto removing = p.value("removing", proto::Json::array());
       for (const auto& n : p.value("replicas", proto::Json::array())) {
-        if (!n.is_number_integer() || std::find(removing.begin(), removing.end(), n) != removing.end()) continue;
-        pp.replicas.push_back(NodeId(n.get<int32_t>()));
+        std::optional<int64_t> node = json_int_in(n, 0, INT32_MAX);
+        if (!node || std::find(removing.begin(), removing.end(), n) != removing.end()) continue;
+        pp.replicas.push_back(NodeId(static_cast<int32_t>(*node)));
       }
       if (!pp.replicas.empty()) parts.push_back(std::move(pp));
     }

@@ -2,6 +2,9 @@
 #include "cli/topic_more.h"
 
 #include <cstdio>
+#include <optional>
+
+#include "base/json_value.h"
 
 #include "cli/common.h"
 #include "proto/partitioner.h"
@@ -62,7 +65,8 @@ Status run_metrics(client::Cluster& cluster, const std::string& broker, bool jso
       KREEK_ASSIGN_OR_RETURN(proto::Json d, cluster.call({{"op", "describe_cluster"}}));
       addr.clear();
       for (const auto& b : d.value("brokers", proto::Json::array()))
-        if (b.is_object() && std::to_string(b.value("node", -1)) == broker) addr = b.value("addr", std::string());
+        if (std::optional<int64_t> node = json_member_int(b, "node", 0, INT32_MAX); node && std::to_string(*node) == broker)
+          addr = json_string_or(b, "addr");
       if (addr.empty()) return Status(Code::kNotFound, "no broker with node id " + broker + " in the cluster");
     }
     KREEK_ASSIGN_OR_RETURN(client::BrokerConnection * conn, cluster.connection(addr));

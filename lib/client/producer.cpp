@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "base/clock.h"
+#include "base/json_value.h"
 #include "client/interrupt.h"
 #include "client/reply.h"
 #include "proto/message.h"
@@ -23,15 +24,17 @@ constexpr int64_t kEnvelopeSlack = 1024;
 // A batch buffer smaller than this is swapped for a recycled, already grown one.
 constexpr size_t kReuseBytes = 4096;
 
+// config[key] as a positive integer (a JSON number or a string of digits), or
+// `fallback`.
 int64_t config_int(const proto::Json& config, const char* key, int64_t fallback) {
   auto it = config.find(key);
   if (it == config.end()) return fallback;
-  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_number_integer()) return json_int_in(*it, 1).value_or(fallback);
   if (it->is_string()) {
     const std::string& s = it->get_ref<const std::string&>();
     char* end = nullptr;
     long long v = std::strtoll(s.c_str(), &end, 10);
-    if (end != s.c_str() && *end == '\0') return v;
+    if (end != s.c_str() && *end == '\0' && v >= 1) return v;
   }
   return fallback;
 }
@@ -396,7 +399,7 @@ void Producer::handle_response(Link& link, std::string_view line) {
     if (options_.on_delivery) {
       auto field = [&](const char* name) -> int64_t {
         auto it = r->find(name);
-        return it != r->end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+        return it != r->end() ? json_int_in(*it, 0).value_or(-1) : -1;
       };
       report(req.partition, req.tags, field("base"), field("ts"), Status::ok());
     }
