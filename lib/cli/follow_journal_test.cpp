@@ -114,6 +114,15 @@ TEST_SUITE("cli") {
     CHECK(decode(head + "{\"x\":[4]}\n").code() == Code::kCorrupt);
     CHECK(decode(head + "{\"q\":1}\n").code() == Code::kCorrupt);
     CHECK(decode(head + "{\"b\":[0,0,0,1,0],\"r\":[[1,2,1,5,5,1]]}\n").code() == Code::kCorrupt);  // empty run
+    // Numbers that do not fit an int64 would wrap negative: 2^63 as a run's start.
+    CHECK(decode(head + "{\"b\":[0,0,0,1,0],\"r\":[[1,2,1,9223372036854775808,5,1]]}\n").code() == Code::kCorrupt);
+    CHECK(decode("{\"pid\":18446744073709551615,\"pepoch\":0}\n").code() == Code::kCorrupt);
+    CHECK(decode(head + "{\"b\":[0,0,0,1,0],\"r\":[[1,2,1,0,5,1.0]]}\n").code() == Code::kCorrupt);
+    // Runs holding more lines than their batch, however large each count.
+    CHECK(decode(head + "{\"b\":[0,0,0,1,0],\"r\":[[1,2,1,0,5,9223372036854775807]]}\n").code() == Code::kCorrupt);
+    // Tags, devices and inodes are uint64 and may use all of it.
+    CHECK(decode(head + "{\"b\":[18446744073709551615,0,0,1,0],\"r\":[[18446744073709551615,"
+                        "18446744073709551615,1,0,5,1]]}\n").is_ok());
     std::string b = cli::encode_journal_batch(batch(0, 0, 0, 1));
     CHECK(decode(head + b + b).code() == Code::kCorrupt);  // the same batch twice
     std::string flipped = head + b;
@@ -245,6 +254,13 @@ TEST_SUITE("cli") {
       st.pid = -1;
       CHECK(!cli::plan_resume(dir + "/s", st, &why).has_value());
       CHECK(why.find("producer id") != std::string::npos);
+    }
+    SUBCASE("a journal naming bytes far past the file's end: the file is too short, nothing is allocated") {
+      a.runs = {{dev, ino, 2, 3, 6, 1}, {dev, ino, 4, 9, int64_t{1} << 50, 1}};
+      j.batches = {b, a};
+      REQUIRE(write_file_atomically(dir + "/s.inflight", cli::encode_journal(j)).is_ok());
+      CHECK(!cli::plan_resume(dir + "/s", st, &why).has_value());
+      CHECK_MESSAGE(why.find("shorter than its journaled lines") != std::string::npos, why);
     }
     SUBCASE("no journal: no plan") {
       std::filesystem::remove(dir + "/s.inflight");

@@ -181,6 +181,27 @@ TEST_SUITE("coord") {
     CHECK((*log)->image().to_json() == image_of(records, records.size()).to_json());
   }
 
+  TEST_CASE("a snapshot whose numbers are floats, negative or wrap is refused as corrupt") {
+    auto records = history();
+    nlohmann::json good = image_of(records, records.size()).to_json();
+    REQUIRE(MetadataImage::from_json(good).is_ok());
+    auto with = [&](auto change) {
+      nlohmann::json j = good;
+      change(j);
+      return MetadataImage::from_json(j).status().code();
+    };
+    const nlohmann::json wraps_to_minus_one = 18446744073709551615ull;
+    CHECK(with([&](nlohmann::json& j) { j["next_producer_id"] = wraps_to_minus_one; }) == Code::kCorrupt);
+    CHECK(with([](nlohmann::json& j) { j["next_producer_id"] = -5; }) == Code::kCorrupt);
+    CHECK(with([](nlohmann::json& j) { j["next_offset"] = 1.5; }) == Code::kCorrupt);
+    CHECK(with([&](nlohmann::json& j) { j["brokers"][0]["broker_epoch"] = wraps_to_minus_one; }) == Code::kCorrupt);
+    CHECK(with([](nlohmann::json& j) { j["brokers"][0]["state_offset"] = 1e300; }) == Code::kCorrupt);
+    CHECK(with([](nlohmann::json& j) { j["topics"][0]["partitions"][0]["leader_epoch"] = 4294967301ll; }) ==
+          Code::kCorrupt);  // would wrap to epoch 5
+    CHECK(with([](nlohmann::json& j) { j["topics"][0]["partitions"][0]["partition_epoch"] = -1; }) ==
+          Code::kCorrupt);
+  }
+
   TEST_CASE("a crash between writing a snapshot and restarting the log loses nothing") {
     TempDir d;
     auto records = history();
