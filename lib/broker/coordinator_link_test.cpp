@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <functional>
 
 #include "base/clock.h"
@@ -124,6 +125,48 @@ TEST_SUITE("broker cluster") {
     CHECK(run_steps(*f.loop, std::move(steps)) == 2);
     first.stop();
     second.stop();
+  }
+
+  TEST_CASE("answers the link cannot use are asked again, never thrown on or wrapped") {
+    // A scripted coordinator: registration answers without a usable broker
+    // epoch (a string, 2^64 - 1 that would wrap to -1, a float), then one
+    // that is fine but for its float interval and numeric cluster id; every
+    // metadata_fetch answer is malformed.
+    Fixture f;
+    const std::vector<std::string> register_answers = {
+        R"({"ok":true,"broker_epoch":"seven","heartbeat_interval_ms":20})",
+        R"({"ok":true,"broker_epoch":18446744073709551615,"heartbeat_interval_ms":20})",
+        R"({"ok":true,"broker_epoch":1e300})",
+        R"({"ok":true,"broker_epoch":3,"heartbeat_interval_ms":1e300,"cluster_id":5})"};
+    const std::vector<std::string> poll_answers = {R"({"ok":"yes","records":[]})",
+                                                   R"({"ok":true,"records":[{"offset":1.5,"record":{}}]})",
+                                                   R"({"ok":true,"records":[{"offset":18446744073709551615,"record":{}}]})",
+                                                   R"([1,2,3])"};
+    size_t registers = 0, polls = 0;
+    net::ConnectionHandler h;
+    h.on_line = [&](net::Connection&, std::string_view line, net::ResponseSlot slot) {
+      std::string op = nlohmann::json::parse(line).value("op", "");
+      if (op == "register_broker") return slot.complete(register_answers[std::min(registers++, size_t{3})] + "\n");
+      if (op == "metadata_fetch") return slot.complete(poll_answers[polls++ % poll_answers.size()] + "\n");
+      slot.complete(R"({"ok":true,"shutdown_ready":"yes"})" "\n");  // heartbeats
+    };
+    auto server = f.loop->listen("127.0.0.1:0", {}, h);
+    REQUIRE(server.is_ok());
+    std::string cluster_id = "unset";
+    CoordinatorLink link(*f.loop,
+                         CoordinatorLinkConfig{{(*server)->address()}, NodeId(1), "127.0.0.1:19091", "", "dir-1", "inc", 200},
+                         {.on_registered = [&](const std::string& id) { cluster_id = id; }});
+    link.start();
+    std::vector<Step> steps{
+        {[&] { return link.is_registered() && polls >= 2 * poll_answers.size(); },
+         [&] {
+           CHECK(registers == 4);  // each unusable answer asked again
+           CHECK(cluster_id.empty());
+           CHECK(link.image().next_offset() == 0);  // nothing applied from the malformed polls
+         }},
+    };
+    CHECK(run_steps(*f.loop, std::move(steps), 30'000) == 1);
+    link.stop();
   }
 
   TEST_CASE("the link rides out a coordinator restart and catches up") {
