@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "base/json_value.h"
 #include "base/log.h"
 #include "base/topic_name.h"
 #include "broker/broker_context.h"
@@ -173,7 +174,7 @@ void admin_metadata(BrokerContext& ctx, const json& req, AsyncDone done) {
   // Topics to create first: named, missing, and auto_create asked and allowed.
   std::vector<std::string> missing;
   auto names = req.find("topics");
-  if (ctx.coordinator != nullptr && ctx.config.auto_create && req.value("auto_create", false) == true &&
+  if (ctx.coordinator != nullptr && ctx.config.auto_create && json_flag(req, "auto_create") &&
       names != req.end() && names->is_array())
     for (const json& n : *names)
       if (n.is_string() && is_valid_topic_name(n.get<std::string>()) && ctx.logs.topic(n.get<std::string>()) == nullptr)

@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "base/json_value.h"
-
 #include "cli/common.h"
 #include "proto/partitioner.h"
 
@@ -65,7 +64,8 @@ Status run_metrics(client::Cluster& cluster, const std::string& broker, bool jso
       KREEK_ASSIGN_OR_RETURN(proto::Json d, cluster.call({{"op", "describe_cluster"}}));
       addr.clear();
       for (const auto& b : d.value("brokers", proto::Json::array()))
-        if (std::optional<int64_t> node = json_member_int(b, "node", 0, INT32_MAX); node && std::to_string(*node) == broker)
+        if (std::optional<int64_t> node = json_member_int(b, "node", 0, INT32_MAX);
+            node && std::to_string(*node) == broker)
           addr = json_string_or(b, "addr");
       if (addr.empty()) return Status(Code::kNotFound, "no broker with node id " + broker + " in the cluster");
     }
@@ -82,9 +82,10 @@ std::string metrics_text(const proto::Json& answer) {
   std::string out;
   for (const auto& f : answer.value("metrics", proto::Json::array())) {
     if (!f.is_object()) continue;
-    std::string name = f.value("name", std::string());
-    bool histogram = f.value("type", std::string()) == "histogram";
+    std::string name = json_string_or(f, "name");
+    bool histogram = json_string_or(f, "type") == "histogram";
     for (const auto& s : f.value("samples", proto::Json::array())) {
+      if (!s.is_object()) continue;
       std::string line = name + labels_text(s.value("labels", proto::Json::object()));
       if (histogram) {
         line += " count=" + s.value("count", proto::Json(0)).dump() + " p50=" + ms(s.value("p50", proto::Json())) +

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "base/json_value.h"
 #include "client/consumer.h"
 #include "client/json_field.h"
 
@@ -50,7 +51,7 @@ Result<proto::Json> list_groups(Cluster& cluster, std::vector<Status>* missed) {
   auto described = cluster.call({{"op", "describe_cluster"}});
   if (described.is_ok()) {
     for (const auto& b : described->value("brokers", proto::Json::array()))
-      if (b.is_object() && b.value("state", std::string("live")) == "live" && b.contains("addr") &&
+      if (b.is_object() && json_string_or(b, "state", "live") == "live" && b.contains("addr") &&
           b["addr"].is_string())
         addrs.push_back(b["addr"].get<std::string>());
   }
@@ -91,6 +92,7 @@ Result<GroupDescription> describe_group(Cluster& cluster, const std::string& gro
   std::set<std::string> topics;
   const proto::Json members = d.value("members", proto::Json::array());
   for (const auto& m : members) {
+    if (!m.is_object()) return Status(Code::kProtocol, "malformed describe_group response: a member is not an object");
     KREEK_ASSIGN_OR_RETURN(PartitionSet a, parse_assignment(m.value("assignment", proto::Json()), "describe_group response"));
     for (const auto& tp : a) {
       holder[tp] = &m;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "base/clock.h"
+#include "base/json_value.h"
 #include "client/interrupt.h"
 
 namespace kreek::client {
@@ -151,11 +152,12 @@ Status GroupConsumer::poll(RecordSink& sink, bool& stopped) {
 
 Result<bool> GroupConsumer::settled() {
   KREEK_ASSIGN_OR_RETURN(proto::Json d, member_.call({{"op", "describe_group"}, {"group", options_.member.group}}));
-  if (d.value("state", std::string()) != "Stable") return false;
+  if (json_string_or(d, "state") != "Stable") return false;
   if (!d.contains("generation") || d["generation"] != member_.generation()) return false;
   PartitionSet owned_by_all;
   for (const auto& m : d.value("members", proto::Json::array())) {
-    KREEK_ASSIGN_OR_RETURN(PartitionSet a, parse_assignment(m.value("assignment", proto::Json()), "describe_group response"));
+    proto::Json assignment = m.is_object() ? m.value("assignment", proto::Json()) : proto::Json();
+    KREEK_ASSIGN_OR_RETURN(PartitionSet a, parse_assignment(assignment, "describe_group response"));
     owned_by_all.insert(a.begin(), a.end());
   }
   for (const auto& t : options_.member.topics) {
