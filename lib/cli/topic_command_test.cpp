@@ -1,6 +1,7 @@
 // ktopic's command line: the common flags parse before and after a command,
 // and topic names are checked before any broker is asked.
 #include "cli/topic_command.h"
+#include "cli/topic_more.h"
 
 #include "client/admin.h"
 
@@ -86,6 +87,16 @@ TEST_SUITE("cli") {
       CHECK_NOTHROW(cli::cluster_text(d));
     }
     CHECK(cli::describe_text(proto::Json::parse(R"({"topic":7})")).rfind("topic 7  partitions 0\n", 0) == 0);
+  }
+
+  TEST_CASE("metrics text prints odd answers instead of throwing") {
+    for (const char* odd : {R"({"metrics":[{"name":7,"type":["histogram"],"samples":[1,"x",null]}]})",
+                            R"({"metrics":[{"name":"m","samples":[{"labels":"x","value":"v"}]}]})",
+                            R"({"metrics":"none"})", R"({"metrics":[null,3]})"}) {
+      CAPTURE(odd);
+      CHECK_NOTHROW(cli::metrics_text(proto::Json::parse(odd)));
+    }
+    CHECK(cli::metrics_text(proto::Json::parse(R"({"metrics":[{"name":"m","samples":[{"value":3}]}]})")) == "m 3\n");
   }
 
   TEST_CASE("describe takes each leader's log fields and shows - without a leader") {
