@@ -15,6 +15,7 @@
 // could be replayed alone.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -68,12 +69,22 @@ struct Dirs {
     fs::remove_all(elsewhere, ec);
   }
 
-  // `work` as `pristine` was, with `file` holding `bytes`.
+  // `work` as `pristine` was, with `file` holding `bytes`. A failure is
+  // tried again, then reported and fatal: the copy once failed after 770,000
+  // inputs, and the input it stopped at ran cleanly when replayed alone.
   void reset(const std::string& file, std::string_view bytes) {
     std::error_code ec;
-    fs::remove_all(work, ec);
-    fs::copy(pristine, work, fs::copy_options::recursive, ec);
-    must(!ec);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      ec.clear();
+      fs::remove_all(work, ec);
+      if (!ec) fs::copy(pristine, work, fs::copy_options::recursive, ec);
+      if (!ec) break;
+    }
+    if (ec) {
+      std::fprintf(stderr, "fuzz_data_dir: cannot copy %s to %s: %s\n", pristine.c_str(), work.c_str(),
+                   ec.message().c_str());
+      abort();
+    }
     std::ofstream(work + "/" + file, std::ios::trunc | std::ios::binary)
         .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
