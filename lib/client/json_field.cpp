@@ -1,8 +1,9 @@
 // int_field: type and range checks before any conversion.
 #include "client/json_field.h"
 
-#include <limits>
 #include <string>
+
+#include "base/json_value.h"
 
 namespace kreek::client {
 
@@ -22,19 +23,10 @@ Result<int64_t> int_field(const proto::Json& j, std::string_view what, const cha
     if (fallback) return *fallback;
     return bad("is missing");
   }
-  const std::string range = "is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
   // Only integers convert: a float (even 3.0) or a string is refused before any cast.
-  if (it->is_number_unsigned()) {
-    const uint64_t u = it->get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) || static_cast<int64_t>(u) > hi ||
-        static_cast<int64_t>(u) < lo)
-      return bad(range);
-    return static_cast<int64_t>(u);
-  }
-  if (!it->is_number_integer()) return bad(range);
-  const int64_t v = it->get<int64_t>();
-  if (v < lo || v > hi) return bad(range);
-  return v;
+  std::optional<int64_t> v = json_int_in(*it, lo, hi);
+  if (!v) return bad("is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return *v;
 }
 
 }  // namespace kreek::client

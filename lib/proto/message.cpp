@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "base/crc32c.h"
+#include "base/json_value.h"
 
 namespace kreek::proto {
 namespace {
@@ -39,18 +40,6 @@ Status malformed(std::string_view what, std::string_view detail) {
   m += ": ";
   m += detail;
   return Status(Code::kProtocol, std::move(m));
-}
-
-// Integer member `key` of object `o` in int64 range; nullopt if absent or not one.
-std::optional<int64_t> get_i64(const Json& o, const char* key) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->is_number_integer()) return std::nullopt;
-  if (it->is_number_unsigned()) {
-    const uint64_t u = it->get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-    return static_cast<int64_t>(u);
-  }
-  return it->get<int64_t>();
 }
 
 }  // namespace
@@ -215,7 +204,7 @@ Result<std::vector<FetchPart>> parse_fetch_header(const Json& response) {
     auto topic = p.find("topic");
     if (topic == p.end() || !topic->is_string()) return malformed("fetch response", "part without \"topic\"");
     part.topic = topic->get<std::string>();
-    auto partition = get_i64(p, "partition");
+    auto partition = json_member_int(p, "partition");
     if (!partition || *partition < 0 || *partition > std::numeric_limits<int32_t>::max())
       return malformed("fetch response", "part without \"partition\"");
     part.partition = static_cast<int32_t>(*partition);
@@ -226,18 +215,18 @@ Result<std::vector<FetchPart>> parse_fetch_header(const Json& response) {
       part.error_json = *err;
     }
     const bool has_error = !part.error.is_ok();
-    auto bytes = get_i64(p, "bytes");
+    auto bytes = json_member_int(p, "bytes");
     if ((!bytes && !has_error) || (bytes && *bytes < 0))
       return malformed("fetch response", "part without \"bytes\"");
     part.bytes = bytes.value_or(0);
-    auto hw = get_i64(p, "hw");
-    auto log_start = get_i64(p, "log_start");
+    auto hw = json_member_int(p, "hw");
+    auto log_start = json_member_int(p, "log_start");
     if (!has_error && (!hw || !log_start))
       return malformed("fetch response", "part without \"hw\" or \"log_start\"");
     part.hw = hw.value_or(-1);
     part.log_start = log_start.value_or(-1);
     if (p.contains("next")) {
-      auto next = get_i64(p, "next");
+      auto next = json_member_int(p, "next");
       if (!next || *next < 0 || part.bytes != 0) return malformed("fetch response", "part with a bad \"next\"");
       part.next = *next;
     }

@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
-#include "base/json_value.h"
 #include "base/clock.h"
+#include "base/json_value.h"
 #include "base/topic_name.h"
 #include "storage/compactor.h"
 #include "storage/data_dir.h"
@@ -262,7 +262,7 @@ Result<std::unique_ptr<LogManager>> LogManager::open(std::string data_dir, LogCo
         if (!j.contains(field) || !j[field].is_object()) continue;
         auto& into = std::string_view(field) == "offsets" ? cleaned : tombstones;
         for (const auto& [k, v] : j[field].items())
-          if (v.is_number_integer()) into[k] = v.get<int64_t>();
+          if (std::optional<int64_t> n = json_int_in(v)) into[k] = *n;
       }
     }
   }
