@@ -99,9 +99,7 @@ constexpr int64_t kMaxFuzzedPartitions = 64;
 
 bool makes_too_many_partitions(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("partitions") || !j["partitions"].is_number_integer()) return false;
-  auto n = kreek::json_int_in(j["partitions"]);
-  return n && *n > kMaxFuzzedPartitions && *n <= kreek::kMaxPartitions;
+  return json_member_int(j, "partitions", kMaxFuzzedPartitions + 1, kMaxPartitions).has_value();
 }
 
 }  // namespace
