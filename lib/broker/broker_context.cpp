@@ -23,14 +23,18 @@ void WarnLimiter::flush() {
   suppressed_ = 0;
 }
 
-void WarnLimiter::warn(std::string_view message, log::Level level) {
+bool WarnLimiter::admit(log::Level level) {
   flush();
   if (in_window_ < kPerSecond) {
     ++in_window_;
-    log::write(level, message);
-  } else {
-    ++suppressed_;
+    return log::enabled(level);
   }
+  ++suppressed_;
+  return false;
+}
+
+void WarnLimiter::warn(std::string_view message, log::Level level) {
+  if (admit(level)) log::write(level, message);
 }
 
 BrokerContext::BrokerContext(const BrokerConfig& config, storage::LogManager& logs,
@@ -121,8 +125,10 @@ void BrokerContext::reject(const Request& req, Reply& reply, const Status& statu
   if (!req.op.empty()) what = std::string(req.op);
   if (c == Code::kInvalidRequest || c == Code::kCorrupt || c == Code::kMessageTooLarge ||
       c == Code::kProtocol) {
-    std::string from = req.peer.empty() ? std::string() : " from " + std::string(req.peer);
-    warnings.warn("bad " + what + from + ": " + status.to_string() + ": " + log::sample(req.line));
+    warnings.warn_lazily([&] {
+      std::string from = req.peer.empty() ? std::string() : " from " + std::string(req.peer);
+      return "bad " + what + from + ": " + status.to_string() + ": " + log::sample(req.line);
+    });
   } else if (log::enabled(log::Level::kDebug)) {
     log::debug(what + " failed: " + status.to_string());
   }

@@ -46,11 +46,21 @@ class WarnLimiter {
   // At `level` (warn, or error for failures that may repeat per request,
   // such as appends on a full disk).
   void warn(std::string_view message, log::Level level = log::Level::kWarn);
+  // As warn, but builds the message only when it will be logged: past the
+  // limit, each of a flood of bad requests costs a counter, not a formatted
+  // line that is thrown away.
+  template <typename MakeMessage>
+  void warn_lazily(MakeMessage&& make_message, log::Level level = log::Level::kWarn) {
+    if (admit(level)) log::write(level, make_message());
+  }
   // Logs the count of warnings dropped in a finished window (call periodically,
   // so the summary does not wait for the next bad request).
   void flush();
 
  private:
+  // Whether a warning at `level` is logged now; one past the limit is counted.
+  bool admit(log::Level level);
+
   int64_t window_start_ms_ = 0;
   int in_window_ = 0;
   int64_t suppressed_ = 0;

@@ -189,7 +189,7 @@ class BrokerProcess {
 
   // An unauthenticated connection: its one answer, then the connection closes.
   void refuse(net::Connection& c, net::ResponseSlot slot, const std::string& refusal, const std::string& why) {
-    ctx_.warnings.warn("refused connection from " + c.peer() + ": " + why);
+    ctx_.warnings.warn_lazily([&] { return "refused connection from " + c.peer() + ": " + why; });
     slot.complete(refusal);
     c.close();
   }

@@ -235,7 +235,8 @@ void handle_produce(BrokerContext& ctx, const Request& req, const proto::JsonSca
   if (!appended.is_ok()) {
     if (appended.status().code() == Code::kIoError)
       // Rate-limited: a full disk fails every produce, and the log is on a disk too.
-      ctx.warnings.warn("append " + where(topic, pid) + ": " + appended.status().message(), log::Level::kError);
+      ctx.warnings.warn_lazily([&] { return "append " + where(topic, pid) + ": " + appended.status().message(); },
+                               log::Level::kError);
     return fail(appended.status());
   }
   TopicStats& traffic = ctx.metrics.topic(topic);

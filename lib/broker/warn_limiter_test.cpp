@@ -35,4 +35,33 @@ TEST_SUITE("broker") {
     CHECK(count(out, " error append t/0") == broker::WarnLimiter::kPerSecond);
     CHECK(count(out, "\n") == broker::WarnLimiter::kPerSecond);
   }
+
+  TEST_CASE("a warning past the limit, or below the log level, is never formatted") {
+    log::Level saved = log::level();
+    log::set_level(log::Level::kInfo);
+    broker::WarnLimiter limiter;
+    int built = 0;
+    std::string out = captured_stderr([&] {
+      for (int i = 0; i < 1000; ++i)
+        limiter.warn_lazily([&] {
+          ++built;
+          return std::string("bad produce from 127.0.0.1:1: invalid JSON");
+        });
+    });
+    CHECK(built == broker::WarnLimiter::kPerSecond);
+    CHECK(count(out, " warn bad produce") == broker::WarnLimiter::kPerSecond);
+
+    log::set_level(log::Level::kError);
+    broker::WarnLimiter quiet;
+    built = 0;
+    out = captured_stderr([&] {
+      quiet.warn_lazily([&] {
+        ++built;
+        return std::string("bad hello");
+      });
+    });
+    log::set_level(saved);
+    CHECK(built == 0);
+    CHECK(out.empty());
+  }
 }
