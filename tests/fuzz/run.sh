@@ -7,6 +7,7 @@
 # $FUZZ_BUILD/artifacts/; the exit status is non-zero if any target failed.
 #   FUZZ_SECONDS=600 bash tests/fuzz/run.sh
 #   FUZZ_TARGETS="fuzz_batch" bash tests/fuzz/run.sh -runs=10000000
+# FUZZ_ASAN_OPTIONS adds to the ASan options (see tests/fuzz/README).
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${FUZZ_BUILD:-$SRC/build-fuzz}
@@ -35,7 +36,8 @@ for t in $TARGETS; do
     fuzz_request_line | fuzz_coord_request) leaks=0 ;;
     *) leaks=1 ;;
   esac
-  ASAN_OPTIONS=detect_leaks=$leaks:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ASAN_OPTIONS=detect_leaks=$leaks:allocator_may_return_null=1${FUZZ_ASAN_OPTIONS:+:$FUZZ_ASAN_OPTIONS} \
+    UBSAN_OPTIONS=print_stacktrace=1 \
     nice -n 19 "$bin" -max_total_time="$SECONDS_EACH" -max_len="$max_len" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" \
     "$@" "$work" "$SRC/tests/fuzz/corpus/$t" 2>"$BUILD/$t.log"
