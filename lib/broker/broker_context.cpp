@@ -121,16 +121,15 @@ void BrokerContext::reject(const Request& req, Reply& reply, const Status& statu
                            const nlohmann::ordered_json* extra, bool close) {
   Code c = status.code();
   ++metrics.op(req.op).errors[c];
-  std::string what = "request";
-  if (!req.op.empty()) what = std::string(req.op);
+  std::string_view what = req.op.empty() ? std::string_view("request") : req.op;
   if (c == Code::kInvalidRequest || c == Code::kCorrupt || c == Code::kMessageTooLarge ||
       c == Code::kProtocol) {
     warnings.warn_lazily([&] {
       std::string from = req.peer.empty() ? std::string() : " from " + std::string(req.peer);
-      return "bad " + what + from + ": " + status.to_string() + ": " + log::sample(req.line);
+      return "bad " + std::string(what) + from + ": " + status.to_string() + ": " + log::sample(req.line);
     });
   } else if (log::enabled(log::Level::kDebug)) {
-    log::debug(what + " failed: " + status.to_string());
+    log::debug(std::string(what) + " failed: " + status.to_string());
   }
   if (close) {
     reply.close_connection();

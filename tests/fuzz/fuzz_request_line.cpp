@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/broker_context.h"
 #include "base/topic_name.h"
+#include "broker/broker_context.h"
 #include "broker/request_router.h"
 #include "fuzz_util.h"
 #include "net/line_framer.h"
