@@ -204,9 +204,8 @@ Result<std::vector<FetchPart>> parse_fetch_header(const Json& response) {
     auto topic = p.find("topic");
     if (topic == p.end() || !topic->is_string()) return malformed("fetch response", "part without \"topic\"");
     part.topic = topic->get<std::string>();
-    auto partition = json_member_int(p, "partition");
-    if (!partition || *partition < 0 || *partition > std::numeric_limits<int32_t>::max())
-      return malformed("fetch response", "part without \"partition\"");
+    auto partition = json_member_int(p, "partition", 0, std::numeric_limits<int32_t>::max());
+    if (!partition) return malformed("fetch response", "part without \"partition\"");
     part.partition = static_cast<int32_t>(*partition);
     auto err = p.find("error");
     if (err != p.end()) {
@@ -226,8 +225,8 @@ Result<std::vector<FetchPart>> parse_fetch_header(const Json& response) {
     part.hw = hw.value_or(-1);
     part.log_start = log_start.value_or(-1);
     if (p.contains("next")) {
-      auto next = json_member_int(p, "next");
-      if (!next || *next < 0 || part.bytes != 0) return malformed("fetch response", "part with a bad \"next\"");
+      auto next = json_member_int(p, "next", 0);
+      if (!next || part.bytes != 0) return malformed("fetch response", "part with a bad \"next\"");
       part.next = *next;
     }
     parts.push_back(std::move(part));
