@@ -10,12 +10,12 @@ start_broker b --max-request-bytes $((9 << 20))
 # swings by a third from one try to the next on a shared machine (page faults
 # for the parsed tree, the kernel's share of receiving 8 MiB), and anything
 # else running only ever adds to it. Parsing twice again would add to every try.
+val() { awk -v k="$1" '$1 == k { print $2 }' <<<"$out"; }
 least_cpu=
 first_before=
 for try in 1 2 3; do
   out=$(python3 "$KREEK_SRC/tests/lib/abuse.py" bigrequest "$b_PORT" "$b_PID" --numbers 4000000)
   echo "try $try:" $out >&2
-  val() { awk -v k="$1" '$1 == k { print $2 }' <<<"$out"; }
   check "the big hello is answered (try $try)" test "$(val big_answer_ok)" = 1
   [ -n "$first_before" ] || first_before=$(val rss_before_kib)
   last_after=$(val rss_after_kib)
